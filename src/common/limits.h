@@ -1,0 +1,57 @@
+// common/limits: every bound on input, queue and batch, in one place.
+//
+// TigerBeetle's rule: put a limit on everything. A new input path adds its bound here; the
+// relations between bounds are checked at compile time below.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace station::limits {
+
+// HTTP
+inline constexpr std::size_t kHttpHeaderBytesMax = 16 * 1024;
+inline constexpr std::size_t kHttpBodyBytesMax = 64 * 1024;
+inline constexpr std::uint32_t kHttpRequestTimeoutMsDefault = 15'000;
+inline constexpr std::uint32_t kHttpKeepAliveIdleMsDefault = 60'000;
+inline constexpr std::uint32_t kHttpShutdownGraceMsDefault = 10'000;
+inline constexpr std::uint32_t kHttpConnectionsMax = 10'000;
+inline constexpr std::uint32_t kHttpThreadsMax = 256;
+
+// JSON bodies
+inline constexpr std::size_t kJsonDepthMax = 16;
+inline constexpr std::size_t kJsonStringBytesMax = 4096;
+
+// Identifiers and free text
+inline constexpr std::size_t kIdempotencyKeyBytesMax = 255;
+inline constexpr std::size_t kNameBytesMax = 200;
+inline constexpr std::size_t kEmailBytesMax = 254;  // RFC 5321 path limit
+inline constexpr std::size_t kPhoneBytesMax = 16;   // E.164: '+' and at most 15 digits
+inline constexpr std::size_t kReferenceBytesMax = 255;
+inline constexpr std::size_t kDescriptionBytesMax = 500;
+
+// Money: the largest single transfer (in minor units). Far below INT64_MAX so that sums of
+// many maximum transfers are still checked rather than assumed.
+inline constexpr std::int64_t kTransferAmountMinorMax = 1'000'000'000'000;  // 10^12
+
+// Ledger writer
+inline constexpr std::size_t kLedgerQueueDepthMax = 65'536;
+inline constexpr std::size_t kLedgerBatchTransfersMax = 8'192;
+inline constexpr std::uint32_t kPendingTimeoutSecondsMax = 30 * 24 * 3600;
+inline constexpr std::uint32_t kIdempotencyRetentionHoursMin = 24;
+inline constexpr std::uint32_t kIdempotencyRetentionHoursDefault = 7 * 24;
+
+// Reads
+inline constexpr std::uint32_t kPageSizeDefault = 50;
+inline constexpr std::uint32_t kPageSizeMax = 200;
+
+// Storage
+inline constexpr std::uint32_t kStorageReadConnectionsMax = 64;
+inline constexpr std::size_t kSqlParamsPerStatementMax = 30'000;  // below SQLite's 32766
+
+static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
+static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
+static_assert(kPageSizeDefault <= kPageSizeMax);
+static_assert(kJsonStringBytesMax <= kHttpBodyBytesMax);
+
+}  // namespace station::limits

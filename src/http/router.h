@@ -1,0 +1,31 @@
+// http/router: maps method + path pattern to a handler. Patterns are literal segments and
+// `{name}` captures, e.g. "/v1/customers/{id}/wallet". A path that matches a pattern under
+// another method gets 405 with Allow; no match gets 404.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/message.h"
+
+namespace station::http {
+
+class Router {
+ public:
+  void add(std::string method, std::string pattern, Handler handler);
+
+  // Fills request.path_params and request.route, then calls the handler; or answers 404/405.
+  void dispatch(Request& request, Responder respond) const;
+
+ private:
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+}  // namespace station::http

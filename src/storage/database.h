@@ -1,0 +1,145 @@
+// storage: one SQL interface, two engines (SQLite, the zero-set-up default; PostgreSQL, for
+// production).
+//
+// Domains write their SQL once, in the portable subset both engines accept: `?` placeholders
+// (rewritten to $1..$n for PostgreSQL), BIGINT/INTEGER/TEXT columns, INSERT ... ON CONFLICT,
+// no engine-specific functions. Values are NULL, int64 or text (binary data is stored as text,
+// e.g. base64), which keeps both engines' behaviour identical and testable by one suite.
+//
+// Connections come from a pool and are used by one thread at a time. Transactions are explicit.
+// Durability: SQLite runs in WAL mode with synchronous=FULL, PostgreSQL with its defaults
+// (synchronous_commit=on); a commit that returned ok is on disk.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/result.h"
+
+namespace station::storage {
+
+enum class Dialect { kSqlite, kPostgres };
+
+using Value = std::variant<std::nullptr_t, std::int64_t, std::string>;
+
+class Row {
+ public:
+  explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
+
+  std::size_t size() const { return values_.size(); }
+  bool is_null(std::size_t column) const;
+  // REQUIRES: the column holds an integer (a PostgreSQL NUMERIC that fits int64 counts).
+  std::int64_t int_at(std::size_t column) const;
+  // REQUIRES: the column holds text.
+  const std::string& text_at(std::size_t column) const;
+  // NULL becomes the fallback.
+  std::int64_t int_or(std::size_t column, std::int64_t fallback) const;
+  std::string text_or(std::size_t column, std::string fallback) const;
+  const Value& value_at(std::size_t column) const { return values_.at(column); }
+
+ private:
+  std::vector<Value> values_;
+};
+
+using Rows = std::vector<Row>;
+
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Dialect dialect() const = 0;
+
+  // Runs one statement with `?` placeholders. Prepared statements are cached per connection.
+  virtual Status execute(std::string_view sql, std::span<const Value> params = {}) = 0;
+  virtual Result<Rows> query(std::string_view sql, std::span<const Value> params = {}) = 0;
+  // Runs several `;`-separated statements without parameters (migrations).
+  virtual Status execute_script(std::string_view sql) = 0;
+  // Rows changed by the last execute().
+  virtual std::int64_t changes() const = 0;
+
+  // SQLite takes the write lock at begin (BEGIN IMMEDIATE) so writers never deadlock on upgrade.
+  virtual Status begin() = 0;
+  virtual Status commit() = 0;
+  virtual Status rollback() = 0;
+};
+
+// Rolls back on destruction unless commit() succeeded.
+class Transaction {
+ public:
+  static Result<Transaction> begin(Connection& connection);
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  Status commit();
+
+ private:
+  explicit Transaction(Connection& connection) : connection_(&connection) {}
+  Connection* connection_;
+  bool open_ = true;
+};
+
+// A pooled connection; returns itself to the pool when destroyed.
+class ConnectionLease {
+ public:
+  ConnectionLease(std::unique_ptr<Connection> connection,
+                  std::function<void(std::unique_ptr<Connection>)> release);
+  ConnectionLease(ConnectionLease&&) noexcept = default;
+  ConnectionLease& operator=(ConnectionLease&&) noexcept = default;
+  ~ConnectionLease();
+  Connection& operator*() { return *connection_; }
+  Connection* operator->() { return connection_.get(); }
+
+ private:
+  std::unique_ptr<Connection> connection_;
+  std::function<void(std::unique_ptr<Connection>)> release_;
+};
+
+struct Migration {
+  int version;
+  std::string_view name;
+  std::string_view sql;  // portable DDL; see the header comment
+};
+
+// Held while a process owns the database's writable state (the ledger keeps balances in memory,
+// so two servers on one database would disagree). Released on destruction or process death.
+class OwnershipLock {
+ public:
+  virtual ~OwnershipLock() = default;
+};
+
+struct DatabaseOptions {
+  // "sqlite:/path/to/station.db", "postgres://user@host:port/db" or "postgresql://...".
+  std::string url;
+  std::uint32_t pool_size = 8;
+  std::uint32_t acquire_timeout_ms = 5'000;
+  std::uint32_t busy_timeout_ms = 5'000;  // SQLite's wait for a lock held by another process
+};
+
+class Database {
+ public:
+  virtual ~Database() = default;
+
+  static Result<std::unique_ptr<Database>> open(const DatabaseOptions& options);
+
+  virtual Dialect dialect() const = 0;
+  // A URL safe to log (no password).
+  virtual std::string describe() const = 0;
+  // Waits up to acquire_timeout_ms for a free connection; kUnavailable after that.
+  virtual Result<ConnectionLease> acquire() = 0;
+  // kUnavailable when another process holds it.
+  virtual Result<std::unique_ptr<OwnershipLock>> lock_exclusive() = 0;
+
+  // Applies, in order, each migration whose version is not yet in schema_migrations, each in its
+  // own transaction. Refuses (kInternal) a database whose newest version is unknown to this build.
+  Status migrate(std::span<const Migration> migrations);
+};
+
+// The data directory's default database URL: sqlite:<dir>/station.db.
+std::string default_database_url(std::string_view data_dir);
+
+}  // namespace station::storage
