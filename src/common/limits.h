@@ -45,6 +45,11 @@ inline constexpr std::uint32_t kIdempotencyRetentionHoursDefault = 7 * 24;
 inline constexpr std::uint32_t kPageSizeDefault = 50;
 inline constexpr std::uint32_t kPageSizeMax = 200;
 
+// Authentication
+inline constexpr std::size_t kApiKeyCacheEntriesMax = 10'000;
+inline constexpr std::size_t kAuditQueueDepthMax = 65'536;
+inline constexpr std::size_t kAuditBatchEntriesMax = 1'024;
+
 // Storage
 inline constexpr std::uint32_t kStorageReadConnectionsMax = 64;
 inline constexpr std::size_t kSqlParamsPerStatementMax = 30'000;  // below SQLite's 32766

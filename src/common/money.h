@@ -15,14 +15,19 @@ class Currency {
   // Returns the currency for an upper-case three-letter code Station knows, else nullopt.
   static std::optional<Currency> from_code(std::string_view code);
 
-  std::string_view code() const { return std::string_view(code_.data(), 3); }
+  // An unset currency (empty code), so that structs holding one can be built field by field;
+  // every consumer of money checks is_set() before use.
+  Currency() = default;
+
+  bool is_set() const { return minor_digits_ >= 0; }
+  std::string_view code() const { return std::string_view(code_.data(), is_set() ? 3 : 0); }
   int minor_digits() const { return minor_digits_; }
   friend bool operator==(const Currency& a, const Currency& b) { return a.code_ == b.code_; }
 
  private:
   Currency(std::array<char, 3> code, int minor_digits) : code_(code), minor_digits_(minor_digits) {}
-  std::array<char, 3> code_;
-  int minor_digits_;
+  std::array<char, 3> code_{};
+  int minor_digits_ = -1;
 };
 
 // Overflow-checked arithmetic on minor units; nullopt when the result leaves int64.

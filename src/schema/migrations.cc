@@ -91,8 +91,18 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_target_idx ON audit_log (target, id);
 )sql";
 
+// A top-up's channel and customer, beside its ledger transfer (written in the same transaction).
+constexpr std::string_view kTopups = R"sql(
+CREATE TABLE topups (
+  transfer_id BIGINT PRIMARY KEY REFERENCES transfers(id),
+  customer_id BIGINT NOT NULL REFERENCES customers(id),
+  channel TEXT NOT NULL
+);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
+    storage::Migration{2, "top-up channels", kTopups},
 };
 
 }  // namespace

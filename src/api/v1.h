@@ -1,0 +1,25 @@
+// api: the public HTTP API, version 1. Handlers parse, validate and authorise; the billing
+// domain decides; nothing here touches SQL. The contract is src/api/openapi.json, served at
+// /v1/openapi.json; a test keeps the routes and the document in step.
+#pragma once
+
+#include <string_view>
+
+#include "auth/api_keys.h"
+#include "billing/billing.h"
+#include "http/router.h"
+
+namespace station::api {
+
+struct ApiContext {
+  billing::Billing& billing;
+  auth::Authenticator& authenticator;
+};
+
+// Registers every /v1 route on the router. The context must outlive the router's use.
+void add_v1_routes(http::Router& router, ApiContext& context);
+
+// The OpenAPI 3.1 document (src/api/openapi.json, embedded at build time).
+std::string_view openapi_document();
+
+}  // namespace station::api

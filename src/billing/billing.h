@@ -1,0 +1,134 @@
+// billing: subscribers (customers) and the money that moves through their wallets: top-ups and
+// charges. The domain between the API and the ledger: it decides which accounts a movement
+// touches, names idempotency keys, and records the audit trail; the ledger keeps the money.
+//
+// Accounts: each customer has one wallet (floor 0). Per currency the operator has a cash account
+// (money received through the app, web or vouchers), a partner settlement account (money owed by
+// third-party top-up platforms), a promotions account (goodwill and bonus credit, used by admin
+// top-ups) and a revenue account (credited by charges). They are created on first use.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "auth/audit.h"
+#include "common/clock.h"
+#include "common/id.h"
+#include "common/money.h"
+#include "common/result.h"
+#include "ledger/ledger.h"
+#include "storage/database.h"
+
+namespace station::billing {
+
+struct NewCustomer {
+  std::string name;
+  std::optional<std::string> phone;  // E.164, e.g. +8613800138000
+  std::optional<std::string> email;
+  std::optional<std::string> currency;  // default: the operator's currency
+  std::optional<std::string> language;  // "zh-CN" or "en"; default "zh-CN"
+};
+
+struct Customer {
+  Id id = 0;
+  std::string name;
+  std::optional<std::string> phone;
+  std::optional<std::string> email;
+  std::string currency;
+  std::string language;
+  Id wallet_account_id = 0;
+  std::int64_t created_at_ms = 0;
+};
+
+enum class TopupChannel : std::uint8_t { kApp, kWeb, kPartner, kVoucher, kAdmin };
+std::string_view topup_channel_name(TopupChannel channel);
+std::optional<TopupChannel> parse_topup_channel(std::string_view name);
+
+// Who asks, for the audit trail and to scope idempotency keys per caller.
+struct Actor {
+  std::string name;        // "key:<prefix>" or "cli"
+  Id key_id = 0;           // scopes idempotency keys; 0 for the CLI
+  std::string request_id;  // empty for the CLI
+};
+
+struct TopupRequest {
+  Id customer_id = 0;
+  std::int64_t amount_minor = 0;
+  std::string currency;
+  TopupChannel channel = TopupChannel::kApp;
+  std::string reference;
+};
+
+struct ChargeRequest {
+  Id customer_id = 0;
+  std::int64_t amount_minor = 0;
+  std::string currency;
+  std::string description;
+};
+
+// A top-up or charge as the API shows it.
+struct Movement {
+  ledger::Transfer transfer;
+  Id customer_id = 0;
+  std::optional<TopupChannel> channel;  // top-ups only
+  std::int64_t wallet_balance_after_minor = 0;
+};
+
+struct MovementOutcome {
+  Status status;                    // ok, or the refusal
+  std::optional<Movement> movement;
+  bool replayed = false;
+};
+
+using MovementCallback = std::function<void(MovementOutcome)>;
+
+class Billing {
+ public:
+  Billing(storage::Database& database, ledger::Ledger& ledger, auth::AuditWriter& audit,
+          IdGenerator& ids, const Clock& clock, Currency default_currency);
+
+  // Creates the operator accounts of the default currency; call once at start-up.
+  Status prepare();
+
+  void create_customer(NewCustomer request, Actor actor,
+                       std::function<void(Result<Customer>)> done);
+  Result<Customer> get_customer(Id customer_id);
+  // The customer's wallet as the ledger holds it now (committed state).
+  Result<ledger::Account> wallet(Id customer_id);
+
+  // The idempotency key is the client's; it is scoped by actor.key_id before reaching the ledger.
+  void topup(TopupRequest request, std::string idempotency_key, Actor actor,
+             MovementCallback done);
+  void charge(ChargeRequest request, std::string idempotency_key, Actor actor,
+              MovementCallback done);
+
+  Result<Movement> get_topup(Id transfer_id);
+  Result<Movement> get_charge(Id transfer_id);
+  // The wallet's movements, newest first, with id < before_id when given.
+  Result<std::vector<Movement>> transactions(Id customer_id, std::optional<Id> before_id,
+                                             std::uint32_t limit);
+
+  const Currency& default_currency() const { return default_currency_; }
+
+ private:
+  Result<Id> operator_account(ledger::AccountKind kind, const Currency& currency);
+  void submit_movement(ledger::TransferRequest transfer, Id customer_id,
+                       std::optional<TopupChannel> channel, std::string action, Actor actor,
+                       MovementCallback done);
+  Result<Movement> movement_from_transfer(storage::Connection& connection,
+                                          ledger::Transfer transfer);
+
+  storage::Database& database_;
+  ledger::Ledger& ledger_;
+  auth::AuditWriter& audit_;
+  IdGenerator& ids_;
+  const Clock& clock_;
+  Currency default_currency_;
+  std::mutex accounts_mutex_;  // serialises first-use creation of operator accounts
+};
+
+}  // namespace station::billing

@@ -1,0 +1,29 @@
+// cli: the `station` subcommands. main.cc registers them; each command parses its own flags
+// (CLI11) and returns the process exit code. Commands print results on stdout and diagnostics on
+// stderr, so scripts can capture the one line they need.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/result.h"
+#include "storage/database.h"
+
+namespace station::cli {
+
+// Where a command finds its store: --database URL wins, else sqlite under --data-dir.
+struct StoreFlags {
+  std::string data_dir = "./data";
+  std::string database_url;
+};
+void add_store_flags(CLI::App& command, StoreFlags& flags);
+// Opens the database and applies pending migrations.
+Result<std::unique_ptr<storage::Database>> open_store(const StoreFlags& flags);
+
+// Registers `station admin ...`; the exit code of the command that ran is written to *exit_code.
+void add_admin_command(CLI::App& app, int* exit_code);
+// Registers `station serve`.
+void add_serve_command(CLI::App& app, int* exit_code);
+
+}  // namespace station::cli
