@@ -54,9 +54,16 @@ inline constexpr std::size_t kAuditBatchEntriesMax = 1'024;
 inline constexpr std::uint32_t kStorageReadConnectionsMax = 64;
 inline constexpr std::size_t kSqlParamsPerStatementMax = 30'000;  // below SQLite's 32766
 
+// Storage engines (src/storage)
+inline constexpr std::uint32_t kStoragePoolConnectionsMax = 128;
+inline constexpr std::size_t kSqlStatementCacheEntriesMax = 256;  // per connection
+inline constexpr std::uint32_t kPostgresStatementTimeoutMs = 30'000;
+inline constexpr std::uint32_t kPostgresConnectTimeoutSeconds = 10;
+
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
 static_assert(kPageSizeDefault <= kPageSizeMax);
 static_assert(kJsonStringBytesMax <= kHttpBodyBytesMax);
+static_assert(kStorageReadConnectionsMax <= kStoragePoolConnectionsMax);
 
 }  // namespace station::limits

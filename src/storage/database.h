@@ -55,6 +55,10 @@ class Connection {
   virtual Dialect dialect() const = 0;
 
   // Runs one statement with `?` placeholders. Prepared statements are cached per connection.
+  // PostgreSQL infers each parameter's type from where it appears; where nothing says (e.g.
+  // `SELECT ?`), it is text: write CAST(? AS BIGINT) for an integer.
+  // Inside a transaction, a failed statement aborts it: later statements fail and commit() rolls
+  // back and fails (PostgreSQL's rule, enforced for SQLite too so both engines behave alike).
   virtual Status execute(std::string_view sql, std::span<const Value> params = {}) = 0;
   virtual Result<Rows> query(std::string_view sql, std::span<const Value> params = {}) = 0;
   // Runs several `;`-separated statements without parameters (migrations).
@@ -89,7 +93,8 @@ class ConnectionLease {
   ConnectionLease(std::unique_ptr<Connection> connection,
                   std::function<void(std::unique_ptr<Connection>)> release);
   ConnectionLease(ConnectionLease&&) noexcept = default;
-  ConnectionLease& operator=(ConnectionLease&&) noexcept = default;
+  // Returns the connection this lease held (if any) to its pool before taking `other`'s.
+  ConnectionLease& operator=(ConnectionLease&& other) noexcept;
   ~ConnectionLease();
   Connection& operator*() { return *connection_; }
   Connection* operator->() { return connection_.get(); }
@@ -130,6 +135,7 @@ class Database {
   // A URL safe to log (no password).
   virtual std::string describe() const = 0;
   // Waits up to acquire_timeout_ms for a free connection; kUnavailable after that.
+  // REQUIRES: every lease is destroyed before the Database.
   virtual Result<ConnectionLease> acquire() = 0;
   // kUnavailable when another process holds it.
   virtual Result<std::unique_ptr<OwnershipLock>> lock_exclusive() = 0;
