@@ -1,10 +1,10 @@
 #include "storage/connection_pool.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <chrono>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace station::storage::internal {
 
@@ -12,7 +12,8 @@ Result<std::unique_ptr<ConnectionPool>> ConnectionPool::create(std::uint32_t siz
                                                                std::uint32_t acquire_timeout_ms,
                                                                Opener open) {
   assert(size > 0);
-  std::unique_ptr<ConnectionPool> pool(new ConnectionPool(size, acquire_timeout_ms, std::move(open)));
+  std::unique_ptr<ConnectionPool> pool(
+      new ConnectionPool(size, acquire_timeout_ms, std::move(open)));
   STATION_ASSIGN_OR_RETURN(std::unique_ptr<PooledConnection> first, pool->open_());
   pool->idle_.push_back(std::move(first));
   pool->open_count_ = 1;

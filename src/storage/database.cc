@@ -1,10 +1,10 @@
 #include "storage/database.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <set>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "common/clock.h"
 #include "common/limits.h"
@@ -142,9 +142,8 @@ Status Database::migrate(std::span<const Migration> migrations) {
     }
     const Value version = std::int64_t{migration.version};
     STATION_ASSIGN_OR_RETURN(
-        Rows present,
-        connection->query("SELECT version FROM schema_migrations WHERE version = ?",
-                          std::span(&version, 1)));
+        Rows present, connection->query("SELECT version FROM schema_migrations WHERE version = ?",
+                                        std::span(&version, 1)));
     if (!present.empty()) continue;  // rolled back: nothing was written
     Status applied_status = connection->execute_script(migration.sql);
     if (!applied_status.is_ok()) {

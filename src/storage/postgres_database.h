@@ -21,7 +21,7 @@ Result<std::unique_ptr<Database>> open_postgres_database(const DatabaseOptions& 
 
 // Exposed for tests.
 struct PostgresSql {
-  std::string text;      // `?` rewritten to $1..$n
+  std::string text;  // `?` rewritten to $1..$n
   std::size_t placeholders;
 };
 // Rewrites `?` placeholders to $1..$n, leaving those inside quoted literals and identifiers.

@@ -1,6 +1,7 @@
 #include "storage/sqlite_database.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -12,26 +13,19 @@
 #include <string>
 #include <utility>
 
-#include <fmt/format.h>
-
 #include "common/limits.h"
 #include "storage/connection_pool.h"
 #include "storage/statement_cache.h"
+#include "storage/statement_checks.h"
 
 namespace station::storage {
 namespace {
 
+using internal::check_parameters;
 using internal::ConnectionPool;
 using internal::PooledConnection;
+using internal::sql_excerpt;
 using internal::StatementCache;
-
-// Error messages quote the start of the statement to say which one failed. Parameter values
-// are never quoted: they may be secrets.
-constexpr std::size_t kSqlQuotedInErrorsBytesMax = 80;
-
-std::string_view sql_excerpt(std::string_view sql) {
-  return sql.substr(0, kSqlQuotedInErrorsBytesMax);
-}
 
 ErrorCode error_code_for(int result_code) {
   switch (result_code & 0xff) {  // the primary code of an extended result code
@@ -64,9 +58,7 @@ class SqliteConnection final : public PooledConnection {
   Status begin() override;
   Status commit() override;
   Status rollback() override;
-  bool reusable() const override {
-    return !in_transaction_ && sqlite3_get_autocommit(db_) != 0;
-  }
+  bool reusable() const override { return !in_transaction_ && sqlite3_get_autocommit(db_) != 0; }
 
  private:
   explicit SqliteConnection(sqlite3* db)
@@ -92,8 +84,7 @@ Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(const std::stri
   sqlite3* db = nullptr;
   // NOMUTEX: a pooled connection is used by one thread at a time.
   const int opened = sqlite3_open_v2(
-      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-      nullptr);
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (opened != SQLITE_OK) {
     Status status(ErrorCode::kStorageError,
                   fmt::format("sqlite: cannot open {}: {}", path,
@@ -143,12 +134,8 @@ Result<sqlite3_stmt*> SqliteConnection::prepare(std::string_view sql) {
 
 Status bind(sqlite3* db, sqlite3_stmt* statement, std::span<const Value> params,
             std::string_view sql) {
-  const auto expected = static_cast<std::size_t>(sqlite3_bind_parameter_count(statement));
-  if (params.size() != expected) {
-    return Status(ErrorCode::kInternal,
-                  fmt::format("statement has {} placeholders but {} values were given (in \"{}\")",
-                              expected, params.size(), sql_excerpt(sql)));
-  }
+  STATION_RETURN_IF_ERROR(check_parameters(
+      static_cast<std::size_t>(sqlite3_bind_parameter_count(statement)), params, sql));
   for (std::size_t i = 0; i < params.size(); ++i) {
     const int index = static_cast<int>(i) + 1;
     const Value& value = params[i];
@@ -157,8 +144,8 @@ Status bind(sqlite3* db, sqlite3_stmt* statement, std::span<const Value> params,
       bound = sqlite3_bind_int64(statement, index, *integer);
     } else if (const auto* text = std::get_if<std::string>(&value)) {
       // No copy: the caller's values outlive the statement's execution (static destructor).
-      bound = sqlite3_bind_text64(statement, index, text->data(), text->size(), nullptr,
-                                  SQLITE_UTF8);
+      bound =
+          sqlite3_bind_text64(statement, index, text->data(), text->size(), nullptr, SQLITE_UTF8);
     } else {
       bound = sqlite3_bind_null(statement, index);
     }
@@ -201,11 +188,6 @@ class ResetOnExit {
 };
 
 Status SqliteConnection::run(std::string_view sql, std::span<const Value> params, Rows* rows) {
-  if (params.size() > limits::kSqlParamsPerStatementMax) {
-    return Status(ErrorCode::kInternal,
-                  fmt::format("{} parameters exceed the limit of {} per statement", params.size(),
-                              limits::kSqlParamsPerStatementMax));
-  }
   STATION_ASSIGN_OR_RETURN(sqlite3_stmt * statement, prepare(sql));
   const ResetOnExit reset(statement);
   STATION_RETURN_IF_ERROR(bind(db_, statement, params, sql));
@@ -329,9 +311,9 @@ Result<std::unique_ptr<OwnershipLock>> SqliteDatabase::lock_exclusive() {
     const int error = errno;
     ::close(fd);
     if (error == EWOULDBLOCK) {
-      return Status(ErrorCode::kUnavailable,
-                    fmt::format("database is in use by another station process (lock file {})",
-                                lock_path));
+      return Status(
+          ErrorCode::kUnavailable,
+          fmt::format("database is in use by another station process (lock file {})", lock_path));
     }
     return Status(ErrorCode::kStorageError,
                   fmt::format("cannot lock {}: {}", lock_path, std::strerror(error)));
@@ -354,18 +336,16 @@ Result<std::unique_ptr<Database>> open_sqlite_database(std::string_view path,
     std::error_code error;
     std::filesystem::create_directories(parent, error);
     if (error) {
-      return Status(ErrorCode::kStorageError,
-                    fmt::format("sqlite: cannot create directory {}: {}", parent.string(),
-                                error.message()));
+      return Status(ErrorCode::kStorageError, fmt::format("sqlite: cannot create directory {}: {}",
+                                                          parent.string(), error.message()));
     }
   }
   const std::uint32_t busy_timeout_ms = options.busy_timeout_ms;
   STATION_ASSIGN_OR_RETURN(
       std::unique_ptr<ConnectionPool> pool,
-      ConnectionPool::create(options.pool_size, options.acquire_timeout_ms,
-                             [file, busy_timeout_ms] {
-                               return SqliteConnection::open(file, busy_timeout_ms);
-                             }));
+      ConnectionPool::create(
+          options.pool_size, options.acquire_timeout_ms,
+          [file, busy_timeout_ms] { return SqliteConnection::open(file, busy_timeout_ms); }));
   return std::unique_ptr<Database>(new SqliteDatabase(std::move(file), std::move(pool)));
 }
 

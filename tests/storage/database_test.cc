@@ -1,5 +1,7 @@
 #include "storage/database.h"
 
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <cstdint>
 #include <cstdlib>
@@ -10,8 +12,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "common/limits.h"
 #include "schema/migrations.h"
@@ -36,15 +36,15 @@ T must(Result<T> result) {
   return std::move(result).value();
 }
 
-#define EXPECT_OK(expr)                                 \
-  do {                                                  \
-    const ::station::Status status_ = (expr);           \
+#define EXPECT_OK(expr)                                  \
+  do {                                                   \
+    const ::station::Status status_ = (expr);            \
     EXPECT_TRUE(status_.is_ok()) << status_.to_string(); \
   } while (false)
 
-#define ASSERT_OK(expr)                                 \
-  do {                                                  \
-    const ::station::Status status_ = (expr);           \
+#define ASSERT_OK(expr)                                  \
+  do {                                                   \
+    const ::station::Status status_ = (expr);            \
     ASSERT_TRUE(status_.is_ok()) << status_.to_string(); \
   } while (false)
 
@@ -52,8 +52,8 @@ T must(Result<T> result) {
 // Opening
 
 TEST(DatabaseOpenTest, RejectsUnknownSchemesWithoutEchoingTheUrl) {
-  for (const char* url : {"", "sqlite", "mysql://root:hunter2@db/station", "postgres:/x",
-                          "file:/tmp/station.db"}) {
+  for (const char* url :
+       {"", "sqlite", "mysql://root:hunter2@db/station", "postgres:/x", "file:/tmp/station.db"}) {
     auto opened = Database::open(DatabaseOptions{.url = url});
     ASSERT_FALSE(opened.is_ok()) << url;
     EXPECT_EQ(opened.status().code(), ErrorCode::kValidationFailed) << url;
@@ -128,9 +128,8 @@ class DatabaseTest : public ::testing::TestWithParam<Engine> {
   // A second Database on the same storage, as another process would open it.
   std::unique_ptr<Database> open_again(std::uint32_t pool_size = 8,
                                        std::uint32_t acquire_timeout_ms = 5'000) {
-    return must(Database::open(DatabaseOptions{.url = scratch_->url(),
-                                               .pool_size = pool_size,
-                                               .acquire_timeout_ms = acquire_timeout_ms}));
+    return must(Database::open(DatabaseOptions{
+        .url = scratch_->url(), .pool_size = pool_size, .acquire_timeout_ms = acquire_timeout_ms}));
   }
   void create_items(Connection& connection) {
     ASSERT_OK(connection.execute_script(
@@ -193,8 +192,8 @@ TEST_P(DatabaseTest, RoundTripsNullIntegersAndText) {
   EXPECT_EQ(read[0].text_or(2, "none"), "ascii");
 
   const Value wanted = kInt64Max;
-  const Rows found = must(connection->query("SELECT id FROM items WHERE amount = ?",
-                                            std::span(&wanted, 1)));
+  const Rows found =
+      must(connection->query("SELECT id FROM items WHERE amount = ?", std::span(&wanted, 1)));
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].int_at(0), 2);
 }
@@ -205,8 +204,8 @@ TEST_P(DatabaseTest, QuestionMarksInsideLiteralsAreNotPlaceholders) {
   const Value id = std::int64_t{7};
   ASSERT_OK(connection->execute("INSERT INTO items (id, amount, label) VALUES (?, 1, 'a ''?'' b?')",
                                 std::span(&id, 1)));
-  const Rows rows = must(connection->query("SELECT 'what?', label FROM items WHERE id = ?",
-                                           std::span(&id, 1)));
+  const Rows rows =
+      must(connection->query("SELECT 'what?', label FROM items WHERE id = ?", std::span(&id, 1)));
   ASSERT_EQ(rows.size(), 1u);
   EXPECT_EQ(rows[0].text_at(0), "what?");
   EXPECT_EQ(rows[0].text_at(1), "a '?' b?");
@@ -318,10 +317,10 @@ TEST_P(DatabaseTest, ConstraintViolationsAreConflicts) {
       "REFERENCES parents(id))"));
   ASSERT_OK(connection->execute("INSERT INTO parents (id, name) VALUES (1, 'one')"));
   const char* violations[] = {
-      "INSERT INTO parents (id, name) VALUES (1, 'again')",     // primary key
-      "INSERT INTO parents (id, name) VALUES (2, 'one')",       // unique
-      "INSERT INTO parents (id, name) VALUES (3, NULL)",        // not null
-      "INSERT INTO children (id, parent_id) VALUES (1, 99)",    // foreign key
+      "INSERT INTO parents (id, name) VALUES (1, 'again')",   // primary key
+      "INSERT INTO parents (id, name) VALUES (2, 'one')",     // unique
+      "INSERT INTO parents (id, name) VALUES (3, NULL)",      // not null
+      "INSERT INTO children (id, parent_id) VALUES (1, 99)",  // foreign key
   };
   for (const char* sql : violations) {
     Status status = connection->execute(sql);
@@ -354,6 +353,16 @@ TEST_P(DatabaseTest, PlaceholderCountMismatchIsABug) {
   Status status =
       connection->execute("INSERT INTO items (id, amount) VALUES (?, ?)", std::span(&one, 1));
   EXPECT_EQ(status.code(), ErrorCode::kInternal) << status.to_string();
+}
+
+TEST_P(DatabaseTest, TextWithANulByteIsRefusedNotTruncated) {
+  auto connection = connect();
+  create_items(*connection);
+  const Value label = std::string("key\0suffix", 10);
+  Status status = connection->execute("INSERT INTO items (id, amount, label) VALUES (1, 1, ?)",
+                                      std::span(&label, 1));
+  EXPECT_EQ(status.code(), ErrorCode::kValidationFailed) << status.to_string();
+  EXPECT_EQ(count_items(*connection), 0);
 }
 
 TEST_P(DatabaseTest, ExecuteTakesOneStatement) {
@@ -484,7 +493,8 @@ TEST_P(DatabaseTest, ConcurrentWritersDoNotLoseWrites) {
 
 constexpr Migration kFirst{1, "first", "CREATE TABLE first (id BIGINT PRIMARY KEY)"};
 constexpr Migration kSecond{
-    2, "second", "CREATE TABLE second (id BIGINT PRIMARY KEY); CREATE INDEX second_idx ON second (id)"};
+    2, "second",
+    "CREATE TABLE second (id BIGINT PRIMARY KEY); CREATE INDEX second_idx ON second (id)"};
 constexpr Migration kThird{3, "third", "CREATE TABLE third (id BIGINT PRIMARY KEY)"};
 
 TEST_P(DatabaseTest, MigrateAppliesEachVersionOnce) {

@@ -1,6 +1,6 @@
-#include "storage/postgres_database.h"
-
 #include <gtest/gtest.h>
+
+#include "storage/postgres_database.h"
 
 namespace station::storage {
 namespace {

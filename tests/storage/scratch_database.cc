@@ -1,5 +1,6 @@
 #include "storage/scratch_database.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,13 +11,13 @@
 #include <filesystem>
 #include <string>
 
-#include <fmt/format.h>
-
 namespace station::storage::testing {
 
 std::string_view engine_name(Engine engine) {
   return engine == Engine::kSqlite ? "Sqlite" : "Postgres";
 }
+
+void PrintTo(Engine engine, std::ostream* out) { *out << engine_name(engine); }
 
 std::string postgres_test_url() {
   const char* url = std::getenv("STATION_TEST_POSTGRES_URL");
@@ -57,8 +58,8 @@ Result<std::unique_ptr<ScratchDatabase>> ScratchDatabase::create(Engine engine) 
   assert(!scratch->base_url_.empty());
   scratch->schema_ = fmt::format("station_test_{}_{}", ::getpid(), next_schema_number++);
   STATION_RETURN_IF_ERROR(run_script_on(
-      scratch->base_url_, fmt::format("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}",
-                                      scratch->schema_)));
+      scratch->base_url_,
+      fmt::format("DROP SCHEMA IF EXISTS {0} CASCADE; CREATE SCHEMA {0}", scratch->schema_)));
   const char separator = scratch->base_url_.find('?') == std::string::npos ? '?' : '&';
   scratch->url_ = fmt::format("{}{}options=-csearch_path%3D{}", scratch->base_url_, separator,
                               scratch->schema_);

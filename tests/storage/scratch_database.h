@@ -6,11 +6,12 @@
 // server-wide advisory lock of lock_exclusive() is still shared by everyone on that database.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
+#include <ostream>
 #include <string>
 #include <string_view>
-
-#include <gtest/gtest.h>
 
 #include "storage/database.h"
 
@@ -20,6 +21,8 @@ enum class Engine { kSqlite, kPostgres };
 
 // "Sqlite" or "Postgres", for parametrized test names.
 std::string_view engine_name(Engine engine);
+// Lets GoogleTest print an Engine by name.
+void PrintTo(Engine engine, std::ostream* out);
 // STATION_TEST_POSTGRES_URL, or empty when unset.
 std::string postgres_test_url();
 // True when STATION_REQUIRE_POSTGRES=1: a missing test server is a failure, not a skip.
@@ -44,24 +47,24 @@ class ScratchDatabase {
   ScratchDatabase() = default;
 
   std::string url_;
-  std::string directory_;    // SQLite
-  std::string base_url_;     // PostgreSQL: STATION_TEST_POSTGRES_URL
-  std::string schema_;       // PostgreSQL
+  std::string directory_;  // SQLite
+  std::string base_url_;   // PostgreSQL: STATION_TEST_POSTGRES_URL
+  std::string schema_;     // PostgreSQL
 };
 
 }  // namespace station::storage::testing
 
 // In SetUp() or a test: skips the test, or fails it when STATION_REQUIRE_POSTGRES=1, if the
 // engine is PostgreSQL and STATION_TEST_POSTGRES_URL is unset.
-#define STATION_SKIP_UNLESS_ENGINE_AVAILABLE(engine)                                      \
-  do {                                                                                    \
-    if ((engine) == ::station::storage::testing::Engine::kPostgres &&                     \
-        ::station::storage::testing::postgres_test_url().empty()) {                       \
-      if (::station::storage::testing::postgres_required()) {                             \
-        FAIL() << "STATION_REQUIRE_POSTGRES=1 but STATION_TEST_POSTGRES_URL is unset "    \
-                  "(run under scripts/with-postgres.sh)";                                 \
-      }                                                                                   \
-      GTEST_SKIP() << "STATION_TEST_POSTGRES_URL is unset (run under "                    \
-                      "scripts/with-postgres.sh)";                                        \
-    }                                                                                     \
+#define STATION_SKIP_UNLESS_ENGINE_AVAILABLE(engine)                                   \
+  do {                                                                                 \
+    if ((engine) == ::station::storage::testing::Engine::kPostgres &&                  \
+        ::station::storage::testing::postgres_test_url().empty()) {                    \
+      if (::station::storage::testing::postgres_required()) {                          \
+        FAIL() << "STATION_REQUIRE_POSTGRES=1 but STATION_TEST_POSTGRES_URL is unset " \
+                  "(run under scripts/with-postgres.sh)";                              \
+      }                                                                                \
+      GTEST_SKIP() << "STATION_TEST_POSTGRES_URL is unset (run under "                 \
+                      "scripts/with-postgres.sh)";                                     \
+    }                                                                                  \
   } while (false)
