@@ -1,0 +1,131 @@
+#include "cli/app.h"
+
+#include <array>
+#include <cassert>
+
+#include "api/v1.h"
+#include "schema/migrations.h"
+
+namespace station::cli {
+
+struct ApiHolder {
+  api::ApiContext context;
+};
+
+namespace {
+
+// Creates an admin key when the store has none, so a first start can be used at once.
+Result<std::optional<std::string>> ensure_first_admin_key(storage::Database& database,
+                                                          IdGenerator& ids, const Clock& clock) {
+  STATION_ASSIGN_OR_RETURN(auto connection, database.acquire());
+  STATION_ASSIGN_OR_RETURN(auto rows, connection->query("SELECT COUNT(*) FROM api_keys"));
+  if (rows[0].int_at(0) > 0) return std::optional<std::string>();
+  STATION_ASSIGN_OR_RETURN(auto transaction, storage::Transaction::begin(*connection));
+  STATION_ASSIGN_OR_RETURN(auto key, auth::create_api_key(*connection, ids, clock,
+                                                          {auth::Scope::kAdmin}, "first start"));
+  STATION_RETURN_IF_ERROR(auth::insert_audit_entry(
+      *connection, auth::AuditEntry{ids.next(), clock.now_unix_ms(), "system", "api_key.create",
+                                    "key:" + key.prefix, "", "succeeded",
+                                    R"({"scopes":"admin","reason":"first start"})"}));
+  STATION_RETURN_IF_ERROR(transaction.commit());
+  return std::optional<std::string>(key.plaintext);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) {
+  auto currency = Currency::from_code(options.default_currency);
+  if (!currency) {
+    return Status(ErrorCode::kValidationFailed,
+                  "default currency '" + options.default_currency + "' is not supported");
+  }
+  std::unique_ptr<App> app(new App());
+  app->options_ = options;
+  app->clock_ = &clock;
+  app->ids_ = std::make_unique<IdGenerator>(clock);
+
+  storage::DatabaseOptions database_options;
+  database_options.url = options.database_url;
+  STATION_ASSIGN_OR_RETURN(app->database_, storage::Database::open(database_options));
+  STATION_ASSIGN_OR_RETURN(app->ownership_, app->database_->lock_exclusive());
+  STATION_RETURN_IF_ERROR(app->database_->migrate(schema::all_migrations()));
+
+  ledger::LedgerOptions ledger_options;
+  ledger_options.idempotency_retention_hours = options.idempotency_retention_hours;
+  STATION_ASSIGN_OR_RETURN(app->ledger_,
+                           ledger::Ledger::open(*app->database_, clock, *app->ids_, ledger_options));
+  app->audit_ = std::make_unique<auth::AuditWriter>(*app->database_);
+  app->authenticator_ = std::make_unique<auth::Authenticator>(*app->database_, clock);
+  app->billing_ = std::make_unique<billing::Billing>(*app->database_, *app->ledger_, *app->audit_,
+                                                     *app->ids_, clock, *currency);
+  STATION_RETURN_IF_ERROR(app->billing_->prepare());
+  STATION_ASSIGN_OR_RETURN(app->first_admin_key_,
+                           ensure_first_admin_key(*app->database_, *app->ids_, clock));
+
+  app->api_ = std::make_unique<ApiHolder>(ApiHolder{{*app->billing_, *app->authenticator_}});
+  api::add_v1_routes(app->router_, app->api_->context);
+  storage::Database* database = app->database_.get();
+  http::add_operational_routes(app->router_, app->metrics_, [database]() -> Status {
+    STATION_ASSIGN_OR_RETURN(auto connection, database->acquire());
+    return connection->query("SELECT 1").status();
+  });
+  app->register_metrics();
+
+  app->server_ = std::make_unique<http::Server>(options.server, app->router_, app->metrics_,
+                                                options.access_log);
+  STATION_RETURN_IF_ERROR(app->server_->listen());
+  return app;
+}
+
+void App::register_metrics() {
+  ledger::Ledger* ledger = ledger_.get();
+  auto stat = [ledger](auto member) {
+    return [ledger, member]() { return static_cast<double>(ledger->stats().*member); };
+  };
+  metrics_.gauge_callback("station_ledger_transfers_committed_total",
+                          "Transfers committed by the ledger since start",
+                          stat(&ledger::LedgerStats::transfers_committed));
+  metrics_.gauge_callback("station_ledger_transfers_refused_total",
+                          "Transfer requests refused for a business reason since start",
+                          stat(&ledger::LedgerStats::transfers_refused));
+  metrics_.gauge_callback("station_ledger_batches_committed_total",
+                          "Group-commit batches written since start",
+                          stat(&ledger::LedgerStats::batches_committed));
+  metrics_.gauge_callback("station_ledger_batch_commit_failures_total",
+                          "Group-commit batches whose transaction failed",
+                          stat(&ledger::LedgerStats::batch_commit_failures));
+  auth::AuditWriter* audit = audit_.get();
+  metrics_.gauge_callback("station_audit_dropped_total",
+                          "Audit entries dropped because the audit queue was full",
+                          [audit] { return static_cast<double>(audit->dropped()); });
+}
+
+std::string App::create_api_key_for_tests(const std::vector<auth::Scope>& scopes) {
+  auto connection = database_->acquire();
+  assert(connection.is_ok());
+  auto key = auth::create_api_key(**connection, *ids_, *clock_, scopes, "test");
+  assert(key.is_ok());
+  return key->plaintext;
+}
+
+void App::run() {
+  server_->run();
+  drain();
+}
+
+void App::stop() { server_->stop(); }
+
+void App::stop_on_signals() { server_->stop_on_signals(); }
+
+void App::drain() {
+  if (drained_) return;
+  drained_ = true;
+  ledger_->shutdown();
+  audit_->flush();
+}
+
+App::~App() {
+  if (ledger_ && audit_) drain();
+}
+
+}  // namespace station::cli

@@ -1,0 +1,82 @@
+// cli/app: the running server, wired from its parts: database -> ownership lock -> ledger ->
+// billing -> API routes -> HTTP server. `station serve` runs one; the API tests run one
+// in-process on a loopback port.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <spdlog/logger.h>
+
+#include "auth/api_keys.h"
+#include "auth/audit.h"
+#include "billing/billing.h"
+#include "common/clock.h"
+#include "common/id.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "ledger/ledger.h"
+#include "metrics/registry.h"
+#include "storage/database.h"
+
+namespace station::cli {
+
+struct AppOptions {
+  std::string database_url;
+  http::ServerOptions server;
+  std::string default_currency = "CNY";
+  std::uint32_t idempotency_retention_hours = 7 * 24;
+  std::shared_ptr<spdlog::logger> access_log;  // nullptr: no access log
+};
+
+class App {
+ public:
+  // Opens and migrates the database, takes the ownership lock, loads the ledger and binds the
+  // listening socket (so port() is known). When the store has no API key yet, creates an admin
+  // key and returns it once from first_admin_key().
+  static Result<std::unique_ptr<App>> start(AppOptions options, const Clock& clock);
+  ~App();
+
+  std::uint16_t port() const { return server_->port(); }
+  const std::optional<std::string>& first_admin_key() const { return first_admin_key_; }
+
+  // Serves until stop() (or a signal, after stop_on_signals()); then drains in-flight requests,
+  // finishes queued ledger work and flushes the audit log before returning.
+  void run();
+  void stop();
+  void stop_on_signals();
+
+  ledger::Ledger& ledger() { return *ledger_; }
+  storage::Database& database() { return *database_; }
+  // (method, pattern) of every route served.
+  std::vector<std::pair<std::string, std::string>> routes() const { return router_.routes(); }
+  // Waits until queued audit entries are written.
+  void flush_audit() { audit_->flush(); }
+  // Creates a key directly in the store; for tests that need callers with other scopes.
+  std::string create_api_key_for_tests(const std::vector<auth::Scope>& scopes);
+
+ private:
+  App() = default;
+  void register_metrics();
+  void drain();
+
+  AppOptions options_;
+  const Clock* clock_ = nullptr;
+  std::unique_ptr<IdGenerator> ids_;
+  std::unique_ptr<storage::Database> database_;
+  std::unique_ptr<storage::OwnershipLock> ownership_;
+  std::unique_ptr<ledger::Ledger> ledger_;
+  std::unique_ptr<auth::AuditWriter> audit_;
+  std::unique_ptr<auth::Authenticator> authenticator_;
+  std::unique_ptr<billing::Billing> billing_;
+  std::unique_ptr<struct ApiHolder> api_;
+  metrics::Registry metrics_;
+  http::Router router_;
+  std::unique_ptr<http::Server> server_;
+  std::optional<std::string> first_admin_key_;
+  bool drained_ = false;
+};
+
+}  // namespace station::cli
