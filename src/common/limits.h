@@ -60,10 +60,27 @@ inline constexpr std::size_t kSqlStatementCacheEntriesMax = 256;  // per connect
 inline constexpr std::uint32_t kPostgresStatementTimeoutMs = 30'000;
 inline constexpr std::uint32_t kPostgresConnectTimeoutSeconds = 10;
 
+// Ledger (src/ledger)
+inline constexpr std::size_t kFingerprintBytesMax = 255;
+inline constexpr std::size_t kTransferCategoryBytesMax = 64;
+inline constexpr std::size_t kAccountCodeBytesMax = 200;
+// Pending transfers expired per writer batch; the writer goes round again at once when more
+// are due.
+inline constexpr std::size_t kLedgerExpiriesPerBatchMax = 1'024;
+// The writer wakes at least this often (real time) to look at the injected clock for expiries.
+inline constexpr std::uint32_t kLedgerWriterWakeMs = 100;
+// Idempotency records deleted per pruning pass, and the clock time between passes.
+inline constexpr std::size_t kIdempotencyPruneKeysMax = 8'192;
+inline constexpr std::int64_t kIdempotencyPruneIntervalMs = 60'000;
+// check_ledger reads transfers in pages and stops listing problems after this many.
+inline constexpr std::size_t kLedgerCheckPageRows = 10'000;
+inline constexpr std::size_t kLedgerCheckProblemsMax = 1'000;
+
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
 static_assert(kPageSizeDefault <= kPageSizeMax);
 static_assert(kJsonStringBytesMax <= kHttpBodyBytesMax);
 static_assert(kStorageReadConnectionsMax <= kStoragePoolConnectionsMax);
+static_assert(kIdempotencyPruneKeysMax <= kSqlParamsPerStatementMax);
 
 }  // namespace station::limits

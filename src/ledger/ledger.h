@@ -18,12 +18,16 @@
 // therefore goes negative by the amount the operator owes its subscribers.
 //
 // Exclusive: one process owns a database's ledger (storage::Database::lock_exclusive()).
+//
+// Files: ledger.cc (names, open, blocking helpers), ledger_impl.{h,cc} (the writer), ledger_rows.*
+// (row <-> struct), ledger_reads.cc (get/list from the database), ledger_check.cc (check_ledger).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -80,11 +84,16 @@ std::string_view transfer_phase_name(TransferPhase phase);
 
 enum class TransferState : std::uint8_t { kPosted, kPending, kVoided, kExpired };
 std::string_view transfer_state_name(TransferState state);
+std::optional<TransferPhase> parse_transfer_phase(std::string_view name);
+std::optional<TransferState> parse_transfer_state(std::string_view name);
 
 struct TransferRequest {
   // Unique per logical operation; callers namespace it (e.g. "<api key id>/<Idempotency-Key>").
   std::string idempotency_key;
   // Digest of everything the caller asked for. Same key, other fingerprint: kIdempotencyKeyReused.
+  // The ledger adds the request's money fields (phase, accounts, pending id, amount, currency,
+  // timeout) to it before comparing, so a key reused for other money is caught even when the
+  // caller's digest is sloppy or empty.
   std::string fingerprint;
   TransferPhase phase = TransferPhase::kSingle;
   Id debit_account_id = 0;   // kSingle, kPending
@@ -143,14 +152,26 @@ struct LedgerOptions {
 };
 
 struct LedgerStats {
-  std::uint64_t transfers_committed = 0;
-  std::uint64_t transfers_refused = 0;
+  std::uint64_t transfers_committed = 0;  // new transfer rows, including expiries
+  std::uint64_t transfers_refused = 0;    // requests answered with an error (not replays)
+  std::uint64_t transfers_replayed = 0;   // requests answered from an idempotency record
   std::uint64_t batches_committed = 0;
-  std::uint64_t batch_commit_failures = 0;
-  // Distribution of batch sizes and commit latencies, for /metrics.
-  std::vector<std::uint64_t> batch_size_buckets;         // upper bounds: 1,2,4,...,8192
-  std::vector<std::uint64_t> commit_latency_us_buckets;  // upper bounds: see ledger.cc
+  std::uint64_t batch_commit_failures = 0;  // batches that fell back to one request at a time
+  std::uint64_t idempotency_records = 0;    // live records held in memory
+  std::uint64_t pending_transfers = 0;      // open pending transfers held in memory
+  std::uint64_t queue_depth = 0;            // requests waiting for the writer
+  // Distribution of batch sizes and commit latencies, for /metrics. Entry i counts observations
+  // in (bounds[i-1], bounds[i]]; the last entry (one more than the bounds) counts those above
+  // every bound. Not cumulative.
+  std::vector<std::uint64_t> batch_size_buckets;         // bounds: batch_size_bucket_bounds()
+  std::vector<std::uint64_t> commit_latency_us_buckets;  // bounds: commit_latency_bucket_bounds_us()
+  std::uint64_t batch_size_sum = 0;
+  std::uint64_t commit_latency_us_sum = 0;
 };
+// 1, 2, 4, ..., 8192 requests.
+std::span<const std::uint64_t> batch_size_bucket_bounds();
+// 100 us .. 10 s in 1-2-5 steps.
+std::span<const std::uint64_t> commit_latency_bucket_bounds_us();
 
 class Ledger {
  public:
@@ -162,8 +183,11 @@ class Ledger {
                                               IdGenerator& ids, LedgerOptions options);
 
   // Asynchronous: the callback runs once, on the writer thread, after the outcome is durable
-  // (or known to have failed). It must not block. kUnavailable when the queue is full or the
-  // ledger is shutting down.
+  // (or known to have failed). It must not block, nor call shutdown() or the *_and_wait
+  // helpers. Answers that need no ledger state run the callback at once, on the caller's thread:
+  // validation errors (kValidationFailed, kAmountOutOfRange, kIdempotencyKeyInvalid; never
+  // stored under the key) and kUnavailable when the queue is full or the ledger is shutting
+  // down.
   virtual void submit(TransferRequest request, TransferCallback done) = 0;
   // Creates an account; kConflict when its id or code exists. The attached write runs in the
   // same transaction (e.g. inserting the customer who owns the wallet).
@@ -183,13 +207,22 @@ class Ledger {
   virtual std::optional<Account> account_by_code(std::string_view code) const = 0;
   virtual LedgerStats stats() const = 0;
 
-  // Stops taking requests, finishes everything queued, stops the writer. Idempotent.
+  // The writer expires due pending transfers by itself (it looks at the clock at least every
+  // kLedgerWriterWakeMs of real time). This makes it happen now: it returns once every pending
+  // transfer with expires_at_ms <= the clock's time at the call has been expired, durably.
+  // For tests with a ManualClock, and for operators. kUnavailable after shutdown.
+  virtual Status expire_due_now() = 0;
+
+  // Stops taking requests, finishes everything queued, stops the writer. Idempotent. The
+  // ledger must be shut down (or destroyed, which shuts it down) before its Database.
   virtual void shutdown() = 0;
 };
 
 // Reads straight from the database (committed rows), for any connection.
 Result<Transfer> get_transfer(storage::Connection& connection, Id transfer_id);
-// Transfers touching the account, newest first, with id < before_id when given.
+// Transfers touching the account, newest first, with id < before_id when given. `limit` is
+// 1..kPageSizeMax + 1 (a caller asks for one row more than a page to learn whether another page
+// follows); anything else is kValidationFailed.
 Result<std::vector<Transfer>> list_account_transfers(storage::Connection& connection,
                                                      Id account_id, std::optional<Id> before_id,
                                                      std::uint32_t limit);
@@ -201,7 +234,10 @@ struct CheckReport {
   std::uint64_t transfers_checked = 0;
 };
 // Verifies on disk: per-currency balance sums are zero; every balance and pending total equals
-// the sum of its history; no floored account is below its floor.
+// the sum of its history; no floored account is below its floor; every transfer's currency is
+// its accounts'; every post/void/expire resolves exactly one pending transfer of the right
+// state. Reads in one transaction (a consistent view; on SQLite it holds the write lock, so run
+// it while the server is idle or stopped). Lists at most kLedgerCheckProblemsMax problems.
 Result<CheckReport> check_ledger(storage::Connection& connection);
 
 }  // namespace station::ledger

@@ -1,0 +1,83 @@
+#include "ledger/ledger.h"
+
+#include <array>
+#include <future>
+#include <utility>
+
+#include "ledger/ledger_impl.h"
+
+namespace station::ledger {
+namespace {
+
+// Stored in the database and shown in the API: append-only, never renamed.
+constexpr std::array<std::string_view, 5> kAccountKindNames = {
+    "wallet", "cash", "revenue", "partner_settlement", "promotions"};
+constexpr std::array<std::string_view, 5> kTransferPhaseNames = {"single", "pending", "post",
+                                                                  "void", "expire"};
+constexpr std::array<std::string_view, 4> kTransferStateNames = {"posted", "pending", "voided",
+                                                                  "expired"};
+
+constexpr std::array<std::uint64_t, 14> kBatchSizeBounds = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1'024, 2'048, 4'096, 8'192};
+constexpr std::array<std::uint64_t, 16> kCommitLatencyBoundsUs = {
+    100,     200,     500,     1'000,     2'000,     5'000,     10'000,    20'000,
+    50'000,  100'000, 200'000, 500'000, 1'000'000, 2'000'000, 5'000'000, 10'000'000};
+
+template <typename Enum, std::size_t N>
+std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,
+                               std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<Enum>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view account_kind_name(AccountKind kind) {
+  return kAccountKindNames.at(static_cast<std::size_t>(kind));
+}
+std::optional<AccountKind> parse_account_kind(std::string_view name) {
+  return parse_name<AccountKind>(kAccountKindNames, name);
+}
+std::string_view transfer_phase_name(TransferPhase phase) {
+  return kTransferPhaseNames.at(static_cast<std::size_t>(phase));
+}
+std::optional<TransferPhase> parse_transfer_phase(std::string_view name) {
+  return parse_name<TransferPhase>(kTransferPhaseNames, name);
+}
+std::string_view transfer_state_name(TransferState state) {
+  return kTransferStateNames.at(static_cast<std::size_t>(state));
+}
+std::optional<TransferState> parse_transfer_state(std::string_view name) {
+  return parse_name<TransferState>(kTransferStateNames, name);
+}
+
+std::span<const std::uint64_t> batch_size_bucket_bounds() { return kBatchSizeBounds; }
+std::span<const std::uint64_t> commit_latency_bucket_bounds_us() { return kCommitLatencyBoundsUs; }
+
+Result<std::unique_ptr<Ledger>> Ledger::open(storage::Database& database, const Clock& clock,
+                                             IdGenerator& ids, LedgerOptions options) {
+  STATION_ASSIGN_OR_RETURN(auto ledger,
+                           internal::LedgerImpl::open(database, clock, ids, options));
+  return std::unique_ptr<Ledger>(std::move(ledger));
+}
+
+TransferOutcome Ledger::submit_and_wait(TransferRequest request) {
+  std::promise<TransferOutcome> answer;
+  auto future = answer.get_future();
+  submit(std::move(request),
+         [&answer](TransferOutcome outcome) { answer.set_value(std::move(outcome)); });
+  return future.get();
+}
+
+Result<Account> Ledger::create_account_and_wait(
+    AccountSpec spec, std::function<Status(storage::Connection&, const Account&)> attached_write) {
+  std::promise<Result<Account>> answer;
+  auto future = answer.get_future();
+  create_account(std::move(spec), std::move(attached_write),
+                 [&answer](Result<Account> account) { answer.set_value(std::move(account)); });
+  return future.get();
+}
+
+}  // namespace station::ledger
