@@ -446,7 +446,17 @@ bool LedgerImpl::has_due_deadline(std::int64_t now_ms) const {
 void LedgerImpl::process(std::vector<Work> work, std::int64_t now_ms) {
   Batch batch(now_ms, std::move(work));
   auto started = std::chrono::steady_clock::now();
-  Status written = decide_and_persist(batch);
+  Status written;
+  {
+    auto lease = database_.acquire();
+    if (!lease.is_ok()) {
+      // No connection (pool exhausted or database down): retrying alone would only wait again.
+      return fail(batch, Status(ErrorCode::kUnavailable,
+                                "no database connection for the ledger: " +
+                                    lease.status().to_string()));
+    }
+    written = decide_and_persist(batch, **lease);
+  }  // the lease goes back before any retry takes one
   if (written.is_ok()) {
     auto latency = std::chrono::steady_clock::now() - started;
     count_batch(batch.work.size(),
@@ -466,13 +476,7 @@ void LedgerImpl::process(std::vector<Work> work, std::int64_t now_ms) {
   }
 }
 
-Status LedgerImpl::decide_and_persist(Batch& batch) {
-  auto lease = database_.acquire();
-  if (!lease.is_ok()) {
-    return Status(ErrorCode::kUnavailable,
-                  "no database connection for the ledger: " + lease.status().to_string());
-  }
-  storage::Connection& connection = **lease;
+Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connection) {
   batch.decisions.reserve(batch.work.size());
   for (auto& item : batch.work) batch.decisions.push_back(decide(batch, connection, item));
   if (batch.writes_nothing()) return Status::ok();

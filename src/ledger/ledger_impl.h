@@ -101,7 +101,9 @@ class LedgerImpl final : public Ledger {
   void run_writer();
   std::vector<Work> take_due_expiries(std::int64_t now_ms, bool* more_due);
   void process(std::vector<Work> work, std::int64_t now_ms);
-  Status decide_and_persist(Batch& batch);
+  // Decides every item, then writes the batch in one transaction. Not ok: nothing was committed;
+  // an attached write's own error is returned unchanged, the ledger's own as kStorageError.
+  Status decide_and_persist(Batch& batch, storage::Connection& connection);
   void publish(Batch& batch);
   void answer(Batch& batch);
   void fail(Batch& batch, const Status& status);
