@@ -10,18 +10,18 @@ namespace station::ledger {
 namespace {
 
 // Stored in the database and shown in the API: append-only, never renamed.
-constexpr std::array<std::string_view, 5> kAccountKindNames = {
-    "wallet", "cash", "revenue", "partner_settlement", "promotions"};
+constexpr std::array<std::string_view, 5> kAccountKindNames = {"wallet", "cash", "revenue",
+                                                               "partner_settlement", "promotions"};
 constexpr std::array<std::string_view, 5> kTransferPhaseNames = {"single", "pending", "post",
-                                                                  "void", "expire"};
+                                                                 "void", "expire"};
 constexpr std::array<std::string_view, 4> kTransferStateNames = {"posted", "pending", "voided",
-                                                                  "expired"};
+                                                                 "expired"};
 
 constexpr std::array<std::uint64_t, 14> kBatchSizeBounds = {
     1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1'024, 2'048, 4'096, 8'192};
 constexpr std::array<std::uint64_t, 16> kCommitLatencyBoundsUs = {
-    100,     200,     500,     1'000,     2'000,     5'000,     10'000,    20'000,
-    50'000,  100'000, 200'000, 500'000, 1'000'000, 2'000'000, 5'000'000, 10'000'000};
+    100,    200,     500,     1'000,   2'000,     5'000,     10'000,    20'000,
+    50'000, 100'000, 200'000, 500'000, 1'000'000, 2'000'000, 5'000'000, 10'000'000};
 
 template <typename Enum, std::size_t N>
 std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,
@@ -58,8 +58,7 @@ std::span<const std::uint64_t> commit_latency_bucket_bounds_us() { return kCommi
 
 Result<std::unique_ptr<Ledger>> Ledger::open(storage::Database& database, const Clock& clock,
                                              IdGenerator& ids, LedgerOptions options) {
-  STATION_ASSIGN_OR_RETURN(auto ledger,
-                           internal::LedgerImpl::open(database, clock, ids, options));
+  STATION_ASSIGN_OR_RETURN(auto ledger, internal::LedgerImpl::open(database, clock, ids, options));
   return std::unique_ptr<Ledger>(std::move(ledger));
 }
 

@@ -160,11 +160,12 @@ struct LedgerStats {
   std::uint64_t idempotency_records = 0;    // live records held in memory
   std::uint64_t pending_transfers = 0;      // open pending transfers held in memory
   std::uint64_t queue_depth = 0;            // requests waiting for the writer
-  // Distribution of batch sizes and commit latencies, for /metrics. Entry i counts observations
-  // in (bounds[i-1], bounds[i]]; the last entry (one more than the bounds) counts those above
-  // every bound. Not cumulative.
-  std::vector<std::uint64_t> batch_size_buckets;         // bounds: batch_size_bucket_bounds()
-  std::vector<std::uint64_t> commit_latency_us_buckets;  // bounds: commit_latency_bucket_bounds_us()
+  // Distribution of batch sizes and commit latencies (from deciding a batch to its commit
+  // returning, fsync included), for /metrics. Entry i counts observations in
+  // (bounds[i-1], bounds[i]]; the last entry (one more than the bounds) counts those above every
+  // bound. Not cumulative.
+  std::vector<std::uint64_t> batch_size_buckets;         // see batch_size_bucket_bounds()
+  std::vector<std::uint64_t> commit_latency_us_buckets;  // see commit_latency_bucket_bounds_us()
   std::uint64_t batch_size_sum = 0;
   std::uint64_t commit_latency_us_sum = 0;
 };

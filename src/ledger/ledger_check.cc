@@ -1,9 +1,9 @@
 // check_ledger: recomputes every balance from the transfer history on disk and compares.
+#include <fmt/format.h>
+
 #include <array>
 #include <map>
 #include <unordered_map>
-
-#include <fmt/format.h>
 
 #include "common/limits.h"
 #include "ledger/ledger.h"
@@ -73,11 +73,15 @@ class Problems {
 
 std::optional<TransferState> state_made_by(TransferPhase phase) {
   switch (phase) {
-    case TransferPhase::kPost: return TransferState::kPosted;
-    case TransferPhase::kVoid: return TransferState::kVoided;
-    case TransferPhase::kExpire: return TransferState::kExpired;
+    case TransferPhase::kPost:
+      return TransferState::kPosted;
+    case TransferPhase::kVoid:
+      return TransferState::kVoided;
+    case TransferPhase::kExpire:
+      return TransferState::kExpired;
     case TransferPhase::kSingle:
-    case TransferPhase::kPending: return std::nullopt;
+    case TransferPhase::kPending:
+      return std::nullopt;
   }
   return std::nullopt;
 }
@@ -163,8 +167,8 @@ void check_resolutions(const std::vector<Resolution>& resolutions,
                                  ? r.amount_minor <= pending->second.amount_minor
                                  : r.amount_minor == pending->second.amount_minor;
     if (!amount_fits) {
-      problems.add(fmt::format("transfer {}: amount {} does not fit pending transfer {} ({})",
-                               r.id, r.amount_minor, r.pending_id, pending->second.amount_minor));
+      problems.add(fmt::format("transfer {}: amount {} does not fit pending transfer {} ({})", r.id,
+                               r.amount_minor, r.pending_id, pending->second.amount_minor));
     }
   }
   for (const auto& [id, pending] : pendings) {
@@ -189,14 +193,16 @@ void check_accounts(const std::unordered_map<Id, AccountTotals>& accounts, Probl
                                a.balance_minor, to_string(history)));
     }
     if (totals->pending_out != a.pending_debit_minor) {
-      problems.add(fmt::format("account {}: pending debits {} but its open pending transfers "
-                               "sum to {}",
-                               id, a.pending_debit_minor, to_string(totals->pending_out)));
+      problems.add(
+          fmt::format("account {}: pending debits {} but its open pending transfers "
+                      "sum to {}",
+                      id, a.pending_debit_minor, to_string(totals->pending_out)));
     }
     if (totals->pending_in != a.pending_credit_minor) {
-      problems.add(fmt::format("account {}: pending credits {} but its open pending transfers "
-                               "sum to {}",
-                               id, a.pending_credit_minor, to_string(totals->pending_in)));
+      problems.add(
+          fmt::format("account {}: pending credits {} but its open pending transfers "
+                      "sum to {}",
+                      id, a.pending_credit_minor, to_string(totals->pending_in)));
     }
     if (a.floor_minor && Wide{a.balance_minor} - a.pending_debit_minor < *a.floor_minor) {
       problems.add(fmt::format("account {}: available {} is below its floor {}", id,
@@ -239,9 +245,8 @@ Result<CheckReport> check_ledger(storage::Connection& connection) {
 
     std::unordered_map<Id, PendingSeen> pendings;
     std::vector<Resolution> resolutions;
-    const std::string page_sql =
-        fmt::format("SELECT {} FROM transfers WHERE id > ? ORDER BY id LIMIT ?",
-                    internal::kTransferColumns);
+    const std::string page_sql = fmt::format(
+        "SELECT {} FROM transfers WHERE id > ? ORDER BY id LIMIT ?", internal::kTransferColumns);
     Id after = 0;
     for (;;) {
       std::array<Value, 2> params = {after,

@@ -1,5 +1,7 @@
 #include "ledger/ledger_impl.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
 #include <chrono>
@@ -8,8 +10,6 @@
 #include <future>
 #include <iterator>
 #include <map>
-
-#include <fmt/format.h>
 
 #include "common/limits.h"
 #include "ledger/ledger_rows.h"
@@ -62,18 +62,17 @@ Status check_text(std::string_view field, const std::string& value, std::size_t 
 Status validate(const TransferRequest& request) {
   if (request.idempotency_key.empty() ||
       request.idempotency_key.size() > limits::kIdempotencyKeyBytesMax) {
-    return Status(ErrorCode::kIdempotencyKeyInvalid,
-                  fmt::format("the idempotency key must be 1 to {} bytes",
-                              limits::kIdempotencyKeyBytesMax));
+    return Status(
+        ErrorCode::kIdempotencyKeyInvalid,
+        fmt::format("the idempotency key must be 1 to {} bytes", limits::kIdempotencyKeyBytesMax));
   }
-  STATION_RETURN_IF_ERROR(check_text("fingerprint", request.fingerprint,
-                                     limits::kFingerprintBytesMax));
-  STATION_RETURN_IF_ERROR(check_text("category", request.category,
-                                     limits::kTransferCategoryBytesMax));
-  STATION_RETURN_IF_ERROR(check_text("reference", request.reference,
-                                     limits::kReferenceBytesMax));
-  STATION_RETURN_IF_ERROR(check_text("description", request.description,
-                                     limits::kDescriptionBytesMax));
+  STATION_RETURN_IF_ERROR(
+      check_text("fingerprint", request.fingerprint, limits::kFingerprintBytesMax));
+  STATION_RETURN_IF_ERROR(
+      check_text("category", request.category, limits::kTransferCategoryBytesMax));
+  STATION_RETURN_IF_ERROR(check_text("reference", request.reference, limits::kReferenceBytesMax));
+  STATION_RETURN_IF_ERROR(
+      check_text("description", request.description, limits::kDescriptionBytesMax));
   if (!request.currency || !request.currency->is_set()) return invalid("currency is required");
   const Status amount_out_of_range(
       ErrorCode::kAmountOutOfRange,
@@ -95,8 +94,8 @@ Status validate(const TransferRequest& request) {
         return invalid("a timeout is for pending transfers only");
       }
       if (request.timeout_seconds > limits::kPendingTimeoutSecondsMax) {
-        return invalid(fmt::format("timeout_seconds must be at most {}",
-                                   limits::kPendingTimeoutSecondsMax));
+        return invalid(
+            fmt::format("timeout_seconds must be at most {}", limits::kPendingTimeoutSecondsMax));
       }
       return Status::ok();
     case TransferPhase::kPost:
@@ -223,9 +222,8 @@ Status LedgerImpl::load() {
   STATION_RETURN_IF_ERROR(
       connection->execute("DELETE FROM idempotency WHERE created_at_ms < ?", cutoff));
 
-  STATION_ASSIGN_OR_RETURN(
-      auto account_rows,
-      connection->query(fmt::format("SELECT {} FROM accounts", kAccountColumns)));
+  STATION_ASSIGN_OR_RETURN(auto account_rows, connection->query(fmt::format(
+                                                  "SELECT {} FROM accounts", kAccountColumns)));
   for (const auto& row : account_rows) {
     STATION_ASSIGN_OR_RETURN(auto account, account_from_row(row));
     if (!account.code.empty()) account_ids_by_code_.emplace(account.code, account.id);
@@ -237,9 +235,9 @@ Status LedgerImpl::load() {
                                        std::string(transfer_state_name(TransferState::kPending))};
   STATION_ASSIGN_OR_RETURN(
       auto pending_rows,
-      connection->query(fmt::format("SELECT {} FROM transfers WHERE phase = ? AND state = ?",
-                                    kTransferColumns),
-                        open_pending));
+      connection->query(
+          fmt::format("SELECT {} FROM transfers WHERE phase = ? AND state = ?", kTransferColumns),
+          open_pending));
   for (const auto& row : pending_rows) {
     STATION_ASSIGN_OR_RETURN(auto transfer, transfer_from_row(row));
     if (transfer.expires_at_ms) deadlines_.emplace(*transfer.expires_at_ms, transfer.id);
@@ -257,9 +255,9 @@ Status LedgerImpl::load() {
     if (record.transfer_id == 0) {
       auto code = parse_error_name(row.text_or(3, ""));
       if (!code || !is_business_refusal(*code)) {
-        return Status(ErrorCode::kInternal,
-                      fmt::format("idempotency record {}: neither a transfer nor a refusal",
-                                  row.text_at(0)));
+        return Status(
+            ErrorCode::kInternal,
+            fmt::format("idempotency record {}: neither a transfer nor a refusal", row.text_at(0)));
       }
       record.refusal = *code;
       record.refusal_detail = row.text_or(4, "");
@@ -269,8 +267,7 @@ Status LedgerImpl::load() {
     keys_.emplace(row.text_at(0), std::move(record));
   }
 
-  STATION_ASSIGN_OR_RETURN(auto max_rows,
-                           connection->query("SELECT MAX(id) FROM transfers"));
+  STATION_ASSIGN_OR_RETURN(auto max_rows, connection->query("SELECT MAX(id) FROM transfers"));
   if (!max_rows.empty()) ids_.observe(max_rows[0].int_or(0, 0));
 
   idempotency_records_ = keys_.size();
@@ -386,8 +383,7 @@ void LedgerImpl::count_batch(std::size_t size, std::uint64_t commit_latency_us) 
   ++batches_committed_;
   std::lock_guard lock(histogram_mutex_);
   ++batch_size_buckets_[bucket_index(batch_size_bucket_bounds(), size)];
-  ++commit_latency_us_buckets_[bucket_index(commit_latency_bucket_bounds_us(),
-                                            commit_latency_us)];
+  ++commit_latency_us_buckets_[bucket_index(commit_latency_bucket_bounds_us(), commit_latency_us)];
   batch_size_sum_ += size;
   commit_latency_us_sum_ += commit_latency_us;
 }
@@ -451,9 +447,8 @@ void LedgerImpl::process(std::vector<Work> work, std::int64_t now_ms) {
     auto lease = database_.acquire();
     if (!lease.is_ok()) {
       // No connection (pool exhausted or database down): retrying alone would only wait again.
-      return fail(batch, Status(ErrorCode::kUnavailable,
-                                "no database connection for the ledger: " +
-                                    lease.status().to_string()));
+      return fail(batch, Status(ErrorCode::kUnavailable, "no database connection for the ledger: " +
+                                                             lease.status().to_string()));
     }
     written = decide_and_persist(batch, **lease);
   }  // the lease goes back before any retry takes one
@@ -484,74 +479,59 @@ Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connect
   auto transaction = storage::Transaction::begin(connection);
   if (!transaction.is_ok()) return storage_failure("ledger batch begin", transaction.status());
   std::vector<Value> values;
+  // Writes what was appended to `values` as rows of `table`, then empties it.
+  auto write = [&](std::string_view what, std::string_view table, std::string_view columns,
+                   std::size_t column_count, std::string_view tail) -> Status {
+    Status written = insert_rows(connection, fmt::format("INSERT INTO {} ({})", table, columns),
+                                 column_count, values, tail);
+    values.clear();
+    return written.is_ok() ? written : storage_failure(what, written);
+  };
 
   for (const auto& [id, staged] : batch.accounts) {
     if (staged.created) append_account_values(staged.account, values);
   }
-  if (Status s = insert_rows(connection, fmt::format("INSERT INTO accounts ({})", kAccountColumns),
-                             kAccountColumnCount, values, "");
-      !s.is_ok()) {
-    return storage_failure("ledger batch: new accounts", s);
-  }
-  values.clear();
+  STATION_RETURN_IF_ERROR(
+      write("ledger batch: new accounts", "accounts", kAccountColumns, kAccountColumnCount, ""));
   for (const auto& [id, staged] : batch.accounts) {
     if (!staged.created) append_account_values(staged.account, values);
   }
-  // An upsert updates many accounts in one statement on both engines; every account exists, so
-  // only the DO UPDATE part ever runs.
-  if (Status s = insert_rows(connection, fmt::format("INSERT INTO accounts ({})", kAccountColumns),
-                             kAccountColumnCount, values,
-                             " ON CONFLICT (id) DO UPDATE SET "
-                             "balance_minor = excluded.balance_minor, "
-                             "pending_debit_minor = excluded.pending_debit_minor, "
-                             "pending_credit_minor = excluded.pending_credit_minor");
-      !s.is_ok()) {
-    return storage_failure("ledger batch: balances", s);
-  }
-  values.clear();
+  // An upsert updates many rows in one statement on both engines; every one of these rows
+  // exists, so only the DO UPDATE part ever runs.
+  STATION_RETURN_IF_ERROR(write("ledger batch: balances", "accounts", kAccountColumns,
+                                kAccountColumnCount,
+                                " ON CONFLICT (id) DO UPDATE SET "
+                                "balance_minor = excluded.balance_minor, "
+                                "pending_debit_minor = excluded.pending_debit_minor, "
+                                "pending_credit_minor = excluded.pending_credit_minor"));
   for (Id id : batch.new_transfer_ids) append_transfer_values(batch.transfers.at(id), values);
-  if (Status s = insert_rows(connection,
-                             fmt::format("INSERT INTO transfers ({})", kTransferColumns),
-                             kTransferColumnCount, values, "");
-      !s.is_ok()) {
-    return storage_failure("ledger batch: transfers", s);
-  }
-  values.clear();
+  STATION_RETURN_IF_ERROR(
+      write("ledger batch: transfers", "transfers", kTransferColumns, kTransferColumnCount, ""));
   for (Id id : batch.resolved_pending_ids) append_transfer_values(batch.transfers.at(id), values);
-  if (Status s = insert_rows(connection,
-                             fmt::format("INSERT INTO transfers ({})", kTransferColumns),
-                             kTransferColumnCount, values,
-                             " ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
-                             "resolved_at_ms = excluded.resolved_at_ms");
-      !s.is_ok()) {
-    return storage_failure("ledger batch: resolved pending transfers", s);
-  }
-  values.clear();
+  STATION_RETURN_IF_ERROR(write("ledger batch: resolved pending transfers", "transfers",
+                                kTransferColumns, kTransferColumnCount,
+                                " ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
+                                "resolved_at_ms = excluded.resolved_at_ms"));
   for (const auto& key : batch.new_keys) {
     const KeyRecord& record = batch.keys.at(key);
+    const bool refusal = record.transfer_id == 0;
     values.emplace_back(key);
     values.emplace_back(record.fingerprint);
-    values.emplace_back(record.transfer_id == 0 ? Value(nullptr) : Value(record.transfer_id));
-    values.emplace_back(record.transfer_id == 0 ? Value(std::string(error_name(record.refusal)))
-                                                : Value(nullptr));
-    values.emplace_back(record.transfer_id == 0 ? Value(record.refusal_detail) : Value(nullptr));
+    values.emplace_back(refusal ? Value(nullptr) : Value(record.transfer_id));
+    values.emplace_back(refusal ? Value(std::string(error_name(record.refusal))) : Value(nullptr));
+    values.emplace_back(refusal ? Value(record.refusal_detail) : Value(nullptr));
     values.emplace_back(record.created_at_ms);
   }
-  if (Status s = insert_rows(connection,
-                             fmt::format("INSERT INTO idempotency ({})", kIdempotencyColumns),
-                             kIdempotencyColumnCount, values, "");
-      !s.is_ok()) {
-    return storage_failure("ledger batch: idempotency records", s);
-  }
+  STATION_RETURN_IF_ERROR(write("ledger batch: idempotency records", "idempotency",
+                                kIdempotencyColumns, kIdempotencyColumnCount, ""));
 
   // The callers' own rows, in request order; their errors are theirs, passed on unchanged.
   for (std::size_t i = 0; i < batch.work.size(); ++i) {
     const Decision& decision = batch.decisions[i];
     if (auto* transfer_work = std::get_if<TransferWork>(&batch.work[i])) {
-      if (decision.status.is_ok() && !decision.replayed &&
-          transfer_work->request.attached_write) {
-        STATION_RETURN_IF_ERROR(transfer_work->request.attached_write(connection,
-                                                                      *decision.transfer));
+      if (decision.status.is_ok() && !decision.replayed && transfer_work->request.attached_write) {
+        STATION_RETURN_IF_ERROR(
+            transfer_work->request.attached_write(connection, *decision.transfer));
       }
     } else if (auto* account_work = std::get_if<AccountWork>(&batch.work[i])) {
       if (decision.account && account_work->attached_write) {
@@ -605,8 +585,8 @@ void LedgerImpl::answer(Batch& batch) {
       } else {
         ++transfers_refused_;
       }
-      transfer_work->done(TransferOutcome{std::move(decision.status),
-                                          std::move(decision.transfer), decision.replayed});
+      transfer_work->done(TransferOutcome{std::move(decision.status), std::move(decision.transfer),
+                                          decision.replayed});
     } else if (auto* account_work = std::get_if<AccountWork>(&batch.work[i])) {
       if (decision.account) {
         account_work->done(std::move(*decision.account));
@@ -671,8 +651,8 @@ void LedgerImpl::prune_idempotency(std::int64_t now_ms) {
 }
 
 std::optional<std::string> LedgerImpl::find_broken_invariant() const {
-  __extension__ typedef __int128 Wide;  // sums of many int64 values
-  std::map<std::string_view, Wide> balance_sums;  // per currency
+  __extension__ typedef __int128 Wide;                              // sums of many int64 values
+  std::map<std::string_view, Wide> balance_sums;                    // per currency
   std::unordered_map<Id, std::pair<Wide, Wide>> open_pending_sums;  // per account: out, in
   for (const auto& [id, pending] : open_pendings_) {
     auto debit = accounts_.find(pending.debit_account_id);
@@ -716,8 +696,7 @@ void LedgerImpl::assert_invariants() const {
 
 // ---- Deciding
 
-LedgerImpl::Decision LedgerImpl::decide(Batch& batch, storage::Connection& connection,
-                                        Work& work) {
+LedgerImpl::Decision LedgerImpl::decide(Batch& batch, storage::Connection& connection, Work& work) {
   if (auto* transfer_work = std::get_if<TransferWork>(&work)) {
     return decide_transfer(batch, connection, transfer_work->request);
   }
@@ -781,17 +760,16 @@ Result<Transfer> LedgerImpl::make_transfer(Batch& batch, storage::Connection& co
   row.idempotency_key = request.idempotency_key;
 
   if (request.phase == TransferPhase::kSingle || request.phase == TransferPhase::kPending) {
-    row.state = request.phase == TransferPhase::kSingle ? TransferState::kPosted
-                                                        : TransferState::kPending;
+    row.state =
+        request.phase == TransferPhase::kSingle ? TransferState::kPosted : TransferState::kPending;
     row.debit_account_id = request.debit_account_id;
     row.credit_account_id = request.credit_account_id;
     row.amount_minor = request.amount_minor;
     if (request.phase == TransferPhase::kPending && request.timeout_seconds > 0) {
       row.expires_at_ms = batch.now_ms + std::int64_t{request.timeout_seconds} * 1000;
     }
-    Movement movement = request.phase == TransferPhase::kSingle
-                            ? Movement{request.amount_minor, 0}
-                            : Movement{0, request.amount_minor};
+    Movement movement = request.phase == TransferPhase::kSingle ? Movement{request.amount_minor, 0}
+                                                                : Movement{0, request.amount_minor};
     return stage_transfer(batch, std::move(row), movement, nullptr, TransferState::kPending);
   }
 
@@ -849,8 +827,7 @@ LedgerImpl::Decision LedgerImpl::decide_expiry(Batch& batch, const ExpireWork& e
 }
 
 Result<Transfer> LedgerImpl::stage_transfer(Batch& batch, Transfer row, const Movement& movement,
-                                            const Transfer* pending,
-                                            TransferState pending_state) {
+                                            const Transfer* pending, TransferState pending_state) {
   const Account* debit = find_account(batch, row.debit_account_id);
   const Account* credit = find_account(batch, row.credit_account_id);
   if (debit == nullptr || credit == nullptr) {
@@ -881,8 +858,7 @@ Result<Transfer> LedgerImpl::stage_transfer(Batch& batch, Transfer row, const Mo
                               debit->id, debit->available_minor() - *debit->floor_minor,
                               movement.move_minor + movement.reserve_minor));
   }
-  if (!debit_balance || !debit_pending || !credit_balance || !credit_pending ||
-      !available_after) {
+  if (!debit_balance || !debit_pending || !credit_balance || !credit_pending || !available_after) {
     return Status(ErrorCode::kOverflow, "a balance would leave the representable range");
   }
   // After this point the transfer must succeed: stage it.

@@ -45,8 +45,7 @@ class LedgerImpl final : public Ledger {
   LedgerImpl& operator=(const LedgerImpl&) = delete;
 
   void submit(TransferRequest request, TransferCallback done) override;
-  void create_account(AccountSpec spec, AccountWrite attached_write,
-                      AccountCallback done) override;
+  void create_account(AccountSpec spec, AccountWrite attached_write, AccountCallback done) override;
   std::optional<Account> account(Id id) const override;
   std::optional<Account> account_by_code(std::string_view code) const override;
   LedgerStats stats() const override;
@@ -145,7 +144,7 @@ class LedgerImpl final : public Ledger {
 
   // Committed accounts (writer writes under an exclusive lock; readers take a shared one).
   mutable std::shared_mutex state_mutex_;
-  std::unordered_map<Id, Account> accounts_;               // GUARDED_BY(state_mutex_)
+  std::unordered_map<Id, Account> accounts_;                 // GUARDED_BY(state_mutex_)
   std::unordered_map<std::string, Id> account_ids_by_code_;  // GUARDED_BY(state_mutex_)
 
   // Writer.

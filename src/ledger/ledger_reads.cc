@@ -1,8 +1,8 @@
 // Reads of committed transfers straight from the database, for any connection.
+#include <fmt/format.h>
+
 #include <array>
 #include <limits>
-
-#include <fmt/format.h>
 
 #include "common/limits.h"
 #include "ledger/ledger.h"
@@ -14,17 +14,16 @@ using storage::Value;
 
 Result<Transfer> get_transfer(storage::Connection& connection, Id transfer_id) {
   std::array<Value, 1> params = {transfer_id};
-  STATION_ASSIGN_OR_RETURN(
-      auto rows,
-      connection.query(fmt::format("SELECT {} FROM transfers WHERE id = ?",
-                                   internal::kTransferColumns),
-                       params));
+  STATION_ASSIGN_OR_RETURN(auto rows,
+                           connection.query(fmt::format("SELECT {} FROM transfers WHERE id = ?",
+                                                        internal::kTransferColumns),
+                                            params));
   if (rows.empty()) return Status(ErrorCode::kNotFound, "no such transfer");
   return internal::transfer_from_row(rows[0]);
 }
 
-Result<std::vector<Transfer>> list_account_transfers(storage::Connection& connection,
-                                                     Id account_id, std::optional<Id> before_id,
+Result<std::vector<Transfer>> list_account_transfers(storage::Connection& connection, Id account_id,
+                                                     std::optional<Id> before_id,
                                                      std::uint32_t limit) {
   if (limit == 0 || limit > limits::kPageSizeMax + 1) {
     return Status(ErrorCode::kValidationFailed,

@@ -1,9 +1,9 @@
 #include "ledger/ledger_rows.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cassert>
-
-#include <fmt/format.h>
 
 #include "common/limits.h"
 
@@ -125,9 +125,8 @@ Result<Transfer> transfer_from_row(const storage::Row& row) {
   return transfer;
 }
 
-Status insert_rows(storage::Connection& connection, std::string_view head,
-                   std::size_t column_count, std::span<const Value> values,
-                   std::string_view tail) {
+Status insert_rows(storage::Connection& connection, std::string_view head, std::size_t column_count,
+                   std::span<const Value> values, std::string_view tail) {
   assert(column_count > 0 && values.size() % column_count == 0);
   const std::size_t rows_per_statement = limits::kSqlParamsPerStatementMax / column_count;
   static_assert(limits::kSqlParamsPerStatementMax >= kTransferColumnCount);
@@ -135,8 +134,7 @@ Status insert_rows(storage::Connection& connection, std::string_view head,
   std::size_t offset = 0;
   while (rows_left > 0) {
     std::size_t rows = std::min(rows_left, rows_per_statement);
-    std::string sql =
-        fmt::format("{} VALUES {}{}", head, placeholders(rows, column_count), tail);
+    std::string sql = fmt::format("{} VALUES {}{}", head, placeholders(rows, column_count), tail);
     STATION_RETURN_IF_ERROR(connection.execute(sql, values.subspan(offset, rows * column_count)));
     offset += rows * column_count;
     rows_left -= rows;

@@ -150,9 +150,9 @@ inline std::string engine_test_name(const ::testing::TestParamInfo<Engine>& info
   return std::string(storage::testing::engine_name(info.param));
 }
 
-#define STATION_LEDGER_ENGINES(suite)                                                    \
-  INSTANTIATE_TEST_SUITE_P(Engines, suite,                                               \
-                           ::testing::Values(::station::ledger::testing::Engine::kSqlite, \
+#define STATION_LEDGER_ENGINES(suite)                                                        \
+  INSTANTIATE_TEST_SUITE_P(Engines, suite,                                                   \
+                           ::testing::Values(::station::ledger::testing::Engine::kSqlite,    \
                                              ::station::ledger::testing::Engine::kPostgres), \
                            ::station::ledger::testing::engine_test_name)
 

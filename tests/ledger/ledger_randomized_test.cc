@@ -139,18 +139,19 @@ TEST_P(LedgerRandomizedTest, ConcurrentTrafficKeepsEveryInvariant) {
         request = LedgerTest::pending(some_wallet.id, revenue.id, 1 + below(400), key,
                                       below(2) == 0 ? 0 : 30);
       } else if (dice < 72 && !open_pendings.empty()) {
-        auto pick = static_cast<std::size_t>(below(static_cast<std::int64_t>(open_pendings.size())));
+        auto pick =
+            static_cast<std::size_t>(below(static_cast<std::int64_t>(open_pendings.size())));
         auto [pending_id, amount] = open_pendings[pick];
         open_pendings.erase(open_pendings.begin() + static_cast<std::ptrdiff_t>(pick));
         const bool post = below(3) != 0;
-        request = LedgerTest::resolve(post ? TransferPhase::kPost : TransferPhase::kVoid,
-                                      pending_id, post && below(2) == 0 ? 1 + below(amount) : 0,
-                                      key);
+        request =
+            LedgerTest::resolve(post ? TransferPhase::kPost : TransferPhase::kVoid, pending_id,
+                                post && below(2) == 0 ? 1 + below(amount) : 0, key);
       } else {
         std::lock_guard lock(registry_mutex);
         if (finished.empty()) continue;
-        request = finished[static_cast<std::size_t>(
-            below(static_cast<std::int64_t>(finished.size())))];
+        request =
+            finished[static_cast<std::size_t>(below(static_cast<std::int64_t>(finished.size())))];
         if (dice >= 95) {  // the same key for something else
           reuse = true;
           request.fingerprint += "-changed";
@@ -228,7 +229,8 @@ TEST_P(LedgerRandomizedTest, ConcurrentTrafficKeepsEveryInvariant) {
   ASSERT_OK(ledger_->expire_due_now());
   auto lease = connection();
   auto expiry_rows = must(lease->query("SELECT id FROM transfers WHERE phase = 'expire'"));
-  for (const auto& row : expiry_rows) committed.push_back(must(get_transfer(*lease, row.int_at(0))));
+  for (const auto& row : expiry_rows)
+    committed.push_back(must(get_transfer(*lease, row.int_at(0))));
   std::sort(committed.begin(), committed.end(),
             [](const Transfer& a, const Transfer& b) { return a.id < b.id; });
   Model model;

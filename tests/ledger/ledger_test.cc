@@ -83,10 +83,9 @@ TEST_P(LedgerBasicsTest, AccountAttachedWriteCommitsWithTheAccountOrNotAtAll) {
   AccountSpec spec;
   spec.currency = *Currency::from_code("CNY");
   spec.floor_minor = 0;
-  auto failed = ledger_->create_account_and_wait(
-      spec, [](storage::Connection&, const Account&) {
-        return Status(ErrorCode::kValidationFailed, "the customer is not valid");
-      });
+  auto failed = ledger_->create_account_and_wait(spec, [](storage::Connection&, const Account&) {
+    return Status(ErrorCode::kValidationFailed, "the customer is not valid");
+  });
   EXPECT_EQ(failed.status().code(), ErrorCode::kValidationFailed);
 
   Id audited_account = 0;
@@ -229,8 +228,8 @@ TEST_P(LedgerBasicsTest, SameKeyTwiceInOneBatchReplaysTheFirst) {
   // The four were one batch (the test would prove nothing otherwise).
   LedgerStats stats = ledger_->stats();
   auto bounds = batch_size_bucket_bounds();
-  std::size_t four = static_cast<std::size_t>(
-      std::lower_bound(bounds.begin(), bounds.end(), 4u) - bounds.begin());
+  std::size_t four =
+      static_cast<std::size_t>(std::lower_bound(bounds.begin(), bounds.end(), 4u) - bounds.begin());
   EXPECT_EQ(stats.batch_size_buckets.at(four), 1u);
 }
 
@@ -676,9 +675,9 @@ TEST_P(LedgerBasicsTest, AFullQueueAndAStoppedLedgerAnswerUnavailable) {
 
 TEST_P(LedgerBasicsTest, RejectsOptionsOutOfBounds) {
   ledger_->shutdown();
-  for (LedgerOptions options : {LedgerOptions{.queue_depth_max = 0},
-                                LedgerOptions{.batch_transfers_max = 0},
-                                LedgerOptions{.idempotency_retention_hours = 1}}) {
+  for (LedgerOptions options :
+       {LedgerOptions{.queue_depth_max = 0}, LedgerOptions{.batch_transfers_max = 0},
+        LedgerOptions{.idempotency_retention_hours = 1}}) {
     auto opened = Ledger::open(*database_, clock_, *ids_, options);
     ASSERT_FALSE(opened.is_ok());
     EXPECT_EQ(opened.status().code(), ErrorCode::kValidationFailed);
@@ -695,7 +694,7 @@ TEST_P(LedgerBasicsTest, IdempotencyRecordsArePrunedAfterTheRetentionOnly) {
   topup(w, 100, "young");
   EXPECT_EQ(ledger_->stats().idempotency_records, 2u);
 
-  clock_.advance_ms(23 * kHourMs);  // "old" is 25 hours old, "young" 23
+  clock_.advance_ms(23 * kHourMs);       // "old" is 25 hours old, "young" 23
   ASSERT_OK(ledger_->expire_due_now());  // a writer round: it prunes first
   EXPECT_EQ(ledger_->stats().idempotency_records, 1u);
   EXPECT_TRUE(run(single(cash_.id, w.id, 100, "young")).replayed);
@@ -734,10 +733,9 @@ TEST_P(LedgerBasicsTest, ListsAnAccountsTransfersNewestFirstInPages) {
 
   EXPECT_EQ(list_account_transfers(*lease, w.id, std::nullopt, 0).status().code(),
             ErrorCode::kValidationFailed);
-  EXPECT_EQ(list_account_transfers(*lease, w.id, std::nullopt, limits::kPageSizeMax + 2)
-                .status()
-                .code(),
-            ErrorCode::kValidationFailed);
+  EXPECT_EQ(
+      list_account_transfers(*lease, w.id, std::nullopt, limits::kPageSizeMax + 2).status().code(),
+      ErrorCode::kValidationFailed);
   EXPECT_EQ(get_transfer(*lease, 999).status().code(), ErrorCode::kNotFound);
 }
 
