@@ -12,20 +12,24 @@
 
 #include "cli/app.h"
 #include "support/http_client.h"
-#include "support/test_store.h"
+#include "storage/scratch_database.h"
 
 namespace station {
 namespace {
 
 using nlohmann::json;
-using testing::Engine;
+using storage::testing::Engine;
+using storage::testing::ScratchDatabase;
 using testing::http_request;
 using testing::HttpReply;
 
 class ApiTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
-    STATION_TEST_STORE_OR_SKIP(GetParam());
+    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
+    auto store = ScratchDatabase::create(GetParam());
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    store_ = std::move(store).value();
     cli::AppOptions options;
     options.database_url = store_->url();
     options.server.listen_host = "127.0.0.1";
@@ -43,8 +47,8 @@ class ApiTest : public ::testing::TestWithParam<Engine> {
     if (app_) {
       app_->stop();
       runner_.join();
-      app_.reset();
     }
+    app_.reset();  // before store_: the scratch database outlives every connection to it
   }
 
   std::map<std::string, std::string> auth(const std::string& key = "") const {
@@ -105,7 +109,7 @@ class ApiTest : public ::testing::TestWithParam<Engine> {
   }
 
   SystemClock clock_;
-  std::optional<testing::TestStore> store_;
+  std::unique_ptr<ScratchDatabase> store_;
   std::unique_ptr<cli::App> app_;
   std::thread runner_;
   std::string admin_key_;
@@ -399,7 +403,7 @@ TEST_P(ApiTest, StateChangesAreAudited) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, ApiTest, ::testing::Values(Engine::kSqlite, Engine::kPostgres),
-                         [](const auto& info) { return testing::engine_name(info.param); });
+                         [](const auto& info) { return std::string(storage::testing::engine_name(info.param)); });
 
 }  // namespace
 }  // namespace station
