@@ -310,6 +310,7 @@ bool LedgerImpl::enqueue(Work& work) {
 }
 
 void LedgerImpl::submit(TransferRequest request, TransferCallback done) {
+  assert(done && "submit() needs a callback");
   if (Status invalid_request = validate(request); !invalid_request.is_ok()) {
     ++transfers_refused_;
     return done(TransferOutcome{std::move(invalid_request), std::nullopt, false});
@@ -323,6 +324,7 @@ void LedgerImpl::submit(TransferRequest request, TransferCallback done) {
 
 void LedgerImpl::create_account(AccountSpec spec, AccountWrite attached_write,
                                 AccountCallback done) {
+  assert(done && "create_account() needs a callback");
   if (Status invalid_spec = validate(spec); !invalid_spec.is_ok()) {
     return done(std::move(invalid_spec));
   }
