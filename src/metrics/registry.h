@@ -49,6 +49,8 @@ class Histogram {
 
 class Registry {
  public:
+  Registry();
+  ~Registry();
   // Returns the series, creating it on first use. The reference stays valid for the registry's
   // lifetime.
   Counter& counter(const std::string& name, const std::string& help, const Labels& labels = {});
@@ -57,6 +59,9 @@ class Registry {
   // A value read at scrape time (e.g. queue depth, pool size).
   void gauge_callback(const std::string& name, const std::string& help,
                       std::function<double()> read);
+  // A histogram kept elsewhere (e.g. the ledger's batch sizes), read at scrape time.
+  void histogram_callback(const std::string& name, const std::string& help,
+                          std::function<Histogram::Snapshot()> read);
 
   std::string render_prometheus() const;
 
