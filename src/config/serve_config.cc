@@ -1,0 +1,272 @@
+#include "config/serve_config.h"
+
+#include <array>
+#include <cassert>
+#include <charconv>
+#include <cstdlib>
+#include <thread>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include "common/limits.h"
+#include "common/money.h"
+
+namespace station::config {
+namespace {
+
+enum class Kind { kText, kUnsigned, kBool, kHostPort, kCurrency, kLogLevel };
+
+struct Option {
+  std::string_view key;  // TOML key; env STATION_<KEY upper>; flag --<key with dashes>
+  Kind kind;
+  std::string_view help;
+  std::uint64_t min = 0;
+  std::uint64_t max = 0;
+  std::function<Status(ServeConfig&, std::string_view)> set;
+};
+
+Result<std::uint64_t> parse_unsigned(std::string_view text, std::uint64_t min, std::uint64_t max) {
+  std::uint64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) {
+    return Status(ErrorCode::kValidationFailed, fmt::format("'{}' is not a whole number", text));
+  }
+  if (value < min || value > max) {
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("{} is outside {}..{}", value, min, max));
+  }
+  return value;
+}
+
+template <typename Field>
+std::function<Status(ServeConfig&, std::string_view)> unsigned_field(Field field,
+                                                                     std::uint64_t min,
+                                                                     std::uint64_t max) {
+  return [field, min, max](ServeConfig& config, std::string_view text) -> Status {
+    STATION_ASSIGN_OR_RETURN(auto value, parse_unsigned(text, min, max));
+    config.*field = static_cast<std::uint32_t>(value);
+    return Status::ok();
+  };
+}
+
+template <typename Field>
+std::function<Status(ServeConfig&, std::string_view)> text_field(Field field) {
+  return [field](ServeConfig& config, std::string_view text) -> Status {
+    if (text.size() > 4096) return Status(ErrorCode::kValidationFailed, "value is too long");
+    config.*field = std::string(text);
+    return Status::ok();
+  };
+}
+
+const std::vector<Option>& options() {
+  using limits::kHttpBodyBytesMax;
+  static const std::vector<Option> kOptions = {
+      {"listen", Kind::kHostPort, "Address to serve HTTP on, HOST:PORT (port 0: any free port)",
+       0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         STATION_ASSIGN_OR_RETURN(c.listen, parse_host_port(t));
+         return Status::ok();
+       }},
+      {"data_dir", Kind::kText, "Data directory; the default SQLite store lives here", 0, 0,
+       text_field(&ServeConfig::data_dir)},
+      {"database", Kind::kText,
+       "Database URL: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite in data_dir)",
+       0, 0, text_field(&ServeConfig::database_url)},
+      {"threads", Kind::kUnsigned, "HTTP worker threads (0: one per core)", 0,
+       limits::kHttpThreadsMax, unsigned_field(&ServeConfig::threads, 0, limits::kHttpThreadsMax)},
+      {"header_bytes_max", Kind::kUnsigned, "Largest accepted request header block, in bytes",
+       1024, 1024 * 1024, unsigned_field(&ServeConfig::header_bytes_max, 1024, 1024 * 1024)},
+      {"body_bytes_max", Kind::kUnsigned, "Largest accepted request body, in bytes", 1024,
+       kHttpBodyBytesMax, unsigned_field(&ServeConfig::body_bytes_max, 1024, kHttpBodyBytesMax)},
+      {"request_timeout_ms", Kind::kUnsigned,
+       "Time a client has to send a whole request, in milliseconds", 100, 600'000,
+       unsigned_field(&ServeConfig::request_timeout_ms, 100, 600'000)},
+      {"keep_alive_idle_ms", Kind::kUnsigned,
+       "Idle time before a keep-alive connection is closed, in milliseconds", 100, 3'600'000,
+       unsigned_field(&ServeConfig::keep_alive_idle_ms, 100, 3'600'000)},
+      {"shutdown_grace_ms", Kind::kUnsigned,
+       "On SIGTERM, time in-flight requests get to finish, in milliseconds", 0, 600'000,
+       unsigned_field(&ServeConfig::shutdown_grace_ms, 0, 600'000)},
+      {"log_level", Kind::kLogLevel, "trace, debug, info, warn, error or off", 0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         static constexpr std::array kLevels = {"trace", "debug", "info", "warn", "error", "off"};
+         for (auto level : kLevels) {
+           if (t == level) {
+             c.log_level = std::string(t);
+             return Status::ok();
+           }
+         }
+         return Status(ErrorCode::kValidationFailed, fmt::format("unknown log level '{}'", t));
+       }},
+      {"access_log", Kind::kBool, "Write one JSON access-log line per request to stdout", 0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         if (t == "true" || t == "1") {
+           c.access_log = true;
+         } else if (t == "false" || t == "0") {
+           c.access_log = false;
+         } else {
+           return Status(ErrorCode::kValidationFailed, "expected true or false");
+         }
+         return Status::ok();
+       }},
+      {"default_currency", Kind::kCurrency,
+       "ISO 4217 currency of new wallets when a request names none", 0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         if (!Currency::from_code(t)) {
+           return Status(ErrorCode::kValidationFailed,
+                         fmt::format("'{}' is not a supported ISO 4217 currency", t));
+         }
+         c.default_currency = std::string(t);
+         return Status::ok();
+       }},
+      {"idempotency_retention_hours", Kind::kUnsigned,
+       "How long idempotency keys are remembered (at least 24 hours)",
+       limits::kIdempotencyRetentionHoursMin, 24 * 365,
+       unsigned_field(&ServeConfig::idempotency_retention_hours,
+                      limits::kIdempotencyRetentionHoursMin, 24 * 365)},
+  };
+  return kOptions;
+}
+
+std::string env_name(std::string_view key) {
+  std::string out = "STATION_";
+  for (char c : key) out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return out;
+}
+
+std::string flag_name(std::string_view key) {
+  std::string out = "--";
+  for (char c : key) out.push_back(c == '_' ? '-' : c);
+  return out;
+}
+
+Status with_source(const Status& status, std::string_view source, std::string_view key) {
+  if (status.is_ok()) return status;
+  return Status(status.code(), fmt::format("{} {}: {}", source, key, status.message()));
+}
+
+// A TOML value as the option's text form, refusing a value of the wrong TOML type.
+Result<std::string> toml_text(const Option& option, const toml::node& node) {
+  switch (option.kind) {
+    case Kind::kUnsigned:
+      if (auto v = node.value<std::int64_t>(); v && node.is_integer()) {
+        if (*v < 0) return Status(ErrorCode::kValidationFailed, "must not be negative");
+        return std::to_string(*v);
+      }
+      return Status(ErrorCode::kValidationFailed, "expected an integer");
+    case Kind::kBool:
+      if (node.is_boolean()) return std::string(*node.value<bool>() ? "true" : "false");
+      return Status(ErrorCode::kValidationFailed, "expected true or false");
+    default:
+      if (node.is_string()) return *node.value<std::string>();
+      return Status(ErrorCode::kValidationFailed, "expected a string");
+  }
+}
+
+ServeConfig defaults() {
+  ServeConfig config;
+  config.threads = 0;
+  config.header_bytes_max = static_cast<std::uint32_t>(limits::kHttpHeaderBytesMax);
+  config.body_bytes_max = static_cast<std::uint32_t>(limits::kHttpBodyBytesMax);
+  config.request_timeout_ms = limits::kHttpRequestTimeoutMsDefault;
+  config.keep_alive_idle_ms = limits::kHttpKeepAliveIdleMsDefault;
+  config.shutdown_grace_ms = limits::kHttpShutdownGraceMsDefault;
+  config.idempotency_retention_hours = limits::kIdempotencyRetentionHoursDefault;
+  return config;
+}
+
+}  // namespace
+
+Result<HostPort> parse_host_port(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("'{}' is not HOST:PORT (e.g. 127.0.0.1:8080)", text));
+  }
+  std::string_view host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.back() != ']' || host.size() < 3) {
+      return Status(ErrorCode::kValidationFailed, fmt::format("'{}' is not HOST:PORT", text));
+    }
+    host = host.substr(1, host.size() - 2);
+  }
+  auto port = parse_unsigned(text.substr(colon + 1), 0, 65535);
+  if (!port.is_ok()) {
+    return Status(ErrorCode::kValidationFailed, fmt::format("port in '{}': {}", text,
+                                                            port.status().message()));
+  }
+  return HostPort{std::string(host), static_cast<std::uint16_t>(*port)};
+}
+
+void add_serve_flags(CLI::App& command, ServeFlags& flags) {
+  command.add_option("--config", flags.config_file,
+                     "TOML configuration file (keys as the flags, with '_' for '-')")
+      ->envname("STATION_CONFIG");
+  for (const auto& option : options()) {
+    std::string key(option.key);
+    command
+        .add_option_function<std::string>(
+            flag_name(option.key), [&flags, key](const std::string& v) { flags.values[key] = v; },
+            fmt::format("{} [env {}]", option.help, env_name(option.key)))
+        ->type_name(option.kind == Kind::kUnsigned ? "N"
+                    : option.kind == Kind::kBool   ? "BOOL"
+                                                   : "TEXT");
+  }
+}
+
+Result<ServeConfig> resolve_serve_config(const ServeFlags& flags, const GetEnv& getenv) {
+  ServeConfig config = defaults();
+  const auto& table = options();
+  auto find = [&](std::string_view key) -> const Option* {
+    for (const auto& option : table) {
+      if (option.key == key) return &option;
+    }
+    return nullptr;
+  };
+
+  std::string config_file = flags.config_file;
+  if (config_file.empty()) config_file = getenv("STATION_CONFIG").value_or("");
+  if (!config_file.empty()) {
+    toml::table document;
+    try {
+      document = toml::parse_file(config_file);
+    } catch (const toml::parse_error& error) {
+      return Status(ErrorCode::kValidationFailed,
+                    fmt::format("config file {}: {} (line {})", config_file, error.description(),
+                                error.source().begin.line));
+    }
+    for (const auto& [key, node] : document) {
+      const Option* option = find(key.str());
+      if (option == nullptr) {
+        return Status(ErrorCode::kValidationFailed,
+                      fmt::format("config file {}: unknown key '{}'", config_file, key.str()));
+      }
+      auto text = toml_text(*option, node);
+      if (!text.is_ok()) return with_source(text.status(), "config file " + config_file, key.str());
+      STATION_RETURN_IF_ERROR(
+          with_source(option->set(config, *text), "config file " + config_file, key.str()));
+    }
+  }
+  for (const auto& option : table) {
+    std::string name = env_name(option.key);
+    if (auto value = getenv(name)) {
+      STATION_RETURN_IF_ERROR(with_source(option.set(config, *value), "environment", name));
+    }
+  }
+  for (const auto& [key, value] : flags.values) {
+    const Option* option = find(key);
+    assert(option != nullptr && "flags are registered from the same table");
+    STATION_RETURN_IF_ERROR(with_source(option->set(config, value), "flag", flag_name(key)));
+  }
+  if (config.threads == 0) config.threads = std::max(1U, std::thread::hardware_concurrency());
+  return config;
+}
+
+std::optional<std::string> process_env(std::string_view name) {
+  const char* value = std::getenv(std::string(name).c_str());
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
+}
+
+}  // namespace station::config

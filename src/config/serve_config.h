@@ -1,0 +1,63 @@
+// config: the configuration of `station serve`.
+//
+// Every option is declared once, in one table (serve_config.cc), which gives it its TOML key,
+// its environment variable (STATION_<KEY>), its flag (--<key-with-dashes>), its help text, its
+// type and its bounds. Sources in increasing precedence: built-in defaults < TOML file
+// (--config FILE) < environment < command-line flags. Every value is validated whatever its
+// source, and an error names the source and the key.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+#include "common/result.h"
+
+namespace station::config {
+
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+// "127.0.0.1:8080", "localhost:0", "[::1]:8080". Port 0 asks the system for a free port.
+Result<HostPort> parse_host_port(std::string_view text);
+
+struct ServeConfig {
+  HostPort listen{"127.0.0.1", 8080};
+  std::string data_dir = "./data";
+  std::string database_url;  // empty: sqlite under data_dir
+  std::uint32_t threads = 0;  // 0: one per core
+  std::uint32_t header_bytes_max = 0;
+  std::uint32_t body_bytes_max = 0;
+  std::uint32_t request_timeout_ms = 0;
+  std::uint32_t keep_alive_idle_ms = 0;
+  std::uint32_t shutdown_grace_ms = 0;
+  std::string log_level = "info";
+  bool access_log = true;
+  std::string default_currency = "CNY";
+  std::uint32_t idempotency_retention_hours = 0;
+};
+
+// Raw flag values as given on the command line, by option key.
+struct ServeFlags {
+  std::string config_file;
+  std::map<std::string, std::string> values;
+};
+
+// Registers --config and one flag per option on `command`, with help naming the env variable.
+void add_serve_flags(CLI::App& command, ServeFlags& flags);
+
+using GetEnv = std::function<std::optional<std::string>(std::string_view)>;
+// Layers defaults, the TOML file, the environment and the flags. kValidationFailed naming the
+// source and key for an unknown TOML key, a wrong type or a value out of range.
+Result<ServeConfig> resolve_serve_config(const ServeFlags& flags, const GetEnv& getenv);
+
+// The process environment.
+std::optional<std::string> process_env(std::string_view name);
+
+}  // namespace station::config
