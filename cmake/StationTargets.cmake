@@ -2,7 +2,7 @@
 # this one list, so no folder drifts.
 
 set(STATION_WARNINGS -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast
-    -Wcast-align -Wunused -Woverloaded-virtual -Wnull-dereference -Wimplicit-fallthrough
+    -Wcast-align -Wunused -Woverloaded-virtual -Wimplicit-fallthrough
     -Wno-missing-field-initializers)
 
 set(STATION_SANITIZER_FLAGS)

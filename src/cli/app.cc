@@ -94,6 +94,34 @@ void App::register_metrics() {
   metrics_.gauge_callback("station_ledger_batch_commit_failures_total",
                           "Group-commit batches whose transaction failed",
                           stat(&ledger::LedgerStats::batch_commit_failures));
+  // The ledger keeps its distributions as per-bucket counts; Prometheus wants them cumulative.
+  auto histogram = [ledger](auto buckets_member, auto sum_member, auto bounds, double scale) {
+    return [=]() {
+      auto stats = ledger->stats();
+      const auto& counts = stats.*buckets_member;
+      metrics::Histogram::Snapshot snapshot;
+      std::uint64_t running = 0;
+      for (std::size_t i = 0; i < counts.size(); ++i) {
+        running += counts[i];
+        snapshot.cumulative_counts.push_back(running);
+        if (i < bounds.size()) snapshot.upper_bounds.push_back(static_cast<double>(bounds[i]) * scale);
+      }
+      snapshot.count = running;
+      snapshot.sum = static_cast<double>(stats.*sum_member) * scale;
+      return snapshot;
+    };
+  };
+  metrics_.histogram_callback(
+      "station_ledger_batch_size", "Transfers per group-commit batch",
+      histogram(&ledger::LedgerStats::batch_size_buckets, &ledger::LedgerStats::batch_size_sum,
+                ledger::batch_size_bucket_bounds(), 1.0));
+  metrics_.histogram_callback(
+      "station_storage_commit_seconds", "Time to decide and durably commit one ledger batch",
+      histogram(&ledger::LedgerStats::commit_latency_us_buckets,
+                &ledger::LedgerStats::commit_latency_us_sum,
+                ledger::commit_latency_bucket_bounds_us(), 1e-6));
+  metrics_.gauge_callback("station_ledger_queue_depth", "Requests waiting for the ledger writer",
+                          stat(&ledger::LedgerStats::queue_depth));
   auth::AuditWriter* audit = audit_.get();
   metrics_.gauge_callback("station_audit_dropped_total",
                           "Audit entries dropped because the audit queue was full",

@@ -1,10 +1,78 @@
+#include <cstdio>
+#include <memory>
+
+#include <fmt/format.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/app.h"
 #include "cli/commands.h"
+#include "config/serve_config.h"
 
 namespace station::cli {
+namespace {
+
+int run_serve(const config::ServeFlags& flags) {
+  auto config = config::resolve_serve_config(flags, config::process_env);
+  if (!config.is_ok()) {
+    fmt::print(stderr, "error: {}\n", config.status().to_string());
+    return 2;
+  }
+  spdlog::set_level(spdlog::level::from_str(config->log_level));
+
+  AppOptions options;
+  options.database_url = config->database_url.empty()
+                             ? storage::default_database_url(config->data_dir)
+                             : config->database_url;
+  options.server.listen_host = config->listen.host;
+  options.server.listen_port = config->listen.port;
+  options.server.threads = config->threads;
+  options.server.header_bytes_max = config->header_bytes_max;
+  options.server.body_bytes_max = config->body_bytes_max;
+  options.server.request_timeout_ms = config->request_timeout_ms;
+  options.server.keep_alive_idle_ms = config->keep_alive_idle_ms;
+  options.server.shutdown_grace_ms = config->shutdown_grace_ms;
+  options.default_currency = config->default_currency;
+  options.idempotency_retention_hours = config->idempotency_retention_hours;
+  if (config->access_log) {
+    // The access log is data (one JSON object per line) on stdout; diagnostics go to stderr.
+    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    options.access_log = std::make_shared<spdlog::logger>("access", sink);
+    options.access_log->set_pattern("%v");
+    options.access_log->flush_on(spdlog::level::info);
+  }
+
+  SystemClock clock;
+  auto app = App::start(options, clock);
+  if (!app.is_ok()) {
+    spdlog::error("cannot start: {}", app.status().to_string());
+    return 1;
+  }
+  spdlog::info("station serving on http://{}:{} (store: {})", config->listen.host,
+               (*app)->port(), (*app)->database().describe());
+  if ((*app)->first_admin_key()) {
+    // First start: the store had no API key. Shown once; stored only as a hash.
+    fmt::print(stderr,
+               "\nFirst start: created an admin API key. Keep it; it is not shown again:\n\n"
+               "    {}\n\n",
+               *(*app)->first_admin_key());
+  }
+  (*app)->stop_on_signals();
+  (*app)->run();
+  spdlog::info("station stopped: in-flight requests answered, ledger and audit log flushed");
+  return 0;
+}
+
+}  // namespace
 
 void add_serve_command(CLI::App& app, int* exit_code) {
-  auto* serve = app.add_subcommand("serve", "Run the Station server");
-  serve->callback([exit_code] { *exit_code = 1; });
+  auto flags = std::make_shared<config::ServeFlags>();
+  auto* serve = app.add_subcommand(
+      "serve",
+      "Run the Station server (HTTP API). Options come from defaults < --config TOML file < "
+      "STATION_* environment < flags.");
+  config::add_serve_flags(*serve, *flags);
+  serve->callback([flags, exit_code] { *exit_code = run_serve(*flags); });
 }
 
 }  // namespace station::cli

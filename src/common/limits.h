@@ -17,6 +17,7 @@ inline constexpr std::uint32_t kHttpKeepAliveIdleMsDefault = 60'000;
 inline constexpr std::uint32_t kHttpShutdownGraceMsDefault = 10'000;
 inline constexpr std::uint32_t kHttpConnectionsMax = 10'000;
 inline constexpr std::uint32_t kHttpThreadsMax = 256;
+inline constexpr std::size_t kHttpQueryParamsMax = 32;
 
 // JSON bodies
 inline constexpr std::size_t kJsonDepthMax = 16;

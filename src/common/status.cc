@@ -44,6 +44,8 @@ constexpr std::array kTable = {
     Entry{kUnavailable, {"unavailable", 503, "Service unavailable", kRetryLater}},
     Entry{kStorageError, {"storage_error", 503, "Storage unavailable", kRetryLater}},
     Entry{kInternal, {"internal", 500, "Internal error", kRetryLater}},
+    Entry{kHeaderTooLarge,
+          {"header_too_large", 431, "Request header fields too large", kFixRequest}},
 };
 
 constexpr bool table_follows_enum() {

@@ -40,6 +40,7 @@ enum class ErrorCode : std::uint16_t {
   kUnavailable,              // 503 overloaded, shutting down, queue full
   kStorageError,             // 503 the database refused or failed the commit
   kInternal,                 // 500 a bug
+  kHeaderTooLarge,           // 431 request header block beyond the limit
 };
 
 enum class RetryClass : std::uint8_t {

@@ -18,6 +18,9 @@ class Router {
   // Fills request.path_params and request.route, then calls the handler; or answers 404/405.
   void dispatch(Request& request, Responder respond) const;
 
+  // (method, pattern) of every route, in registration order.
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
  private:
   struct Route {
     std::string method;
