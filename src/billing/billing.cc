@@ -264,6 +264,20 @@ Result<ledger::Account> Billing::wallet(Id customer_id) {
   return *account;
 }
 
+Result<Billing::WalletRef> Billing::wallet_ref(Id customer_id) {
+  {
+    std::lock_guard lock(wallets_mutex_);
+    auto it = wallets_.find(customer_id);
+    if (it != wallets_.end()) return it->second;
+  }
+  STATION_ASSIGN_OR_RETURN(auto customer, get_customer(customer_id));
+  WalletRef ref{customer.id, customer.wallet_account_id, customer.currency};
+  std::lock_guard lock(wallets_mutex_);
+  if (wallets_.size() >= limits::kWalletCacheEntriesMax) wallets_.clear();
+  wallets_[customer_id] = ref;
+  return ref;
+}
+
 void Billing::topup(TopupRequest request, std::string idempotency_key, Actor actor,
                     MovementCallback done) {
   auto fail = [&](Status status) { done(MovementOutcome{std::move(status), std::nullopt, false}); };
@@ -274,7 +288,7 @@ void Billing::topup(TopupRequest request, std::string idempotency_key, Actor act
   }
   auto currency = check_currency(request.currency);
   if (!currency.is_ok()) return fail(currency.status());
-  auto customer = get_customer(request.customer_id);
+  auto customer = wallet_ref(request.customer_id);
   if (!customer.is_ok()) return fail(customer.status());
   if (customer->currency != request.currency) {
     return fail(Status(ErrorCode::kCurrencyMismatch,
@@ -299,7 +313,7 @@ void Billing::topup(TopupRequest request, std::string idempotency_key, Actor act
   transfer.category = "topup";
   transfer.reference = request.reference;
   transfer.description = fmt::format("top-up via {}", topup_channel_name(request.channel));
-  submit_movement(std::move(transfer), customer->id, request.channel, "topup.create",
+  submit_movement(std::move(transfer), customer->customer_id, request.channel, "topup.create",
                   std::move(actor), std::move(done));
 }
 
@@ -313,7 +327,7 @@ void Billing::charge(ChargeRequest request, std::string idempotency_key, Actor a
   }
   auto currency = check_currency(request.currency);
   if (!currency.is_ok()) return fail(currency.status());
-  auto customer = get_customer(request.customer_id);
+  auto customer = wallet_ref(request.customer_id);
   if (!customer.is_ok()) return fail(customer.status());
   if (customer->currency != request.currency) {
     return fail(Status(ErrorCode::kCurrencyMismatch,
@@ -334,7 +348,7 @@ void Billing::charge(ChargeRequest request, std::string idempotency_key, Actor a
   transfer.currency = *currency;
   transfer.category = "charge";
   transfer.description = request.description;
-  submit_movement(std::move(transfer), customer->id, std::nullopt, "charge.create",
+  submit_movement(std::move(transfer), customer->customer_id, std::nullopt, "charge.create",
                   std::move(actor), std::move(done));
 }
 

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "auth/audit.h"
@@ -115,6 +116,14 @@ class Billing {
   const Currency& default_currency() const { return default_currency_; }
 
  private:
+  // A customer's wallet and currency never change, so money paths keep them in memory rather
+  // than reading the customer row on every top-up and charge.
+  struct WalletRef {
+    Id customer_id = 0;
+    Id wallet_account_id = 0;
+    std::string currency;
+  };
+  Result<WalletRef> wallet_ref(Id customer_id);
   Result<Id> operator_account(ledger::AccountKind kind, const Currency& currency);
   void submit_movement(ledger::TransferRequest transfer, Id customer_id,
                        std::optional<TopupChannel> channel, std::string action, Actor actor,
@@ -129,6 +138,8 @@ class Billing {
   const Clock& clock_;
   Currency default_currency_;
   std::mutex accounts_mutex_;  // serialises first-use creation of operator accounts
+  std::mutex wallets_mutex_;
+  std::unordered_map<Id, WalletRef> wallets_;  // GUARDED_BY(wallets_mutex_)
 };
 
 }  // namespace station::billing

@@ -2,6 +2,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -18,6 +19,8 @@ int run_serve(const config::ServeFlags& flags) {
     fmt::print(stderr, "error: {}\n", config.status().to_string());
     return 2;
   }
+  // Diagnostics on stderr; stdout carries only the access log.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("station"));
   spdlog::set_level(spdlog::level::from_str(config->log_level));
 
   AppOptions options;

@@ -51,6 +51,9 @@ inline constexpr std::size_t kApiKeyCacheEntriesMax = 10'000;
 inline constexpr std::size_t kAuditQueueDepthMax = 65'536;
 inline constexpr std::size_t kAuditBatchEntriesMax = 1'024;
 
+// Billing
+inline constexpr std::size_t kWalletCacheEntriesMax = 100'000;
+
 // Storage
 inline constexpr std::uint32_t kStorageReadConnectionsMax = 64;
 inline constexpr std::size_t kSqlParamsPerStatementMax = 30'000;  // below SQLite's 32766
