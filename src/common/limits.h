@@ -80,11 +80,29 @@ inline constexpr std::int64_t kIdempotencyPruneIntervalMs = 60'000;
 inline constexpr std::size_t kLedgerCheckPageRows = 10'000;
 inline constexpr std::size_t kLedgerCheckProblemsMax = 1'000;
 
+// Profile inventory (src/inventory, src/secrets)
+// A vendor CSV is read whole into memory; ~120 bytes a row, so the row bound comes first.
+inline constexpr std::size_t kProfileImportRowsMax = 100'000;
+inline constexpr std::size_t kProfileImportBytesMax = 32 * 1024 * 1024;
+inline constexpr std::size_t kProfileImportColumnsMax = 16;
+inline constexpr std::size_t kProfileImportFieldBytesMax = 256;
+// Problems listed for a refused import (the count of all is still given).
+inline constexpr std::size_t kProfileImportProblemsMax = 1'000;
+// ICCIDs per existence check against the store during an import.
+inline constexpr std::size_t kProfileImportLookupBatch = 500;
+inline constexpr std::size_t kProfileTypeBytesMax = 64;
+inline constexpr std::size_t kProfileEventCauseBytesMax = 200;
+inline constexpr std::size_t kProfileEventsListedMax = 1'000;
+// Tries allocate_one makes when other writers keep taking the profile it picked.
+inline constexpr std::uint32_t kProfileAllocateAttemptsMax = 64;
+
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
 static_assert(kPageSizeDefault <= kPageSizeMax);
 static_assert(kJsonStringBytesMax <= kHttpBodyBytesMax);
 static_assert(kStorageReadConnectionsMax <= kStoragePoolConnectionsMax);
 static_assert(kIdempotencyPruneKeysMax <= kSqlParamsPerStatementMax);
+static_assert(kProfileImportLookupBatch <= kSqlParamsPerStatementMax);
+static_assert(kProfileImportRowsMax * 32 <= kProfileImportBytesMax);  // room for real rows
 
 }  // namespace station::limits

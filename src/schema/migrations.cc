@@ -100,9 +100,42 @@ CREATE TABLE topups (
 );
 )sql";
 
+// The profile inventory (src/inventory): one row per eSIM profile, its secrets sealed by
+// src/secrets (text "v1:<key id>:<base64>"), and every state change it went through.
+constexpr std::string_view kProfileInventory = R"sql(
+CREATE TABLE profiles (
+  iccid TEXT PRIMARY KEY,
+  imsi TEXT NOT NULL,
+  ki_sealed TEXT NOT NULL,
+  opc_sealed TEXT NOT NULL,
+  pin1_sealed TEXT,
+  puk1_sealed TEXT,
+  profile_type TEXT NOT NULL,
+  state TEXT NOT NULL,
+  -- Counts the profile's state changes; each change is a compare-and-set on it.
+  version BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX profiles_state_idx ON profiles (state, profile_type, iccid);
+
+-- Append-only: one row per state change, numbered by the profile's version after it (0 and
+-- from_state NULL for the import that created the profile).
+CREATE TABLE profile_events (
+  iccid TEXT NOT NULL REFERENCES profiles(iccid),
+  version BIGINT NOT NULL,
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  cause TEXT NOT NULL,
+  at_ms BIGINT NOT NULL,
+  PRIMARY KEY (iccid, version)
+);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
+    storage::Migration{4, "profile inventory", kProfileInventory},
 };
 
 }  // namespace

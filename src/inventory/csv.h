@@ -1,0 +1,33 @@
+// inventory/csv: a strict RFC 4180 reader for the files profile vendors deliver.
+//
+// Fields are separated by ',' and records by CRLF or LF. A field may be quoted with '"'; inside
+// quotes, '""' is a quote and commas and line breaks are data. A quote inside an unquoted field,
+// or anything but a separator after a closing quote, is an error. A UTF-8 byte order mark at the
+// start is skipped, and so are blank lines (vendors' files often end with several).
+// Every record carries the line number it starts on, so errors can name it.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace station::inventory {
+
+struct CsvRecord {
+  std::size_t line = 0;  // 1-based line the record starts on
+  std::vector<std::string> fields;
+};
+
+struct CsvLimits {
+  std::size_t records_max;
+  std::size_t fields_per_record_max;
+  std::size_t field_bytes_max;
+};
+
+// kValidationFailed naming the line on malformed input or a bound exceeded.
+Result<std::vector<CsvRecord>> parse_csv(std::string_view text, const CsvLimits& limits);
+
+}  // namespace station::inventory
