@@ -248,7 +248,7 @@ class Importer {
   std::size_t problem_count() const { return problem_count_; }
 
  private:
-  std::string field(const CsvRecord& record, Column column) const {
+  const std::string& field(const CsvRecord& record, Column column) const {
     auto position = positions_[static_cast<std::size_t>(column)];
     assert(position);
     return record.fields[*position];
