@@ -10,6 +10,26 @@
 #include "common/limits.h"
 
 namespace station::api {
+
+std::optional<auth::Principal> authorise(auth::Authenticator& authenticator, http::Request& request,
+                                         const http::Responder& respond,
+                                         auth::Permission permission) {
+  auto principal = authenticator.authenticate(request.header("authorization"));
+  if (!principal.is_ok()) {
+    http::Response response = http::problem(principal.status(), request);
+    response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    respond(std::move(response));
+    return std::nullopt;
+  }
+  request.principal = principal->name();
+  if (!principal->allows(permission)) {
+    respond(http::problem(ErrorCode::kForbidden, "this API key's scopes do not allow this",
+                          request));
+    return std::nullopt;
+  }
+  return std::move(principal).value();
+}
+
 namespace {
 
 using http::Request;
@@ -87,25 +107,6 @@ json transaction_json(const billing::Movement& movement, Id wallet_account_id) {
   };
 }
 
-// Authenticates the caller and checks the permission; answers the problem itself on failure.
-std::optional<auth::Principal> authorise(ApiContext& context, Request& request,
-                                         const Responder& respond, auth::Permission permission) {
-  auto principal = context.authenticator.authenticate(request.header("authorization"));
-  if (!principal.is_ok()) {
-    Response response = http::problem(principal.status(), request);
-    response.headers.emplace_back("WWW-Authenticate", "Bearer");
-    respond(std::move(response));
-    return std::nullopt;
-  }
-  request.principal = principal->name();
-  if (!principal->allows(permission)) {
-    respond(http::problem(ErrorCode::kForbidden, "this API key's scopes do not allow this",
-                          request));
-    return std::nullopt;
-  }
-  return std::move(principal).value();
-}
-
 // Printable ASCII without spaces, 1..255 bytes.
 Result<std::string> idempotency_key(const Request& request) {
   auto key = request.header("idempotency-key");
@@ -153,7 +154,7 @@ Result<Id> customer_id_member(const JsonBody& body) {
 }
 
 void create_customer(ApiContext& context, Request& request, Responder respond) {
-  auto principal = authorise(context, request, respond, auth::Permission::kCustomersCreate);
+  auto principal = authorise(context.authenticator, request, respond, auth::Permission::kCustomersCreate);
   if (!principal) return;
   auto body = JsonBody::parse(request.header("content-type"), request.body);
   auto fail = [&](const Status& status) { respond(http::problem(status, request)); };
@@ -189,7 +190,7 @@ void create_customer(ApiContext& context, Request& request, Responder respond) {
 }
 
 void get_customer(ApiContext& context, Request& request, Responder respond) {
-  if (!authorise(context, request, respond, auth::Permission::kCustomersRead)) return;
+  if (!authorise(context.authenticator, request, respond, auth::Permission::kCustomersRead)) return;
   auto id = path_id(request, kCustomerPrefix, "customer");
   if (!id.is_ok()) return respond(http::problem(id.status(), request));
   auto customer = context.billing.get_customer(*id);
@@ -198,7 +199,7 @@ void get_customer(ApiContext& context, Request& request, Responder respond) {
 }
 
 void get_wallet(ApiContext& context, Request& request, Responder respond) {
-  if (!authorise(context, request, respond, auth::Permission::kCustomersRead)) return;
+  if (!authorise(context.authenticator, request, respond, auth::Permission::kCustomersRead)) return;
   auto id = path_id(request, kCustomerPrefix, "customer");
   if (!id.is_ok()) return respond(http::problem(id.status(), request));
   auto wallet = context.billing.wallet(*id);
@@ -214,7 +215,7 @@ void get_wallet(ApiContext& context, Request& request, Responder respond) {
 }
 
 void create_topup(ApiContext& context, Request& request, Responder respond) {
-  auto principal = authorise(context, request, respond, auth::Permission::kTopupsCreate);
+  auto principal = authorise(context.authenticator, request, respond, auth::Permission::kTopupsCreate);
   if (!principal) return;
   auto fail = [&](const Status& status) { respond(http::problem(status, request)); };
   auto key = idempotency_key(request);
@@ -267,7 +268,7 @@ void create_topup(ApiContext& context, Request& request, Responder respond) {
 }
 
 void create_charge(ApiContext& context, Request& request, Responder respond) {
-  auto principal = authorise(context, request, respond, auth::Permission::kChargesCreate);
+  auto principal = authorise(context.authenticator, request, respond, auth::Permission::kChargesCreate);
   if (!principal) return;
   auto fail = [&](const Status& status) { respond(http::problem(status, request)); };
   auto key = idempotency_key(request);
@@ -301,7 +302,7 @@ void create_charge(ApiContext& context, Request& request, Responder respond) {
 
 void get_movement(ApiContext& context, Request& request, Responder respond, bool topup) {
   auto permission = topup ? auth::Permission::kTopupsRead : auth::Permission::kChargesRead;
-  if (!authorise(context, request, respond, permission)) return;
+  if (!authorise(context.authenticator, request, respond, permission)) return;
   auto id = path_id(request, topup ? kTopupPrefix : kChargePrefix, topup ? "top-up" : "charge");
   if (!id.is_ok()) return respond(http::problem(id.status(), request));
   auto movement = topup ? context.billing.get_topup(*id) : context.billing.get_charge(*id);
@@ -310,7 +311,7 @@ void get_movement(ApiContext& context, Request& request, Responder respond, bool
 }
 
 void list_transactions(ApiContext& context, Request& request, Responder respond) {
-  if (!authorise(context, request, respond, auth::Permission::kTransactionsRead)) return;
+  if (!authorise(context.authenticator, request, respond, auth::Permission::kTransactionsRead)) return;
   auto fail = [&](const Status& status) { respond(http::problem(status, request)); };
   auto id = path_id(request, kCustomerPrefix, "customer");
   if (!id.is_ok()) return fail(id.status());

@@ -3,6 +3,7 @@
 // /v1/openapi.json; a test keeps the routes and the document in step.
 #pragma once
 
+#include <optional>
 #include <string_view>
 
 #include "auth/api_keys.h"
@@ -15,6 +16,12 @@ struct ApiContext {
   billing::Billing& billing;
   auth::Authenticator& authenticator;
 };
+
+// Authenticates the caller and checks the permission. On failure answers 401 or 403 itself and
+// returns nullopt; every handler's first step.
+std::optional<auth::Principal> authorise(auth::Authenticator& authenticator, http::Request& request,
+                                         const http::Responder& respond,
+                                         auth::Permission permission);
 
 // Registers every /v1 route on the router. The context must outlive the router's use.
 void add_v1_routes(http::Router& router, ApiContext& context);

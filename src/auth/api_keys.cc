@@ -96,16 +96,27 @@ std::optional<Scope> parse_scope(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// Operator-only: the app scope, which otherwise may do anything a subscriber-facing client
+// needs, does not get these.
+bool is_operator_permission(Permission permission) {
+  return permission == Permission::kProfilesRead;
+}
+
+}  // namespace
+
 bool scope_allows(Scope scope, Permission permission) {
   using enum Permission;
   switch (scope) {
     case Scope::kAdmin:
-    case Scope::kApp:
       return true;
+    case Scope::kApp:
+      return !is_operator_permission(permission);
     case Scope::kSupport:
-      return permission == kCustomersCreate || permission == kCustomersRead ||
-             permission == kTopupsRead || permission == kChargesRead ||
-             permission == kTransactionsRead;
+      return permission == kProfilesRead || permission == kCustomersCreate ||
+             permission == kCustomersRead || permission == kTopupsRead ||
+             permission == kChargesRead || permission == kTransactionsRead;
     case Scope::kFinance:
       return permission == kCustomersRead || permission == kTopupsCreate ||
              permission == kTopupsRead || permission == kChargesRead ||

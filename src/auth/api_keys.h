@@ -37,6 +37,7 @@ enum class Permission : std::uint8_t {
   kChargesCreate,
   kChargesRead,
   kTransactionsRead,
+  kProfilesRead,  // operator view of the profile inventory (admin, support)
 };
 bool scope_allows(Scope scope, Permission permission);
 

@@ -163,6 +163,8 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   add_store_flags(*list, *audit_store);
   list->add_option("--limit", *audit_limit, "How many entries")->check(CLI::Range(1, 200));
   list->callback([=] { *exit_code = run_audit_list(*audit_store, *audit_limit); });
+
+  add_profiles_commands(*admin, exit_code);
 }
 
 }  // namespace station::cli

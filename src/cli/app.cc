@@ -3,6 +3,7 @@
 #include <array>
 #include <cassert>
 
+#include "api/profiles.h"
 #include "api/v1.h"
 #include "schema/migrations.h"
 
@@ -59,11 +60,14 @@ Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) 
   app->billing_ = std::make_unique<billing::Billing>(*app->database_, *app->ledger_, *app->audit_,
                                                      *app->ids_, clock, *currency);
   STATION_RETURN_IF_ERROR(app->billing_->prepare());
+  app->keyring_ = options.keyring ? options.keyring : std::make_shared<const secrets::Keyring>();
+  app->inventory_ = std::make_unique<inventory::Inventory>(*app->database_, *app->keyring_, clock);
   STATION_ASSIGN_OR_RETURN(app->first_admin_key_,
                            ensure_first_admin_key(*app->database_, *app->ids_, clock));
 
   app->api_ = std::make_unique<ApiHolder>(ApiHolder{{*app->billing_, *app->authenticator_}});
   api::add_v1_routes(app->router_, app->api_->context);
+  api::add_profile_routes(app->router_, *app->authenticator_, *app->inventory_);
   storage::Database* database = app->database_.get();
   http::add_operational_routes(app->router_, app->metrics_, [database]() -> Status {
     STATION_ASSIGN_OR_RETURN(auto connection, database->acquire());

@@ -17,6 +17,7 @@
 #include "common/id.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "inventory/inventory.h"
 #include "ledger/ledger.h"
 #include "metrics/registry.h"
 #include "storage/database.h"
@@ -29,6 +30,9 @@ struct AppOptions {
   std::string default_currency = "CNY";
   std::uint32_t idempotency_retention_hours = 7 * 24;
   std::shared_ptr<spdlog::logger> access_log;  // nullptr: no access log
+  // Seals and opens profile secrets. nullptr: no keys, so profiles can be counted and moved but
+  // not imported or opened (the API tests need no more).
+  std::shared_ptr<const secrets::Keyring> keyring;
 };
 
 class App {
@@ -50,6 +54,7 @@ class App {
 
   ledger::Ledger& ledger() { return *ledger_; }
   storage::Database& database() { return *database_; }
+  inventory::Inventory& inventory() { return *inventory_; }
   // (method, pattern) of every route served.
   std::vector<std::pair<std::string, std::string>> routes() const { return router_.routes(); }
   // Waits until queued audit entries are written.
@@ -71,6 +76,8 @@ class App {
   std::unique_ptr<auth::AuditWriter> audit_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<billing::Billing> billing_;
+  std::shared_ptr<const secrets::Keyring> keyring_;
+  std::unique_ptr<inventory::Inventory> inventory_;
   std::unique_ptr<struct ApiHolder> api_;
   metrics::Registry metrics_;
   http::Router router_;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/result.h"
+#include "secrets/secrets.h"
 #include "storage/database.h"
 
 namespace station::cli {
@@ -20,6 +21,15 @@ struct StoreFlags {
 void add_store_flags(CLI::App& command, StoreFlags& flags);
 // Opens the database and applies pending migrations.
 Result<std::unique_ptr<storage::Database>> open_store(const StoreFlags& flags);
+
+// The secrets keyring: the key file given (--key-file / STATION_SECRETS_KEY_FILE), else the hex
+// keys in STATION_SECRETS_KEY, else <data dir>/secrets.key, created with a fresh key on first use
+// (and said so on stderr), so zero set-up keeps working.
+Result<std::shared_ptr<const secrets::Keyring>> open_keyring(const std::string& key_file,
+                                                              const std::string& data_dir);
+
+// Registers `station admin profiles ...` (admin_profiles.cc).
+void add_profiles_commands(CLI::App& admin, int* exit_code);
 
 // Registers `station admin ...`; the exit code of the command that ran is written to *exit_code.
 void add_admin_command(CLI::App& app, int* exit_code);

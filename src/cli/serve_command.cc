@@ -1,4 +1,5 @@
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 
 #include <fmt/format.h>
@@ -44,6 +45,15 @@ int run_serve(const config::ServeFlags& flags) {
     options.access_log->set_pattern("%v");
     options.access_log->flush_on(spdlog::level::info);
   }
+
+  // Profile secrets: STATION_SECRETS_KEY_FILE or STATION_SECRETS_KEY, else the data directory's key.
+  const char* key_file = std::getenv("STATION_SECRETS_KEY_FILE");
+  auto keyring = open_keyring(key_file != nullptr ? key_file : "", config->data_dir);
+  if (!keyring.is_ok()) {
+    spdlog::error("cannot start: {}", keyring.status().to_string());
+    return 1;
+  }
+  options.keyring = std::move(keyring).value();
 
   SystemClock clock;
   auto app = App::start(options, clock);

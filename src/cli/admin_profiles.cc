@@ -1,0 +1,122 @@
+// `station admin profiles import|stats`: the profile inventory from the command line.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+#include "common/clock.h"
+#include "common/limits.h"
+#include "inventory/inventory.h"
+
+namespace station::cli {
+namespace {
+
+struct ProfilesFlags {
+  StoreFlags store;
+  std::string key_file;
+  std::string file;
+};
+
+int fail(const Status& status) {
+  fmt::print(stderr, "error: {}\n", status.to_string());
+  return 1;
+}
+
+// Reads at most the import bound; the caller wipes the text (it holds Ki and OPc).
+Result<std::string> read_bounded(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return Status(ErrorCode::kNotFound, fmt::format("cannot read {}", path));
+  }
+  if (static_cast<std::size_t>(info.st_size) > limits::kProfileImportBytesMax) {
+    return Status(ErrorCode::kPayloadTooLarge,
+                  fmt::format("{} is larger than {} bytes; split it", path,
+                              limits::kProfileImportBytesMax));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string text(static_cast<std::size_t>(info.st_size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!in || in.peek() != std::char_traits<char>::eof()) {
+    secrets::wipe(text);
+    return Status(ErrorCode::kStorageError, fmt::format("{} changed while being read", path));
+  }
+  return text;
+}
+
+int run_import(const ProfilesFlags& flags) {
+  auto database = open_store(flags.store);
+  if (!database.is_ok()) return fail(database.status());
+  auto keyring = open_keyring(flags.key_file, flags.store.data_dir);
+  if (!keyring.is_ok()) return fail(keyring.status());
+  auto text = read_bounded(flags.file);
+  if (!text.is_ok()) return fail(text.status());
+  SystemClock clock;
+  inventory::Inventory inventory(**database, **keyring, clock);
+  auto outcome = inventory.import_csv(*text, fmt::format("import {}", flags.file));
+  secrets::wipe(*text);
+  if (!outcome.is_ok()) return fail(outcome.status());
+  if (!outcome->problems.empty()) {
+    for (const auto& problem : outcome->problems) {
+      if (problem.line == 0) {
+        fmt::print(stderr, "{}: {}\n", flags.file, problem.reason);
+      } else {
+        fmt::print(stderr, "{}: line {}: {}\n", flags.file, problem.line, problem.reason);
+      }
+    }
+    if (outcome->problems_truncated) {
+      fmt::print(stderr, "(only the first {} problems are listed)\n",
+                 outcome->problems.size());
+    }
+    fmt::print(stderr, "refused: nothing was imported\n");
+    return 1;
+  }
+  fmt::print(stderr, "imported {} profiles from {}\n", outcome->imported, flags.file);
+  fmt::print("{}\n", outcome->imported);
+  return 0;
+}
+
+int run_stats(const ProfilesFlags& flags) {
+  auto database = open_store(flags.store);
+  if (!database.is_ok()) return fail(database.status());
+  SystemClock clock;
+  const secrets::Keyring no_keys;  // counting opens no secret
+  inventory::Inventory inventory(**database, no_keys, clock);
+  auto stats = inventory.stats();
+  if (!stats.is_ok()) return fail(stats.status());
+  for (std::size_t i = 0; i < stats->size(); ++i) {
+    fmt::print("{} {}\n", inventory::profile_state_name(static_cast<inventory::ProfileState>(i)),
+               (*stats)[i]);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_profiles_commands(CLI::App& admin, int* exit_code) {
+  auto* profiles = admin.add_subcommand("profiles", "The eSIM profile inventory");
+  profiles->require_subcommand(1);
+
+  auto import_flags = std::make_shared<ProfilesFlags>();
+  auto* import = profiles->add_subcommand(
+      "import",
+      "Import a vendor CSV (header iccid,imsi,ki,opc[,pin1,puk1,profile_type]); all or nothing. "
+      "Prints the count imported, or the offending lines and exits 1");
+  add_store_flags(*import, import_flags->store);
+  import->add_option("file", import_flags->file, "The CSV file")->required();
+  import
+      ->add_option("--key-file", import_flags->key_file,
+                   "Secrets key file (default: STATION_SECRETS_KEY, else secrets.key in the data "
+                   "directory, created on first use)")
+      ->envname("STATION_SECRETS_KEY_FILE");
+  import->callback([=] { *exit_code = run_import(*import_flags); });
+
+  auto stats_flags = std::make_shared<ProfilesFlags>();
+  auto* stats = profiles->add_subcommand("stats", "Profiles per state, one 'state count' a line");
+  add_store_flags(*stats, stats_flags->store);
+  stats->callback([=] { *exit_code = run_stats(*stats_flags); });
+}
+
+}  // namespace station::cli
