@@ -46,7 +46,9 @@ class CsvParser {
         return error(fmt::format("more than {} fields", limits_.fields_per_record_max));
       }
       std::string field;
-      STATION_RETURN_IF_ERROR(peek() == '"' ? parse_quoted(field) : parse_plain(field));
+      // A record may end in an empty field right after a separator, at the end of the text too.
+      const bool quoted = pos_ < text_.size() && peek() == '"';
+      STATION_RETURN_IF_ERROR(quoted ? parse_quoted(field) : parse_plain(field));
       record.fields.push_back(std::move(field));
       if (pos_ == text_.size()) return Status::ok();
       if (at_line_break()) {
@@ -102,7 +104,11 @@ class CsvParser {
     return Status::ok();
   }
 
-  char peek() const { return text_[pos_]; }
+  // REQUIRES: pos_ < text_.size()
+  char peek() const {
+    assert(pos_ < text_.size());
+    return text_[pos_];
+  }
   bool at_line_break() const {
     return peek() == '\n' || (peek() == '\r' && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n');
   }

@@ -46,6 +46,10 @@ TEST(CsvTest, KeepsEmptyFieldsAndSkipsBlankLinesAndTheBom) {
   EXPECT_EQ(records[1].fields, (Fields{"", ""}));
   EXPECT_EQ(records[1].line, 4u);
   EXPECT_TRUE(parse_ok("").empty());
+  // A separator at the very end of the text (found by the fuzzer: it read one byte past it).
+  auto trailing = parse_ok("a,b\nc,");
+  ASSERT_EQ(trailing.size(), 2u);
+  EXPECT_EQ(trailing[1].fields, (Fields{"c", ""}));
 }
 
 TEST(CsvTest, RefusesMalformedQuotingNamingTheLine) {
