@@ -13,7 +13,7 @@
 //   available -> allocated -> linked -> confirmed -> released -> downloaded -> installed
 //   allocated | linked | confirmed | released -> available   (cancelled before download)
 //   released | downloaded -> error;  error -> available | unavailable
-//   available <-> unavailable                                 (by the operator)
+//   available <-> unavailable, installed -> unavailable       (by the operator)
 //
 // Imports are all-or-nothing: a batch with any bad row is refused whole, with every offending
 // line and why, and nothing is written.
