@@ -96,6 +96,14 @@ inline constexpr std::size_t kProfileEventsListedMax = 1'000;
 // Tries allocate_one makes when other writers keep taking the profile it picked.
 inline constexpr std::uint32_t kProfileAllocateAttemptsMax = 64;
 
+// Messaging (src/messaging)
+// Largest SMPP PDU read from an SMSC: 254-octet short_message plus headers and a few TLVs;
+// message_payload is not used.
+inline constexpr std::size_t kSmppPduBytesMax = 2'048;
+// One SMS text before encoding, and the segments it may be split into.
+inline constexpr std::size_t kSmsTextBytesMax = 2'048;
+inline constexpr std::size_t kSmsSegmentsMax = 10;
+
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
 static_assert(kPageSizeDefault <= kPageSizeMax);
