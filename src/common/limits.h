@@ -103,6 +103,12 @@ inline constexpr std::size_t kSmppPduBytesMax = 2'048;
 // One SMS text before encoding, and the segments it may be split into.
 inline constexpr std::size_t kSmsTextBytesMax = 2'048;
 inline constexpr std::size_t kSmsSegmentsMax = 10;
+// The outbox sender: rows per pass, its idle wake-up (real time), tries before undeliverable,
+// and the stored error text.
+inline constexpr std::size_t kSmsSendBatch = 32;
+inline constexpr std::uint32_t kSmsSenderPollMs = 1'000;
+inline constexpr std::int64_t kSmsSubmitAttemptsMax = 5;
+inline constexpr std::size_t kSmsErrorBytesMax = 200;
 
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);

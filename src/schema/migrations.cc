@@ -132,10 +132,31 @@ CREATE TABLE profile_events (
 );
 )sql";
 
+// The SMS outbox (src/messaging): every message Station sends, kept whether or not an SMSC is
+// configured; without one, rows stay queued and admins read them.
+constexpr std::string_view kMessagingOutbox = R"sql(
+CREATE TABLE messages (
+  id BIGINT PRIMARY KEY,
+  customer_id BIGINT REFERENCES customers(id),
+  destination TEXT NOT NULL,
+  language TEXT NOT NULL,
+  text TEXT NOT NULL,
+  state TEXT NOT NULL,
+  smsc_message_id TEXT,
+  attempts BIGINT NOT NULL,
+  error TEXT,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX messages_state_idx ON messages (state, id);
+CREATE INDEX messages_smsc_idx ON messages (smsc_message_id);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
     storage::Migration{4, "profile inventory", kProfileInventory},
+    storage::Migration{5, "sms outbox", kMessagingOutbox},
 };
 
 }  // namespace

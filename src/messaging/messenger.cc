@@ -1,0 +1,241 @@
+#include "messaging/messenger.h"
+
+#include <array>
+#include <cassert>
+#include <chrono>
+
+#include "common/limits.h"
+#include "fmt/format.h"
+#include "messaging/text_coding.h"
+#include "spdlog/spdlog.h"
+
+namespace station::messaging {
+namespace {
+
+using storage::Row;
+using storage::Rows;
+using storage::Value;
+
+constexpr std::array<std::string_view, 5> kStateNames = {"queued", "submitted", "delivered",
+                                                         "failed", "undeliverable"};
+
+constexpr std::string_view kColumns =
+    "id, customer_id, destination, language, text, state, smsc_message_id, attempts, error, "
+    "created_at_ms, updated_at_ms";
+
+Result<OutboxMessage> message_from_row(const Row& row) {
+  OutboxMessage message;
+  message.id = row.int_at(0);
+  if (!row.is_null(1)) message.customer_id = row.int_at(1);
+  message.destination = row.text_at(2);
+  message.language = row.text_at(3);
+  message.text = row.text_at(4);
+  const auto state = parse_message_state(row.text_at(5));
+  if (!state) {
+    return Status(ErrorCode::kInternal, fmt::format("message {} has state '{}'", message.id,
+                                                    row.text_at(5)));
+  }
+  message.state = *state;
+  message.smsc_message_id = row.text_or(6, "");
+  message.attempts = row.int_at(7);
+  message.error = row.text_or(8, "");
+  message.created_at_ms = row.int_at(9);
+  message.updated_at_ms = row.int_at(10);
+  return message;
+}
+
+Result<std::vector<OutboxMessage>> messages_from_rows(const Rows& rows) {
+  std::vector<OutboxMessage> out;
+  out.reserve(rows.size());
+  for (const Row& row : rows) {
+    STATION_ASSIGN_OR_RETURN(OutboxMessage message, message_from_row(row));
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+std::string bounded_error(std::string_view error) {
+  return std::string(error.substr(0, limits::kSmsErrorBytesMax));
+}
+
+}  // namespace
+
+std::string_view message_state_name(MessageState state) {
+  return kStateNames[static_cast<std::size_t>(state)];
+}
+
+std::optional<MessageState> parse_message_state(std::string_view name) {
+  for (std::size_t i = 0; i < kStateNames.size(); ++i) {
+    if (kStateNames[i] == name) return static_cast<MessageState>(i);
+  }
+  return std::nullopt;
+}
+
+Messenger::Messenger(storage::Database& database, IdGenerator& ids, const Clock& clock)
+    : database_(database), ids_(ids), clock_(clock) {}
+
+Messenger::~Messenger() { stop_sender(); }
+
+Result<OutboxMessage> Messenger::enqueue(std::string_view destination, std::string_view text,
+                                         std::string_view language,
+                                         std::optional<Id> customer_id) {
+  if (!destination.empty() && destination.front() == '+') destination.remove_prefix(1);
+  const bool digits = destination.find_first_not_of("0123456789") == std::string_view::npos;
+  if (!digits || destination.size() < 6 || destination.size() >= smpp::kAddressMax) {
+    return Status(ErrorCode::kValidationFailed, "destination must be 6-20 digits (E.164)");
+  }
+  // Refuse now what could never be sent: bad UTF-8, empty, too long.
+  STATION_RETURN_IF_ERROR(encode_text(text, 0).status());
+
+  OutboxMessage message;
+  message.id = ids_.next();
+  message.customer_id = customer_id;
+  message.destination = std::string(destination);
+  message.language = language == "zh-CN" ? "zh-CN" : "en";
+  message.text = std::string(text);
+  message.created_at_ms = message.updated_at_ms = clock_.now_unix_ms();
+  const Value params[] = {message.id,
+                          customer_id ? Value(*customer_id) : Value(nullptr),
+                          message.destination,
+                          message.language,
+                          message.text,
+                          std::string(message_state_name(MessageState::kQueued)),
+                          message.created_at_ms,
+                          message.updated_at_ms};
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  STATION_RETURN_IF_ERROR(connection->execute(
+      "INSERT INTO messages (id, customer_id, destination, language, text, state, attempts, "
+      "created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
+      params));
+  {
+    std::lock_guard lock(mutex_);
+    work_pending_ = true;
+  }
+  wake_.notify_one();
+  return message;
+}
+
+Result<std::vector<OutboxMessage>> Messenger::list(std::size_t limit) {
+  if (limit == 0 || limit > limits::kPageSizeMax) {
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("limit must be 1-{}", limits::kPageSizeMax));
+  }
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  const Value params[] = {static_cast<std::int64_t>(limit)};
+  STATION_ASSIGN_OR_RETURN(
+      Rows rows,
+      connection->query(fmt::format("SELECT {} FROM messages ORDER BY id DESC LIMIT ?", kColumns),
+                        params));
+  return messages_from_rows(rows);
+}
+
+Result<OutboxMessage> Messenger::get(Id id) {
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  const Value params[] = {id};
+  STATION_ASSIGN_OR_RETURN(
+      Rows rows,
+      connection->query(fmt::format("SELECT {} FROM messages WHERE id = ?", kColumns), params));
+  if (rows.empty()) return Status(ErrorCode::kNotFound, "no such message");
+  return message_from_row(rows[0]);
+}
+
+Status Messenger::update_state(Id id, MessageState to, std::string_view smsc_message_id,
+                               std::string_view error, bool count_attempt) {
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  const Value params[] = {std::string(message_state_name(to)),
+                          smsc_message_id.empty() ? Value(nullptr) : Value(std::string(smsc_message_id)),
+                          error.empty() ? Value(nullptr) : Value(bounded_error(error)),
+                          std::int64_t{count_attempt ? 1 : 0},
+                          clock_.now_unix_ms(),
+                          id};
+  return connection->execute(
+      "UPDATE messages SET state = ?, smsc_message_id = COALESCE(?, smsc_message_id), "
+      "error = ?, attempts = attempts + ?, updated_at_ms = ? WHERE id = ?",
+      params);
+}
+
+Result<std::size_t> Messenger::send_queued(SmsTransport& transport) {
+  std::vector<OutboxMessage> queued;
+  {
+    STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+    const Value params[] = {std::string(message_state_name(MessageState::kQueued)),
+                            static_cast<std::int64_t>(limits::kSmsSendBatch)};
+    STATION_ASSIGN_OR_RETURN(
+        Rows rows, connection->query(fmt::format("SELECT {} FROM messages WHERE state = ? "
+                                                 "ORDER BY id LIMIT ?",
+                                                 kColumns),
+                                     params));
+    STATION_ASSIGN_OR_RETURN(queued, messages_from_rows(rows));
+  }
+  std::size_t submitted = 0;
+  for (const OutboxMessage& message : queued) {
+    auto smsc_id = transport.submit(message);
+    if (smsc_id.is_ok()) {
+      STATION_RETURN_IF_ERROR(update_state(message.id, MessageState::kSubmitted, *smsc_id, "", true));
+      ++submitted;
+      continue;
+    }
+    const Status& refusal = smsc_id.status();
+    const bool permanent = refusal.code() == ErrorCode::kValidationFailed ||
+                           message.attempts + 1 >= limits::kSmsSubmitAttemptsMax;
+    spdlog::warn("sms {}: submit failed ({}){}", format_public_id(kMessageIdPrefix, message.id),
+                 refusal.to_string(), permanent ? ", giving up" : "");
+    STATION_RETURN_IF_ERROR(update_state(
+        message.id, permanent ? MessageState::kUndeliverable : MessageState::kQueued, "",
+        refusal.message(), true));
+    // A transient failure (no bind, throttled) will fail the rest too: stop this pass.
+    if (!permanent) break;
+  }
+  return submitted;
+}
+
+Status Messenger::record_receipt(const smpp::DeliveryReceipt& receipt) {
+  if (!receipt.is_final()) return Status::ok();
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  const MessageState to = receipt.delivered() ? MessageState::kDelivered : MessageState::kFailed;
+  const Value params[] = {std::string(message_state_name(to)),
+                          receipt.delivered() ? Value(nullptr)
+                                              : Value(fmt::format("{} err:{}", receipt.stat,
+                                                                  receipt.err)),
+                          clock_.now_unix_ms(), receipt.message_id,
+                          std::string(message_state_name(MessageState::kSubmitted))};
+  return connection->execute(
+      "UPDATE messages SET state = ?, error = ?, updated_at_ms = ? "
+      "WHERE smsc_message_id = ? AND state = ?",
+      params);
+}
+
+void Messenger::start_sender(SmsTransport& transport) {
+  assert(!sender_.joinable());
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = false;
+    work_pending_ = true;  // rows queued while no sender ran
+  }
+  sender_ = std::thread([this, &transport] {
+    std::unique_lock lock(mutex_);
+    while (!stopping_) {
+      wake_.wait_for(lock, std::chrono::milliseconds(limits::kSmsSenderPollMs),
+                     [this] { return stopping_ || work_pending_; });
+      if (stopping_) break;
+      work_pending_ = false;
+      lock.unlock();
+      auto sent = send_queued(transport);
+      if (!sent.is_ok()) spdlog::warn("sms sender: {}", sent.status().to_string());
+      lock.lock();
+      // A full batch means more may be waiting.
+      if (sent.is_ok() && *sent == limits::kSmsSendBatch) work_pending_ = true;
+    }
+  });
+}
+
+void Messenger::stop_sender() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (sender_.joinable()) sender_.join();
+}
+
+}  // namespace station::messaging

@@ -1,0 +1,156 @@
+#include "messaging/messenger.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <memory>
+
+#include "common/limits.h"
+#include "schema/migrations.h"
+#include "storage/scratch_database.h"
+
+namespace station::messaging {
+namespace {
+
+using storage::testing::Engine;
+
+constexpr std::int64_t kStartMs = 1'795'000'000'000;
+
+// Answers each submit from a script: an SMSC id, or a refusal.
+class ScriptedTransport final : public SmsTransport {
+ public:
+  Result<std::string> submit(const OutboxMessage& message) override {
+    submitted.push_back(message);
+    if (answers.empty()) return std::string("smsc-") + std::to_string(submitted.size());
+    Result<std::string> answer = answers.front();
+    answers.pop_front();
+    return answer;
+  }
+  std::deque<Result<std::string>> answers;
+  std::vector<OutboxMessage> submitted;
+};
+
+class MessengerTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
+    auto scratch = storage::testing::ScratchDatabase::create(GetParam());
+    ASSERT_TRUE(scratch.is_ok()) << scratch.status().to_string();
+    scratch_ = std::move(scratch).value();
+    auto database = storage::Database::open(scratch_->options());
+    ASSERT_TRUE(database.is_ok()) << database.status().to_string();
+    database_ = std::move(database).value();
+    ASSERT_TRUE(database_->migrate(schema::all_migrations()).is_ok());
+    messenger_ = std::make_unique<Messenger>(*database_, ids_, clock_);
+  }
+  void TearDown() override {
+    messenger_.reset();
+    database_.reset();
+    scratch_.reset();
+  }
+
+  OutboxMessage enqueue(std::string_view text, std::string_view language = "en") {
+    auto message = messenger_->enqueue("+8613800138000", text, language, std::nullopt);
+    EXPECT_TRUE(message.is_ok()) << message.status().to_string();
+    return message.is_ok() ? *message : OutboxMessage{};
+  }
+  MessageState state_of(Id id) {
+    auto message = messenger_->get(id);
+    EXPECT_TRUE(message.is_ok());
+    return message.is_ok() ? message->state : MessageState::kUndeliverable;
+  }
+
+  ManualClock clock_{kStartMs};
+  IdGenerator ids_{clock_};
+  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
+  std::unique_ptr<storage::Database> database_;
+  std::unique_ptr<Messenger> messenger_;
+};
+
+TEST_P(MessengerTest, WithoutAnSmscMessagesStayQueuedInTheOutbox) {
+  const OutboxMessage first = enqueue("Your eSIM activation code: LPA:1$x$y");
+  clock_.advance_ms(5);
+  const OutboxMessage second = enqueue("您的 eSIM 激活码：LPA:1$x$y", "zh-CN");
+  EXPECT_EQ(first.destination, "8613800138000");
+  auto listed = messenger_->list(10);
+  ASSERT_TRUE(listed.is_ok());
+  ASSERT_EQ(listed->size(), 2U);
+  EXPECT_EQ((*listed)[0].id, second.id);  // newest first
+  EXPECT_EQ((*listed)[0].text, "您的 eSIM 激活码：LPA:1$x$y");
+  EXPECT_EQ((*listed)[0].language, "zh-CN");
+  EXPECT_EQ((*listed)[1].state, MessageState::kQueued);
+  EXPECT_EQ((*listed)[1].attempts, 0);
+  EXPECT_EQ(messenger_->list(1)->size(), 1U);
+  EXPECT_FALSE(messenger_->list(0).is_ok());
+  EXPECT_FALSE(messenger_->list(limits::kPageSizeMax + 1).is_ok());
+}
+
+TEST_P(MessengerTest, RefusesBadDestinationsAndTexts) {
+  EXPECT_FALSE(messenger_->enqueue("12ab5678", "hi", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue("123", "hi", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue(std::string(21, '1'), "hi", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue("8613800138000", "", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue("8613800138000", "\xff", "en", std::nullopt).is_ok());
+  EXPECT_TRUE(messenger_->list(10)->empty());
+}
+
+TEST_P(MessengerTest, SubmitsQueuedMessagesAndReceiptsSettleThem) {
+  const OutboxMessage delivered = enqueue("one");
+  const OutboxMessage failed = enqueue("two");
+  ScriptedTransport transport;
+  auto sent = messenger_->send_queued(transport);
+  ASSERT_TRUE(sent.is_ok());
+  EXPECT_EQ(*sent, 2U);
+  ASSERT_EQ(transport.submitted.size(), 2U);
+  EXPECT_EQ(transport.submitted[0].id, delivered.id);  // oldest first
+  auto after = messenger_->get(delivered.id);
+  EXPECT_EQ(after->state, MessageState::kSubmitted);
+  EXPECT_EQ(after->smsc_message_id, "smsc-1");
+  EXPECT_EQ(after->attempts, 1);
+  EXPECT_EQ(*messenger_->send_queued(transport), 0U);  // nothing left queued
+
+  ASSERT_TRUE(messenger_->record_receipt({"smsc-1", "DELIVRD", "000"}).is_ok());
+  ASSERT_TRUE(messenger_->record_receipt({"smsc-2", "UNDELIV", "011"}).is_ok());
+  ASSERT_TRUE(messenger_->record_receipt({"unknown", "DELIVRD", "000"}).is_ok());
+  EXPECT_EQ(state_of(delivered.id), MessageState::kDelivered);
+  EXPECT_EQ(state_of(failed.id), MessageState::kFailed);
+  EXPECT_EQ(messenger_->get(failed.id)->error, "UNDELIV err:011");
+  // A repeated or late receipt does not move a settled message.
+  ASSERT_TRUE(messenger_->record_receipt({"smsc-1", "UNDELIV", "001"}).is_ok());
+  EXPECT_EQ(state_of(delivered.id), MessageState::kDelivered);
+}
+
+TEST_P(MessengerTest, TransientFailuresRetryThenGiveUp) {
+  const OutboxMessage message = enqueue("retry me");
+  ScriptedTransport transport;
+  for (std::int64_t i = 0; i < limits::kSmsSubmitAttemptsMax; ++i) {
+    transport.answers.push_back(Status(ErrorCode::kUnavailable, "not bound"));
+  }
+  for (std::int64_t i = 1; i < limits::kSmsSubmitAttemptsMax; ++i) {
+    EXPECT_EQ(*messenger_->send_queued(transport), 0U);
+    EXPECT_EQ(state_of(message.id), MessageState::kQueued);
+    EXPECT_EQ(messenger_->get(message.id)->attempts, i);
+  }
+  EXPECT_EQ(*messenger_->send_queued(transport), 0U);
+  EXPECT_EQ(state_of(message.id), MessageState::kUndeliverable);
+  EXPECT_EQ(messenger_->get(message.id)->error, "not bound");
+}
+
+TEST_P(MessengerTest, PermanentRefusalIsUndeliverableAtOnce) {
+  const OutboxMessage refused = enqueue("bad");
+  const OutboxMessage next = enqueue("good");
+  ScriptedTransport transport;
+  transport.answers.push_back(Status(ErrorCode::kValidationFailed, "invalid destination"));
+  EXPECT_EQ(*messenger_->send_queued(transport), 1U);
+  EXPECT_EQ(state_of(refused.id), MessageState::kUndeliverable);
+  EXPECT_EQ(state_of(next.id), MessageState::kSubmitted);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, MessengerTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const auto& test_info) {
+                           return std::string(storage::testing::engine_name(test_info.param));
+                         });
+
+}  // namespace
+}  // namespace station::messaging
