@@ -109,6 +109,11 @@ inline constexpr std::size_t kSmsSendBatch = 32;
 inline constexpr std::uint32_t kSmsSenderPollMs = 1'000;
 inline constexpr std::int64_t kSmsSubmitAttemptsMax = 5;
 inline constexpr std::size_t kSmsErrorBytesMax = 200;
+// submit_sm awaiting their responses on one SMPP link, and the wait for unbind_resp at shutdown.
+inline constexpr std::size_t kSmppWindowMax = 10;
+inline constexpr std::uint32_t kSmppUnbindWaitMs = 2'000;
+// Delivery receipts kept while their message's "submitted" write has not landed yet.
+inline constexpr std::size_t kSmsEarlyReceiptsMax = 1'024;
 
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);

@@ -155,6 +155,7 @@ Status Messenger::update_state(Id id, MessageState to, std::string_view smsc_mes
 }
 
 Result<std::size_t> Messenger::send_queued(SmsTransport& transport) {
+  if (!transport.ready()) return std::size_t{0};
   std::vector<OutboxMessage> queued;
   {
     STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
@@ -171,8 +172,17 @@ Result<std::size_t> Messenger::send_queued(SmsTransport& transport) {
   for (const OutboxMessage& message : queued) {
     auto smsc_id = transport.submit(message);
     if (smsc_id.is_ok()) {
-      STATION_RETURN_IF_ERROR(update_state(message.id, MessageState::kSubmitted, *smsc_id, "", true));
+      std::lock_guard lock(receipts_mutex_);
+      STATION_RETURN_IF_ERROR(
+          update_state(message.id, MessageState::kSubmitted, *smsc_id, "", true));
       ++submitted;
+      for (auto early = early_receipts_.begin(); early != early_receipts_.end(); ++early) {
+        if (early->message_id != *smsc_id) continue;
+        const smpp::DeliveryReceipt receipt = *early;
+        early_receipts_.erase(early);
+        STATION_RETURN_IF_ERROR(apply_receipt(receipt).status());
+        break;
+      }
       continue;
     }
     const Status& refusal = smsc_id.status();
@@ -189,8 +199,7 @@ Result<std::size_t> Messenger::send_queued(SmsTransport& transport) {
   return submitted;
 }
 
-Status Messenger::record_receipt(const smpp::DeliveryReceipt& receipt) {
-  if (!receipt.is_final()) return Status::ok();
+Result<bool> Messenger::apply_receipt(const smpp::DeliveryReceipt& receipt) {
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
   const MessageState to = receipt.delivered() ? MessageState::kDelivered : MessageState::kFailed;
   const Value params[] = {std::string(message_state_name(to)),
@@ -199,10 +208,27 @@ Status Messenger::record_receipt(const smpp::DeliveryReceipt& receipt) {
                                                                   receipt.err)),
                           clock_.now_unix_ms(), receipt.message_id,
                           std::string(message_state_name(MessageState::kSubmitted))};
-  return connection->execute(
+  STATION_RETURN_IF_ERROR(connection->execute(
       "UPDATE messages SET state = ?, error = ?, updated_at_ms = ? "
       "WHERE smsc_message_id = ? AND state = ?",
-      params);
+      params));
+  if (connection->changes() > 0) return true;
+  // Already settled (a repeated receipt) is not "unknown": only keep ids never stored.
+  const Value id[] = {receipt.message_id};
+  STATION_ASSIGN_OR_RETURN(
+      Rows rows, connection->query("SELECT id FROM messages WHERE smsc_message_id = ?", id));
+  return !rows.empty();
+}
+
+Status Messenger::record_receipt(const smpp::DeliveryReceipt& receipt) {
+  if (!receipt.is_final()) return Status::ok();
+  std::lock_guard lock(receipts_mutex_);
+  STATION_ASSIGN_OR_RETURN(const bool applied, apply_receipt(receipt));
+  if (!applied) {
+    if (early_receipts_.size() == limits::kSmsEarlyReceiptsMax) early_receipts_.pop_front();
+    early_receipts_.push_back(receipt);
+  }
+  return Status::ok();
 }
 
 void Messenger::start_sender(SmsTransport& transport) {

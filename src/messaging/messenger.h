@@ -12,6 +12,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -51,6 +52,9 @@ struct OutboxMessage {
 class SmsTransport {
  public:
   virtual ~SmsTransport() = default;
+  // False while the link is down: the sender then leaves rows queued without counting an attempt,
+  // so an SMSC outage never makes messages undeliverable.
+  virtual bool ready() const = 0;
   // Blocks until the SMSC answered every segment; returns the first segment's message id.
   // kUnavailable for a transient failure (not bound, throttled, timeout): retried later.
   // kValidationFailed for a permanent refusal: the message becomes undeliverable.
@@ -79,7 +83,9 @@ class Messenger {
   Result<std::size_t> send_queued(SmsTransport& transport);
 
   // A delivery receipt from the SMSC: the submitted message with that SMSC id becomes delivered
-  // or failed. A receipt for an unknown id is ignored (ok): SMSCs repeat them.
+  // or failed. A receipt may overtake the sender's own "submitted" write (the SMSC answers
+  // submit_sm and sends the receipt back to back), so a receipt for an id not yet stored is kept
+  // (at most limits::kSmsEarlyReceiptsMax, oldest dropped) and applied when the id is stored.
   Status record_receipt(const smpp::DeliveryReceipt& receipt);
 
   // Starts the sender thread on `transport`, which must outlive stop_sender(). It runs a pass
@@ -91,6 +97,9 @@ class Messenger {
   Status update_state(Id id, MessageState to, std::string_view smsc_message_id,
                       std::string_view error, bool count_attempt);
 
+  // Applies a receipt; false when no submitted message has its SMSC id.
+  Result<bool> apply_receipt(const smpp::DeliveryReceipt& receipt);
+
   storage::Database& database_;
   IdGenerator& ids_;
   const Clock& clock_;
@@ -100,6 +109,11 @@ class Messenger {
   bool work_pending_ = false;  // GUARDED_BY(mutex_)
   bool stopping_ = false;      // GUARDED_BY(mutex_)
   std::thread sender_;
+
+  // Serialises "mark submitted, then look for an early receipt" against "apply a receipt, else
+  // keep it", so no receipt falls between the two.
+  std::mutex receipts_mutex_;
+  std::deque<smpp::DeliveryReceipt> early_receipts_;  // GUARDED_BY(receipts_mutex_)
 };
 
 }  // namespace station::messaging

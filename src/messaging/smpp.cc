@@ -197,6 +197,11 @@ Result<ShortMessage> decode_short_message(Reader& in) {
 
 }  // namespace
 
+bool is_known_command(std::uint32_t command_id) {
+  return is_bind(command_id) || is_bind_resp(command_id) || is_short_message(command_id) ||
+         is_message_id_resp(command_id) || is_no_body(command_id);
+}
+
 std::string encode(const Pdu& pdu) {
   Writer out;
   out.u32(0);  // command_length, patched below

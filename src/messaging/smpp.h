@@ -154,6 +154,8 @@ inline constexpr std::uint32_t response_id(std::uint32_t request_id) {
 inline constexpr bool is_response(std::uint32_t command_id) {
   return (command_id & 0x80000000U) != 0;
 }
+// True for the command ids this codec decodes.
+bool is_known_command(std::uint32_t command_id);
 
 // A delivery receipt's short_message text (spec Appendix B):
 // "id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm stat:DDDDDDD

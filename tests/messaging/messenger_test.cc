@@ -19,6 +19,7 @@ constexpr std::int64_t kStartMs = 1'795'000'000'000;
 // Answers each submit from a script: an SMSC id, or a refusal.
 class ScriptedTransport final : public SmsTransport {
  public:
+  bool ready() const override { return link_up; }
   Result<std::string> submit(const OutboxMessage& message) override {
     submitted.push_back(message);
     if (answers.empty()) return std::string("smsc-") + std::to_string(submitted.size());
@@ -28,6 +29,7 @@ class ScriptedTransport final : public SmsTransport {
   }
   std::deque<Result<std::string>> answers;
   std::vector<OutboxMessage> submitted;
+  bool link_up = true;
 };
 
 class MessengerTest : public ::testing::TestWithParam<Engine> {
@@ -120,6 +122,15 @@ TEST_P(MessengerTest, SubmitsQueuedMessagesAndReceiptsSettleThem) {
   EXPECT_EQ(state_of(delivered.id), MessageState::kDelivered);
 }
 
+TEST_P(MessengerTest, AReceiptThatOvertakesItsSubmissionIsAppliedLater) {
+  const OutboxMessage message = enqueue("fast receipt");
+  ASSERT_TRUE(messenger_->record_receipt({"smsc-1", "DELIVRD", "000"}).is_ok());
+  EXPECT_EQ(state_of(message.id), MessageState::kQueued);
+  ScriptedTransport transport;
+  EXPECT_EQ(*messenger_->send_queued(transport), 1U);
+  EXPECT_EQ(state_of(message.id), MessageState::kDelivered);
+}
+
 TEST_P(MessengerTest, TransientFailuresRetryThenGiveUp) {
   const OutboxMessage message = enqueue("retry me");
   ScriptedTransport transport;
@@ -134,6 +145,18 @@ TEST_P(MessengerTest, TransientFailuresRetryThenGiveUp) {
   EXPECT_EQ(*messenger_->send_queued(transport), 0U);
   EXPECT_EQ(state_of(message.id), MessageState::kUndeliverable);
   EXPECT_EQ(messenger_->get(message.id)->error, "not bound");
+}
+
+TEST_P(MessengerTest, ALinkThatIsDownCostsNoAttempts) {
+  const OutboxMessage message = enqueue("wait for the link");
+  ScriptedTransport transport;
+  transport.link_up = false;
+  for (std::int64_t i = 0; i < 2 * limits::kSmsSubmitAttemptsMax; ++i) {
+    EXPECT_EQ(*messenger_->send_queued(transport), 0U);
+  }
+  EXPECT_EQ(messenger_->get(message.id)->attempts, 0);
+  transport.link_up = true;
+  EXPECT_EQ(*messenger_->send_queued(transport), 1U);
 }
 
 TEST_P(MessengerTest, PermanentRefusalIsUndeliverableAtOnce) {
