@@ -101,7 +101,7 @@ namespace {
 // Operator-only: the app scope, which otherwise may do anything a subscriber-facing client
 // needs, does not get these.
 bool is_operator_permission(Permission permission) {
-  return permission == Permission::kProfilesRead;
+  return permission == Permission::kProfilesRead || permission == Permission::kOutboxRead;
 }
 
 }  // namespace
@@ -114,7 +114,8 @@ bool scope_allows(Scope scope, Permission permission) {
     case Scope::kApp:
       return !is_operator_permission(permission);
     case Scope::kSupport:
-      return permission == kProfilesRead || permission == kCustomersCreate ||
+      return permission == kProfilesRead || permission == kOutboxRead ||
+             permission == kCustomersCreate ||
              permission == kCustomersRead || permission == kTopupsRead ||
              permission == kChargesRead || permission == kTransactionsRead;
     case Scope::kFinance:

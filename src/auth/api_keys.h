@@ -38,6 +38,7 @@ enum class Permission : std::uint8_t {
   kChargesRead,
   kTransactionsRead,
   kProfilesRead,  // operator view of the profile inventory (admin, support)
+  kOutboxRead,    // the SMS outbox (admin, support)
 };
 bool scope_allows(Scope scope, Permission permission);
 

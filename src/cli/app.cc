@@ -3,9 +3,11 @@
 #include <array>
 #include <cassert>
 
+#include "api/outbox.h"
 #include "api/profiles.h"
 #include "api/v1.h"
 #include "schema/migrations.h"
+#include "spdlog/spdlog.h"
 
 namespace station::cli {
 
@@ -68,6 +70,8 @@ Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) 
   app->api_ = std::make_unique<ApiHolder>(ApiHolder{{*app->billing_, *app->authenticator_}});
   api::add_v1_routes(app->router_, app->api_->context);
   api::add_profile_routes(app->router_, *app->authenticator_, *app->inventory_);
+  STATION_RETURN_IF_ERROR(app->start_messaging());
+  api::add_outbox_routes(app->router_, *app->authenticator_, *app->messenger_);
   storage::Database* database = app->database_.get();
   http::add_operational_routes(app->router_, app->metrics_, [database]() -> Status {
     STATION_ASSIGN_OR_RETURN(auto connection, database->acquire());
@@ -79,6 +83,22 @@ Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) 
                                                 options.access_log);
   STATION_RETURN_IF_ERROR(app->server_->listen());
   return app;
+}
+
+Status App::start_messaging() {
+  messenger_ = std::make_unique<messaging::Messenger>(*database_, *ids_, *clock_);
+  if (options_.smpp.host.empty()) return Status::ok();
+  STATION_RETURN_IF_ERROR(messaging::validate(options_.smpp));
+  messaging::Messenger* messenger = messenger_.get();
+  smpp_client_ = std::make_unique<messaging::SmppClient>(
+      options_.smpp, [messenger](const messaging::smpp::DeliveryReceipt& receipt) {
+        if (auto status = messenger->record_receipt(receipt); !status.is_ok()) {
+          spdlog::warn("sms receipt for {}: {}", receipt.message_id, status.to_string());
+        }
+      });
+  smpp_client_->start();
+  messenger_->start_sender(*smpp_client_);
+  return Status::ok();
 }
 
 void App::register_metrics() {
@@ -152,6 +172,8 @@ void App::stop_on_signals() { server_->stop_on_signals(); }
 void App::drain() {
   if (drained_) return;
   drained_ = true;
+  if (messenger_) messenger_->stop_sender();
+  if (smpp_client_) smpp_client_->stop();  // unbinds cleanly
   ledger_->shutdown();
   audit_->flush();
 }

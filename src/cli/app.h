@@ -19,6 +19,8 @@
 #include "http/server.h"
 #include "inventory/inventory.h"
 #include "ledger/ledger.h"
+#include "messaging/messenger.h"
+#include "messaging/smpp_client.h"
 #include "metrics/registry.h"
 #include "storage/database.h"
 
@@ -33,6 +35,8 @@ struct AppOptions {
   // Seals and opens profile secrets. nullptr: no keys, so profiles can be counted and moved but
   // not imported or opened (the API tests need no more).
   std::shared_ptr<const secrets::Keyring> keyring;
+  // The SMSC; an empty host keeps SMS in the outbox (state queued) for admins to read.
+  messaging::SmppConfig smpp;
 };
 
 class App {
@@ -55,6 +59,7 @@ class App {
   ledger::Ledger& ledger() { return *ledger_; }
   storage::Database& database() { return *database_; }
   inventory::Inventory& inventory() { return *inventory_; }
+  messaging::Messenger& messenger() { return *messenger_; }
   // (method, pattern) of every route served.
   std::vector<std::pair<std::string, std::string>> routes() const { return router_.routes(); }
   // Waits until queued audit entries are written.
@@ -65,6 +70,8 @@ class App {
  private:
   App() = default;
   void register_metrics();
+  // The outbox, and the SMPP client and sender when an SMSC is configured.
+  Status start_messaging();
   void drain();
 
   AppOptions options_;
@@ -78,6 +85,8 @@ class App {
   std::unique_ptr<billing::Billing> billing_;
   std::shared_ptr<const secrets::Keyring> keyring_;
   std::unique_ptr<inventory::Inventory> inventory_;
+  std::unique_ptr<messaging::Messenger> messenger_;
+  std::unique_ptr<messaging::SmppClient> smpp_client_;  // null when no SMSC is configured
   std::unique_ptr<struct ApiHolder> api_;
   metrics::Registry metrics_;
   http::Router router_;

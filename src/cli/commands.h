@@ -30,6 +30,8 @@ Result<std::shared_ptr<const secrets::Keyring>> open_keyring(const std::string& 
 
 // Registers `station admin profiles ...` (admin_profiles.cc).
 void add_profiles_commands(CLI::App& admin, int* exit_code);
+// `station admin outbox list [--limit N]` (admin_outbox.cc).
+void add_outbox_commands(CLI::App& admin, int* exit_code);
 
 // Registers `station admin ...`; the exit code of the command that ran is written to *exit_code.
 void add_admin_command(CLI::App& app, int* exit_code);

@@ -38,6 +38,12 @@ int run_serve(const config::ServeFlags& flags) {
   options.server.shutdown_grace_ms = config->shutdown_grace_ms;
   options.default_currency = config->default_currency;
   options.idempotency_retention_hours = config->idempotency_retention_hours;
+  options.smpp.host = config->smpp_host;
+  options.smpp.port = static_cast<std::uint16_t>(config->smpp_port);
+  options.smpp.system_id = config->smpp_system_id;
+  options.smpp.password = config->smpp_password;
+  options.smpp.system_type = config->smpp_system_type;
+  options.smpp.source_addr = config->smpp_source_addr;
   if (config->access_log) {
     // The access log is data (one JSON object per line) on stdout; diagnostics go to stderr.
     auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();

@@ -125,6 +125,18 @@ const std::vector<Option>& options() {
        limits::kIdempotencyRetentionHoursMin, 24 * 365,
        unsigned_field(&ServeConfig::idempotency_retention_hours,
                       limits::kIdempotencyRetentionHoursMin, 24 * 365)},
+      {"smpp_host", Kind::kText, "SMSC host for SMS delivery (empty: messages stay in the outbox)",
+       0, 0, text_field(&ServeConfig::smpp_host)},
+      {"smpp_port", Kind::kUnsigned, "SMSC SMPP port", 1, 65'535,
+       unsigned_field(&ServeConfig::smpp_port, 1, 65'535)},
+      {"smpp_system_id", Kind::kText, "SMPP system_id to bind with (at most 15 characters)", 0, 0,
+       text_field(&ServeConfig::smpp_system_id)},
+      {"smpp_password", Kind::kText, "SMPP password (at most 8 characters; never logged)", 0, 0,
+       text_field(&ServeConfig::smpp_password)},
+      {"smpp_system_type", Kind::kText, "SMPP system_type (often empty)", 0, 0,
+       text_field(&ServeConfig::smpp_system_type)},
+      {"smpp_source_addr", Kind::kText, "Sender shown on the SMS: digits or up to 11 letters", 0,
+       0, text_field(&ServeConfig::smpp_source_addr)},
   };
   return kOptions;
 }

@@ -41,6 +41,13 @@ struct ServeConfig {
   bool access_log = true;
   std::string default_currency = "CNY";
   std::uint32_t idempotency_retention_hours = 0;
+  // SMSC for SMS delivery (src/messaging); an empty host keeps messages in the outbox.
+  std::string smpp_host;
+  std::uint32_t smpp_port = 2775;
+  std::string smpp_system_id;
+  std::string smpp_password;  // never logged
+  std::string smpp_system_type;
+  std::string smpp_source_addr = "Station";
 };
 
 // Raw flag values as given on the command line, by option key.

@@ -1,0 +1,64 @@
+#include "api/outbox.h"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+#include "api/v1.h"
+#include "common/clock.h"
+#include "common/limits.h"
+#include "fmt/format.h"
+
+namespace station::api {
+namespace {
+
+nlohmann::json message_json(const messaging::OutboxMessage& message) {
+  nlohmann::json out = {
+      {"id", format_public_id(messaging::kMessageIdPrefix, message.id)},
+      {"customer_id", nullptr},
+      {"destination", message.destination},
+      {"language", message.language},
+      {"text", message.text},
+      {"state", messaging::message_state_name(message.state)},
+      {"smsc_message_id", nullptr},
+      {"attempts", message.attempts},
+      {"error", nullptr},
+      {"created_at", format_rfc3339_ms(message.created_at_ms)},
+      {"updated_at", format_rfc3339_ms(message.updated_at_ms)},
+  };
+  if (message.customer_id) out["customer_id"] = format_public_id("cus", *message.customer_id);
+  if (!message.smsc_message_id.empty()) out["smsc_message_id"] = message.smsc_message_id;
+  if (!message.error.empty()) out["error"] = message.error;
+  return out;
+}
+
+}  // namespace
+
+void add_outbox_routes(http::Router& router, auth::Authenticator& authenticator,
+                       messaging::Messenger& messenger) {
+  router.add("GET", "/v1/admin/outbox",
+             [&authenticator, &messenger](http::Request& request, http::Responder respond) {
+               if (!authorise(authenticator, request, respond, auth::Permission::kOutboxRead)) {
+                 return;
+               }
+               std::uint32_t limit = limits::kPageSizeDefault;
+               if (auto text = request.query_param("limit")) {
+                 auto [end, error] = std::from_chars(text->data(), text->data() + text->size(),
+                                                     limit);
+                 if (error != std::errc() || end != text->data() + text->size() || limit == 0 ||
+                     limit > limits::kPageSizeMax) {
+                   return respond(http::problem(
+                       Status(ErrorCode::kValidationFailed,
+                              fmt::format("limit must be an integer from 1 to {}",
+                                          limits::kPageSizeMax)),
+                       request));
+                 }
+               }
+               auto messages = messenger.list(limit);
+               if (!messages.is_ok()) return respond(http::problem(messages.status(), request));
+               nlohmann::json list = nlohmann::json::array();
+               for (const auto& message : *messages) list.push_back(message_json(message));
+               respond(http::json_response(200, nlohmann::json{{"messages", list}}.dump()));
+             });
+}
+
+}  // namespace station::api
