@@ -177,6 +177,7 @@ class SmppClient::Impl {
         asio::redirect_error(asio::use_awaitable, error));
     if (error) co_return Status(ErrorCode::kUnavailable, "resolve: " + error.message());
     socket_.emplace(io_);
+    ++link_generation_;
     co_await asio::async_connect(*socket_, endpoints,
                                  asio::redirect_error(asio::use_awaitable, error));
     if (error || stopping_) {
@@ -200,8 +201,10 @@ class SmppClient::Impl {
                                           : answer.status().to_string());
               close_socket();
             });
-    keepalive_timer_.emplace(io_);
-    asio::co_spawn(io_, keepalive(), asio::detached);
+    // Each link has its own keep-alive timer, so a late wake-up of the last link's loop never
+    // touches this one.
+    keepalive_timer_ = std::make_shared<asio::steady_timer>(io_);
+    asio::co_spawn(io_, keepalive(keepalive_timer_), asio::detached);
 
     Status ended;
     while (true) {
@@ -295,13 +298,12 @@ class SmppClient::Impl {
     on_receipt_(*receipt);
   }
 
-  awaitable<void> keepalive() {
+  awaitable<void> keepalive(std::shared_ptr<asio::steady_timer> timer) {
     const auto interval = std::chrono::milliseconds(config_.enquire_link_ms);
-    asio::steady_timer& timer = *keepalive_timer_;
     while (socket_ && socket_->is_open()) {
-      timer.expires_after(interval);
+      timer->expires_after(interval);
       boost::system::error_code error;
-      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, error));
+      co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, error));
       if (error || !socket_ || !socket_->is_open()) co_return;
       if (Clock::now() - last_heard_ > 2 * interval) {
         spdlog::warn("smpp: link silent for {} ms; dropping it", 2 * config_.enquire_link_ms);
@@ -358,7 +360,7 @@ class SmppClient::Impl {
       close_socket();
       return;
     }
-    write_queue_.push_back(std::move(bytes));
+    write_queue_.push_back(std::make_shared<const std::string>(std::move(bytes)));
     if (write_queue_.size() == 1) write_next();
   }
 
@@ -367,9 +369,12 @@ class SmppClient::Impl {
       write_queue_.clear();
       return;
     }
-    asio::async_write(*socket_, asio::buffer(write_queue_.front()),
-                      [this](boost::system::error_code error, std::size_t) {
-                        if (write_queue_.empty()) return;
+    // The handler holds the bytes: close_socket() may drop the queue while a write is out.
+    auto bytes = write_queue_.front();
+    asio::async_write(*socket_, asio::buffer(*bytes),
+                      [this, bytes, generation = link_generation_](
+                          boost::system::error_code error, std::size_t) {
+                        if (generation != link_generation_ || write_queue_.empty()) return;
                         write_queue_.pop_front();
                         if (error) {
                           write_queue_.clear();
@@ -402,9 +407,10 @@ class SmppClient::Impl {
 
   // Client thread only.
   std::optional<tcp::socket> socket_;
-  std::optional<asio::steady_timer> keepalive_timer_;
+  std::shared_ptr<asio::steady_timer> keepalive_timer_;
+  std::uint64_t link_generation_ = 0;  // counts links, so a write completion knows its own
   asio::steady_timer backoff_timer_{io_};
-  std::deque<std::string> write_queue_;
+  std::deque<std::shared_ptr<const std::string>> write_queue_;
   bool close_when_flushed_ = false;
   bool stopping_ = false;
   std::uint32_t next_sequence_ = 1;
