@@ -214,6 +214,15 @@ void get_wallet(ApiContext& context, Request& request, Responder respond) {
   respond(http::json_response(200, out.dump()));
 }
 
+// The members every money movement shares: customer_id, amount_minor, currency.
+template <typename MoneyRequest>
+Status read_money_fields(const JsonBody& body, MoneyRequest& out) {
+  STATION_ASSIGN_OR_RETURN(out.customer_id, customer_id_member(body));
+  STATION_ASSIGN_OR_RETURN(out.amount_minor, body.integer("amount_minor", true));
+  STATION_ASSIGN_OR_RETURN(out.currency, body.string("currency", 3));
+  return Status::ok();
+}
+
 void create_topup(ApiContext& context, Request& request, Responder respond) {
   auto principal = authorise(context.authenticator, request, respond, auth::Permission::kTopupsCreate);
   if (!principal) return;
@@ -227,15 +236,7 @@ void create_topup(ApiContext& context, Request& request, Responder respond) {
     return fail(s);
   }
   billing::TopupRequest topup;
-  auto customer_id = customer_id_member(*body);
-  if (!customer_id.is_ok()) return fail(customer_id.status());
-  topup.customer_id = *customer_id;
-  auto amount = body->integer("amount_minor", true);
-  if (!amount.is_ok()) return fail(amount.status());
-  topup.amount_minor = *amount;
-  auto currency = body->string("currency", 3);
-  if (!currency.is_ok()) return fail(currency.status());
-  topup.currency = *currency;
+  if (auto s = read_money_fields(*body, topup); !s.is_ok()) return fail(s);
   auto channel_name = body->string("channel", 16);
   if (!channel_name.is_ok()) return fail(channel_name.status());
   auto channel = billing::parse_topup_channel(*channel_name);
@@ -280,15 +281,7 @@ void create_charge(ApiContext& context, Request& request, Responder respond) {
     return fail(s);
   }
   billing::ChargeRequest charge;
-  auto customer_id = customer_id_member(*body);
-  if (!customer_id.is_ok()) return fail(customer_id.status());
-  charge.customer_id = *customer_id;
-  auto amount = body->integer("amount_minor", true);
-  if (!amount.is_ok()) return fail(amount.status());
-  charge.amount_minor = *amount;
-  auto currency = body->string("currency", 3);
-  if (!currency.is_ok()) return fail(currency.status());
-  charge.currency = *currency;
+  if (auto s = read_money_fields(*body, charge); !s.is_ok()) return fail(s);
   auto description = body->string("description", limits::kDescriptionBytesMax);
   if (!description.is_ok()) return fail(description.status());
   charge.description = *description;

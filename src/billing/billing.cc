@@ -278,6 +278,17 @@ Result<Billing::WalletRef> Billing::wallet_ref(Id customer_id) {
   return ref;
 }
 
+Result<std::pair<Billing::WalletRef, Currency>> Billing::money_target(Id customer_id,
+                                                                     std::string_view currency) {
+  STATION_ASSIGN_OR_RETURN(auto known, check_currency(currency));
+  STATION_ASSIGN_OR_RETURN(auto wallet, wallet_ref(customer_id));
+  if (wallet.currency != currency) {
+    return Status(ErrorCode::kCurrencyMismatch,
+                  fmt::format("the wallet holds {}, not {}", wallet.currency, currency));
+  }
+  return std::make_pair(std::move(wallet), known);
+}
+
 void Billing::topup(TopupRequest request, std::string idempotency_key, Actor actor,
                     MovementCallback done) {
   auto fail = [&](Status status) { done(MovementOutcome{std::move(status), std::nullopt, false}); };
@@ -286,19 +297,14 @@ void Billing::topup(TopupRequest request, std::string idempotency_key, Actor act
       !s.is_ok()) {
     return fail(s);
   }
-  auto currency = check_currency(request.currency);
-  if (!currency.is_ok()) return fail(currency.status());
-  auto customer = wallet_ref(request.customer_id);
-  if (!customer.is_ok()) return fail(customer.status());
-  if (customer->currency != request.currency) {
-    return fail(Status(ErrorCode::kCurrencyMismatch,
-                       fmt::format("the wallet holds {}, not {}", customer->currency,
-                                   request.currency)));
-  }
+  auto wallet = money_target(request.customer_id, request.currency);
+  if (!wallet.is_ok()) return fail(wallet.status());
+  const Currency currency = wallet->second;
+  const WalletRef* customer = &wallet->first;
   AccountKind source = AccountKind::kCash;
   if (request.channel == TopupChannel::kPartner) source = AccountKind::kPartnerSettlement;
   if (request.channel == TopupChannel::kAdmin) source = AccountKind::kPromotions;
-  auto source_account = operator_account(source, *currency);
+  auto source_account = operator_account(source, currency);
   if (!source_account.is_ok()) return fail(source_account.status());
 
   ledger::TransferRequest transfer;
@@ -309,7 +315,7 @@ void Billing::topup(TopupRequest request, std::string idempotency_key, Actor act
   transfer.debit_account_id = *source_account;
   transfer.credit_account_id = customer->wallet_account_id;
   transfer.amount_minor = request.amount_minor;
-  transfer.currency = *currency;
+  transfer.currency = currency;
   transfer.category = "topup";
   transfer.reference = request.reference;
   transfer.description = fmt::format("top-up via {}", topup_channel_name(request.channel));
@@ -325,16 +331,11 @@ void Billing::charge(ChargeRequest request, std::string idempotency_key, Actor a
       !s.is_ok()) {
     return fail(s);
   }
-  auto currency = check_currency(request.currency);
-  if (!currency.is_ok()) return fail(currency.status());
-  auto customer = wallet_ref(request.customer_id);
-  if (!customer.is_ok()) return fail(customer.status());
-  if (customer->currency != request.currency) {
-    return fail(Status(ErrorCode::kCurrencyMismatch,
-                       fmt::format("the wallet holds {}, not {}", customer->currency,
-                                   request.currency)));
-  }
-  auto revenue = operator_account(AccountKind::kRevenue, *currency);
+  auto wallet = money_target(request.customer_id, request.currency);
+  if (!wallet.is_ok()) return fail(wallet.status());
+  const Currency currency = wallet->second;
+  const WalletRef* customer = &wallet->first;
+  auto revenue = operator_account(AccountKind::kRevenue, currency);
   if (!revenue.is_ok()) return fail(revenue.status());
 
   ledger::TransferRequest transfer;
@@ -345,7 +346,7 @@ void Billing::charge(ChargeRequest request, std::string idempotency_key, Actor a
   transfer.debit_account_id = customer->wallet_account_id;
   transfer.credit_account_id = *revenue;
   transfer.amount_minor = request.amount_minor;
-  transfer.currency = *currency;
+  transfer.currency = currency;
   transfer.category = "charge";
   transfer.description = request.description;
   submit_movement(std::move(transfer), customer->customer_id, std::nullopt, "charge.create",

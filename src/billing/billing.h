@@ -124,6 +124,9 @@ class Billing {
     std::string currency;
   };
   Result<WalletRef> wallet_ref(Id customer_id);
+  // The wallet money in `currency` would move to or from: kCurrencyMismatch when the wallet
+  // holds another currency.
+  Result<std::pair<WalletRef, Currency>> money_target(Id customer_id, std::string_view currency);
   Result<Id> operator_account(ledger::AccountKind kind, const Currency& currency);
   void submit_movement(ledger::TransferRequest transfer, Id customer_id,
                        std::optional<TopupChannel> channel, std::string action, Actor actor,
