@@ -1,19 +1,21 @@
 #include "metrics/registry.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <cmath>
 #include <variant>
 
-#include <fmt/format.h>
-
 namespace station::metrics {
 namespace {
 
-std::string escape_label_value(const std::string& value) {
+// The text format escapes backslash and newline in HELP, and also the double quote in label
+// values.
+std::string escape(const std::string& text, bool quote) {
   std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\' || c == '"') {
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '\\' || (quote && c == '"')) {
       out.push_back('\\');
       out.push_back(c);
     } else if (c == '\n') {
@@ -34,7 +36,7 @@ std::string render_labels(const Labels& labels, const std::string& extra_name = 
   for (const auto& [name, value] : labels) {
     if (!first) out.push_back(',');
     first = false;
-    out += fmt::format("{}=\"{}\"", name, escape_label_value(value));
+    out += fmt::format("{}=\"{}\"", name, escape(value, true));
   }
   if (!extra_name.empty()) {
     if (!first) out.push_back(',');
@@ -97,8 +99,7 @@ struct Registry::Family {
 Registry::Registry() = default;
 Registry::~Registry() = default;
 
-Counter& Registry::counter(const std::string& name, const std::string& help,
-                           const Labels& labels) {
+Counter& Registry::counter(const std::string& name, const std::string& help, const Labels& labels) {
   std::lock_guard lock(mutex_);
   auto& family = families_[name];
   if (!family) family = std::make_unique<Family>(Family{help, "counter"});
@@ -123,7 +124,7 @@ void Registry::gauge_callback(const std::string& name, const std::string& help,
                               std::function<double()> read) {
   std::lock_guard lock(mutex_);
   auto& family = families_[name];
-  assert(!family && "a gauge callback is registered once");
+  assert((!family || family->gauge) && "a gauge callback's name is not used by another type");
   family = std::make_unique<Family>(Family{help, "gauge"});
   family->gauge = std::move(read);
 }
@@ -132,7 +133,8 @@ void Registry::histogram_callback(const std::string& name, const std::string& he
                                   std::function<Histogram::Snapshot()> read) {
   std::lock_guard lock(mutex_);
   auto& family = families_[name];
-  assert(!family && "a histogram callback is registered once");
+  assert((!family || family->histogram_reader) &&
+         "a histogram callback's name is not used by another type");
   family = std::make_unique<Family>(Family{help, "histogram"});
   family->histogram_reader = std::move(read);
 }
@@ -142,8 +144,8 @@ namespace {
 void render_histogram(std::string& out, const std::string& name, const Labels& labels,
                       const Histogram::Snapshot& snapshot) {
   for (std::size_t i = 0; i < snapshot.cumulative_counts.size(); ++i) {
-    std::string le = i < snapshot.upper_bounds.size() ? format_double(snapshot.upper_bounds[i])
-                                                      : "+Inf";
+    std::string le =
+        i < snapshot.upper_bounds.size() ? format_double(snapshot.upper_bounds[i]) : "+Inf";
     out += fmt::format("{}_bucket{} {}\n", name, render_labels(labels, "le", le),
                        snapshot.cumulative_counts[i]);
   }
@@ -157,7 +159,8 @@ std::string Registry::render_prometheus() const {
   std::string out;
   std::lock_guard lock(mutex_);
   for (const auto& [name, family] : families_) {
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, family->help, name, family->type);
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape(family->help, false), name,
+                       family->type);
     if (family->type == "counter") {
       for (const auto& [labels, series] : family->counters) {
         out += fmt::format("{}{} {}\n", name, render_labels(labels), series->value());

@@ -56,10 +56,13 @@ class Registry {
   Counter& counter(const std::string& name, const std::string& help, const Labels& labels = {});
   Histogram& histogram(const std::string& name, const std::string& help,
                        const std::vector<double>& upper_bounds, const Labels& labels = {});
-  // A value read at scrape time (e.g. queue depth, pool size).
+  // A value read at scrape time (e.g. queue depth, pool size). Registering a name again
+  // replaces its reader (a server restarted on the same registry). `read` must stay callable
+  // for the registry's lifetime, or until replaced.
   void gauge_callback(const std::string& name, const std::string& help,
                       std::function<double()> read);
-  // A histogram kept elsewhere (e.g. the ledger's batch sizes), read at scrape time.
+  // A histogram kept elsewhere (e.g. the ledger's batch sizes), read at scrape time; replaced
+  // like a gauge callback.
   void histogram_callback(const std::string& name, const std::string& help,
                           std::function<Histogram::Snapshot()> read);
 
