@@ -1,6 +1,8 @@
 // http/router: maps method + path pattern to a handler. Patterns are literal segments and
-// `{name}` captures, e.g. "/v1/customers/{id}/wallet". A path that matches a pattern under
-// another method gets 405 with Allow; no match gets 404.
+// `{name}` captures, e.g. "/v1/customers/{id}/wallet"; a capture matches one non-empty segment.
+// The first route registered that matches wins, so register literals before captures that
+// overlap them. A path that matches a pattern under another method gets 405 with Allow (the
+// methods in registration order); no match gets 404; both as problem+json.
 #pragma once
 
 #include <string>
