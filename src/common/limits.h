@@ -115,10 +115,27 @@ inline constexpr std::uint32_t kSmppUnbindWaitMs = 2'000;
 // Delivery receipts kept while their message's "submitted" write has not landed yet.
 inline constexpr std::size_t kSmsEarlyReceiptsMax = 1'024;
 
+// HTTP transport (src/http)
+// Bytes asked of the socket at a time while waiting for a request's first byte.
+inline constexpr std::size_t kHttpReadChunkBytes = 4 * 1024;
+// After an error answer to a request not read whole (413, 431, 400, 408), what the client still
+// sends is read and dropped for at most this long and this many bytes before the connection is
+// closed, so that the client reads the answer instead of a reset.
+inline constexpr std::uint32_t kHttpLingerMs = 1'000;
+inline constexpr std::size_t kHttpLingerBytesMax = 256 * 1024;
+// Pause before accepting again after accept() failed (e.g. out of file descriptors).
+inline constexpr std::uint32_t kHttpAcceptRetryMs = 100;
+// A client's X-Request-Id longer than this is replaced by a generated one.
+inline constexpr std::size_t kHttpRequestIdBytesMax = 64;
+
+// Configuration (src/config)
+inline constexpr std::size_t kConfigTextValueBytesMax = 4'096;
+
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
 static_assert(kPageSizeDefault <= kPageSizeMax);
 static_assert(kJsonStringBytesMax <= kHttpBodyBytesMax);
+static_assert(kHttpReadChunkBytes <= kHttpHeaderBytesMax);
 static_assert(kStorageReadConnectionsMax <= kStoragePoolConnectionsMax);
 static_assert(kIdempotencyPruneKeysMax <= kSqlParamsPerStatementMax);
 static_assert(kProfileImportLookupBatch <= kSqlParamsPerStatementMax);

@@ -1,16 +1,9 @@
 #include "http/server.h"
 
-#include <atomic>
-#include <cassert>
-#include <chrono>
-#include <ctime>
-#include <mutex>
-#include <optional>
-#include <random>
-#include <thread>
-#include <unordered_map>
-#include <vector>
+#include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -19,9 +12,23 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cassert>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/clock.h"
+#include "http/target.h"
 
 namespace station::http {
 namespace {
@@ -30,7 +37,8 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
 std::string generate_request_id() {
   thread_local std::mt19937_64 random(std::random_device{}());
@@ -47,41 +55,11 @@ std::string generate_request_id() {
 // A client's X-Request-Id is kept when it is short and plain, so ids can be correlated across
 // systems without letting a client inject text into logs.
 bool is_acceptable_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 64) return false;
-  for (char c : id) {
-    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoding; nullopt for a malformed escape or a NUL byte.
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
-      int high = hex_value(text[i + 1]);
-      int low = hex_value(text[i + 2]);
-      if (high < 0 || low < 0) return std::nullopt;
-      c = static_cast<char>(high * 16 + low);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      c = ' ';
-    }
-    if (c == '\0') return std::nullopt;
-    out.push_back(c);
-  }
-  return out;
+  if (id.empty() || id.size() > limits::kHttpRequestIdBytesMax) return false;
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+  });
 }
 
 std::string http_date() {
@@ -100,186 +78,300 @@ std::string method_label(std::string_view method) {
   return "other";  // bounded label cardinality whatever clients send
 }
 
+// True for the parser's own errors (bad syntax), as opposed to I/O errors of the socket.
+bool is_http_syntax_error(const beast::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
+}
+
+using RequestHeader = bhttp::request_header<>;
+
+// Method, target, decoded path, headers and request id: what can be known from the header alone.
+void fill_from_header(const RequestHeader& header, Request& request) {
+  request.method = std::string(header.method_string());
+  request.target = std::string(header.target());
+  for (const auto& field : header) {
+    std::string name(field.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [it, inserted] = request.headers.emplace(name, std::string(field.value()));
+    if (!inserted) it->second += "," + std::string(field.value());
+  }
+  auto id = request.header("x-request-id");
+  if (id && is_acceptable_request_id(*id)) request.request_id = std::string(*id);
+}
+
 }  // namespace
 
 class Session;
 
+// The sessions alive. Shared with every session, so that a session destroyed late (when its
+// last owner is a queued handler destroyed with the io_context) never touches a destroyed
+// server.
+struct SessionTracker {
+  std::size_t size() {
+    std::lock_guard lock(mutex);
+    return sessions.size();
+  }
+  void add(const std::shared_ptr<Session>& session) {
+    std::lock_guard lock(mutex);
+    sessions.emplace(session.get(), session);
+  }
+  std::vector<std::shared_ptr<Session>> live() {
+    std::vector<std::shared_ptr<Session>> out;
+    std::lock_guard lock(mutex);
+    for (auto& [pointer, weak] : sessions) {
+      if (auto session = weak.lock()) out.push_back(std::move(session));
+    }
+    return out;
+  }
+  // From ~Session; tells the server when the last session of a stop is gone.
+  void remove(Session* session);
+
+  std::atomic<bool> stopping{false};
+  std::mutex mutex;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mutex)
+  Server::Impl* server = nullptr;  // GUARDED_BY(mutex); null once the server is being destroyed
+};
+
 struct Server::Impl {
-  Impl(ServerOptions o, const Router& r, metrics::Registry& m, std::shared_ptr<spdlog::logger> l)
-      : options(std::move(o)), router(r), registry(m), access_log(std::move(l)) {}
+  Impl(ServerOptions o, const Router& r, metrics::Registry& m, std::shared_ptr<spdlog::logger> l);
+  ~Impl();
 
   void accept();
   void begin_stop();
-  void session_closed();
+  // On `control`: ends the grace period early once a stop has no connection left.
+  void check_drained();
   void record(const Request& request, int status, std::size_t bytes_in, std::size_t bytes_out,
-              Clock::time_point started);
+              SteadyClock::time_point started);
 
   ServerOptions options;
   const Router& router;
   metrics::Registry& registry;
   std::shared_ptr<spdlog::logger> access_log;
+  std::shared_ptr<SessionTracker> tracker = std::make_shared<SessionTracker>();
+  metrics::Counter& connections_refused;
+  std::uint16_t bound_port = 0;
 
+  // Declared after everything a session uses: destroying the io_context destroys the sessions
+  // still held by queued handlers.
   net::io_context io;
-  tcp::acceptor acceptor{net::make_strand(io)};
-  net::signal_set signals{io};
-  net::steady_timer grace_timer{io};
-  std::atomic<bool> stopping{false};
-  std::atomic<std::uint32_t> open_connections{0};
-
-  std::mutex sessions_mutex;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(sessions_mutex)
+  // Accepting, signals, the grace period and the drain check are serialised on this strand.
+  net::strand<net::io_context::executor_type> control{io.get_executor()};
+  tcp::acceptor acceptor{control};
+  net::signal_set signals{control};
+  net::steady_timer grace_timer{control};
+  net::steady_timer accept_retry_timer{control};
 };
 
+void SessionTracker::remove(Session* session) {
+  std::lock_guard lock(mutex);
+  sessions.erase(session);
+  if (sessions.empty() && stopping && server != nullptr) {
+    net::post(server->control, [impl = server] { impl->check_drained(); });
+  }
+}
+
+// One connection. Every member is used on the connection's strand only; the Responder's
+// answer is posted onto it. Phases:
+//   kIdle      waiting for a request's first byte (a stop closes the connection at once)
+//   kReading   reading a request against its deadline; on expiry the read is cancelled and
+//              408 answered
+//   kHandling  the router has the request; no deadline (a stop's grace period bounds it)
+//   kWriting   writing the answer; on expiry the connection is closed
+//   kLingering after an error answer: dropping what the client still sends, then closing
+//   kClosed
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(Server::Impl& server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)) {
-    beast::error_code ignored;
-    auto endpoint = stream_.socket().remote_endpoint(ignored);
-    remote_ = ignored ? "" : endpoint.address().to_string();
+  Session(Server::Impl& server, std::shared_ptr<SessionTracker> tracker, tcp::socket socket)
+      : server_(server),
+        tracker_(std::move(tracker)),
+        socket_(std::move(socket)),
+        timer_(socket_.get_executor()) {
+    beast::error_code ec;
+    auto endpoint = socket_.remote_endpoint(ec);
+    remote_ = ec ? "" : endpoint.address().to_string();
   }
+  ~Session() { tracker_->remove(this); }
 
-  ~Session() { server_.session_closed(); }
+  net::any_io_executor executor() { return socket_.get_executor(); }
 
   void start() {
-    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read_header(); });
+    // A new connection must send its whole first request within the request timeout.
+    request_deadline_ = SteadyClock::now() + request_timeout();
+    wait_for_request(request_deadline_);
   }
 
-  // On the session's strand: closes an idle connection at once; a busy one after its answer.
   void stop_if_idle() {
-    if (idle_) {
-      beast::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream_.close();
-    }
+    if (phase_ == Phase::kIdle) close();
   }
 
-  net::any_io_executor get_executor_for_stop() { return stream_.get_executor(); }
+  void force_close() { close(); }
 
-  // On the session's strand: the grace period is over.
-  void force_close() {
-    work_.reset();
-    stream_.close();
+  // From any thread: the handler's answer.
+  void post_answer(Response response) {
+    net::post(executor(), [self = shared_from_this(), response = std::move(response)]() mutable {
+      if (self->phase_ != Phase::kHandling) return;  // closed when the grace period ended
+      self->write(std::move(response));
+    });
+  }
+
+  // From any thread: the handler dropped its Responder without answering.
+  void post_unanswered() {
+    net::post(executor(), [self = shared_from_this()] {
+      if (self->phase_ != Phase::kHandling) return;
+      spdlog::error("http: the handler of {} {} dropped its responder without answering",
+                    self->request_.method, self->request_.route);
+      self->write(problem(ErrorCode::kInternal, "the request was not answered", self->request_));
+    });
   }
 
  private:
-  void read_header() {
-    if (server_.stopping) return close();
+  enum class Phase { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
+
+  milliseconds request_timeout() const { return milliseconds(server_.options.request_timeout_ms); }
+
+  void wait_for_request(SteadyClock::time_point idle_deadline) {
+    if (tracker_->stopping) return close();
+    if (buffer_.size() > 0) return read_request();  // a pipelined request is already here
+    phase_ = Phase::kIdle;
+    arm(idle_deadline);
+    socket_.async_read_some(buffer_.prepare(limits::kHttpReadChunkBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              if (self->phase_ != Phase::kIdle) return;  // closed meanwhile
+                              if (ec) return self->close();              // the client left
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    phase_ = Phase::kReading;
+    started_ = SteadyClock::now();
+    if (!first_request_) request_deadline_ = started_ + request_timeout();
+    first_request_ = false;
+    timed_out_ = false;
+    arm(request_deadline_);
     parser_.emplace();
+    assert(server_.options.header_bytes_max <= UINT32_MAX);
     parser_->header_limit(static_cast<std::uint32_t>(server_.options.header_bytes_max));
     parser_->body_limit(server_.options.body_bytes_max);
-    auto wait_ms = first_request_ ? server_.options.request_timeout_ms
-                                  : server_.options.keep_alive_idle_ms;
-    stream_.expires_after(std::chrono::milliseconds(wait_ms));
-    idle_ = true;
-    bhttp::async_read_header(stream_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        socket_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
-    idle_ = false;
-    first_request_ = false;
-    started_ = Clock::now();
-    if (ec) return on_read_error(ec);
+    if (ec || timed_out_) return on_read_error(ec);
     if (parser_->is_done()) return on_request();
-    stream_.expires_after(std::chrono::milliseconds(server_.options.request_timeout_ms));
-    bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code body_ec, std::size_t) {
-                        if (body_ec) return self->on_read_error(body_ec);
+    if (beast::iequals(parser_->get()[bhttp::field::expect], "100-continue")) {
+      // The body is within limits (Beast checked Content-Length): ask the client for it.
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      return net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
+                              [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+                                if (write_ec || self->timed_out_) {
+                                  return self->on_read_error(write_ec);
+                                }
+                                self->read_body();
+                              });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec || self->timed_out_) return self->on_read_error(ec);
                         self->on_request();
                       });
   }
 
   void on_read_error(beast::error_code ec) {
+    if (phase_ == Phase::kClosed) return;
+    assert(phase_ == Phase::kReading);
     if (ec == bhttp::error::body_limit) {
-      return answer_error(ErrorCode::kPayloadTooLarge,
-                          "the body is larger than " +
-                              std::to_string(server_.options.body_bytes_max) + " bytes");
+      return answer_error(
+          ErrorCode::kPayloadTooLarge,
+          "the body is larger than " + std::to_string(server_.options.body_bytes_max) + " bytes");
     }
     if (ec == bhttp::error::header_limit) {
-      return answer_error(ErrorCode::kHeaderTooLarge, "the request header block is too large");
+      return answer_error(ErrorCode::kHeaderTooLarge,
+                          "the request header block is larger than " +
+                              std::to_string(server_.options.header_bytes_max) + " bytes");
     }
-    // Closed by the peer, timed out (Beast has closed the socket), or cancelled by a stop.
-    if (ec == bhttp::error::end_of_stream || ec == net::error::eof ||
-        ec == beast::error::timeout || ec == net::error::operation_aborted ||
-        ec == net::error::connection_reset || ec == net::error::bad_descriptor) {
+    if (timed_out_) {
+      return answer_error(ErrorCode::kRequestTimeout,
+                          "the request did not arrive within " +
+                              std::to_string(server_.options.request_timeout_ms) + " ms");
+    }
+    // The client left mid-request, or the socket failed: nobody to answer.
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+        !is_http_syntax_error(ec)) {
       return close();
     }
     answer_error(ErrorCode::kMalformedRequest, "the request is not valid HTTP/1.1");
   }
 
-  // Answers a request that could not be read, then closes the connection.
-  void answer_error(ErrorCode code, std::string_view detail) {
+  // Answers a request that was not read whole, then lingers and closes.
+  void answer_error(ErrorCode code, std::string detail) {
     request_ = Request{};
-    request_.request_id = generate_request_id();
+    if (parser_) {
+      // Whatever of the header was parsed (all of it when the body was refused from its
+      // Content-Length), so that the answer keeps the client's request id and the metrics
+      // and log name the method and path.
+      fill_from_header(parser_->get().base(), request_);
+      if (auto target = parse_target(request_.target); target.is_ok()) {
+        request_.path = std::move(target->path);
+      }
+    }
+    if (request_.request_id.empty()) request_.request_id = generate_request_id();
     request_.remote_address = remote_;
     request_.route = "unmatched";
     keep_alive_ = false;
+    linger_ = true;
+    bytes_in_ = 0;
     write(problem(code, detail, request_));
   }
 
   void on_request() {
     auto& message = parser_->get();
     request_ = Request{};
-    request_.method = std::string(message.method_string());
-    request_.target = std::string(message.target());
+    fill_from_header(message.base(), request_);
+    if (request_.request_id.empty()) request_.request_id = generate_request_id();
     request_.remote_address = remote_;
-    for (const auto& field : message) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      auto [it, inserted] = request_.headers.emplace(name, std::string(field.value()));
-      if (!inserted) it->second += "," + std::string(field.value());
-    }
-    auto id = request_.header("x-request-id");
-    request_.request_id = id && is_acceptable_request_id(*id) ? std::string(*id)
-                                                             : generate_request_id();
     request_.body = std::move(message.body());
     keep_alive_ = message.keep_alive();
+    linger_ = false;
     bytes_in_ = request_.body.size();
+    parser_.reset();
 
-    std::string_view target = request_.target;
-    auto question = target.find('?');
-    auto path = percent_decode(target.substr(0, question), false);
-    bool query_ok = true;
-    if (question != std::string_view::npos) {
-      std::string_view query = target.substr(question + 1);
-      while (!query.empty() && query_ok) {
-        auto amp = query.find('&');
-        std::string_view pair = query.substr(0, amp);
-        auto eq = pair.find('=');
-        auto name = percent_decode(pair.substr(0, eq), true);
-        auto value = percent_decode(eq == std::string_view::npos ? "" : pair.substr(eq + 1), true);
-        query_ok = name && value && request_.query.size() < limits::kHttpQueryParamsMax;
-        if (query_ok && !name->empty()) request_.query.emplace(*name, *value);
-        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-      }
-    }
-    if (!path || !query_ok) {
+    auto target = parse_target(request_.target);
+    if (!target.is_ok()) {
       request_.route = "unmatched";
-      keep_alive_ = false;
-      return write(problem(ErrorCode::kMalformedRequest, "the request target is malformed",
-                           request_));
+      keep_alive_ = false;  // a client that sends such targets is not worth keeping
+      return write(problem(target.status(), request_));
     }
-    request_.path = std::move(*path);
+    request_.path = std::move(target->path);
+    request_.query = std::move(target->query);
 
-    // The handler may answer later from another thread; until then the io loop must not end.
-    work_.emplace(net::make_work_guard(server_.io));
-    auto answered = std::make_shared<std::atomic<bool>>(false);
-    Responder respond = [self = shared_from_this(), answered](Response response) {
-      bool already = answered->exchange(true);
-      assert(!already && "a request is answered exactly once");
-      if (already) return;
-      net::post(self->stream_.get_executor(),
-                [self, response = std::move(response)]() mutable {
-                  self->write(std::move(response));
-                });
-    };
-    server_.router.dispatch(request_, std::move(respond));
+    phase_ = Phase::kHandling;
+    disarm();
+    // The handler may answer later from another thread; until then run() must not return.
+    work_.emplace(server_.io.get_executor());
+    auto pending = std::make_shared<PendingAnswer>(shared_from_this());
+    try {
+      server_.router.dispatch(
+          request_, [pending](Response response) { pending->answer(std::move(response)); });
+    } catch (const std::exception& error) {
+      // The edge for handler code: a throwing handler has dropped its Responder, which answers
+      // 500 (see PendingAnswer), or it had answered already.
+      spdlog::error("http: the handler of {} {} threw: {}", request_.method, request_.route,
+                    error.what());
+    }
   }
 
   void write(Response response) {
+    assert(phase_ == Phase::kReading || phase_ == Phase::kHandling);
+    assert(response.status >= 100 && response.status <= 599);
+    phase_ = Phase::kWriting;
     if (request_.route.empty()) request_.route = "unmatched";
     auto message = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(response.status), 11);
@@ -291,110 +383,210 @@ class Session : public std::enable_shared_from_this<Session> {
     message->set(bhttp::field::cache_control, "no-store");
     for (const auto& [name, value] : response.headers) message->set(name, value);
     message->body() = std::move(response.body);
-    bool keep = keep_alive_ && !server_.stopping;
+    bool keep = keep_alive_ && !tracker_->stopping;
     message->keep_alive(keep);
     message->prepare_payload();
+    // An answer to HEAD never has a body (it would be read as the next answer).
+    if (request_.method == "HEAD") message->body().clear();
     server_.record(request_, response.status, bytes_in_, message->body().size(), started_);
 
-    stream_.expires_after(std::chrono::milliseconds(server_.options.request_timeout_ms));
-    bhttp::async_write(stream_, *message,
-                       [self = shared_from_this(), message, keep](beast::error_code ec,
-                                                                  std::size_t) {
-                         self->work_.reset();
-                         if (ec || !keep) return self->close();
-                         self->read_header();
-                       });
+    arm(SteadyClock::now() + request_timeout());  // a client that does not read its answer
+    bhttp::async_write(
+        socket_, *message,
+        [self = shared_from_this(), message, keep](beast::error_code ec, std::size_t) {
+          self->work_.reset();
+          if (self->phase_ != Phase::kWriting) return;  // closed meanwhile
+          if (ec) return self->close();
+          if (!keep) return self->linger_ ? self->linger() : self->close();
+          self->wait_for_request(SteadyClock::now() +
+                                 milliseconds(self->server_.options.keep_alive_idle_ms));
+        });
+  }
+
+  // Half-closes, then reads and drops for a bounded time what the client still sends (the rest
+  // of a refused body), so that closing does not reset the connection before the client has
+  // read the answer.
+  void linger() {
+    phase_ = Phase::kLingering;
+    beast::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    arm(SteadyClock::now() + milliseconds(limits::kHttpLingerMs));
+    buffer_.consume(buffer_.size());
+    lingered_bytes_ = 0;
+    linger_read();
+  }
+
+  void linger_read() {
+    socket_.async_read_some(buffer_.prepare(limits::kHttpReadChunkBytes),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (self->phase_ != Phase::kLingering) return;
+                              self->lingered_bytes_ += n;  // not committed: dropped
+                              if (ec || self->lingered_bytes_ >= limits::kHttpLingerBytesMax) {
+                                return self->close();
+                              }
+                              self->linger_read();
+                            });
   }
 
   void close() {
+    if (phase_ == Phase::kClosed) return;
+    phase_ = Phase::kClosed;
+    disarm();
+    work_.reset();
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
   }
 
+  // One deadline at a time; a generation number makes a superseded expiry harmless.
+  void arm(SteadyClock::time_point deadline) {
+    ++timer_generation_;
+    timer_.expires_at(deadline);
+    timer_.async_wait(
+        [self = shared_from_this(), generation = timer_generation_](beast::error_code ec) {
+          if (ec || generation != self->timer_generation_) return;
+          self->on_deadline();
+        });
+  }
+
+  void disarm() {
+    ++timer_generation_;
+    timer_.cancel();
+  }
+
+  void on_deadline() {
+    switch (phase_) {
+      case Phase::kReading: {
+        // The cancelled read's handler answers 408 on this strand.
+        timed_out_ = true;
+        beast::error_code ignored;
+        socket_.cancel(ignored);
+        return;
+      }
+      case Phase::kIdle:
+      case Phase::kWriting:
+      case Phase::kLingering:
+        return close();
+      case Phase::kHandling:
+      case Phase::kClosed:
+        return;
+    }
+  }
+
+  // Shared by the copies of one request's Responder: answers once; when the last copy goes
+  // unanswered, answers 500 instead.
+  class PendingAnswer {
+   public:
+    explicit PendingAnswer(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+    ~PendingAnswer() {
+      if (!answered_.exchange(true)) session_->post_unanswered();
+    }
+    PendingAnswer(const PendingAnswer&) = delete;
+    PendingAnswer& operator=(const PendingAnswer&) = delete;
+
+    void answer(Response response) {
+      bool already = answered_.exchange(true);
+      assert(!already && "a request is answered exactly once");
+      if (!already) session_->post_answer(std::move(response));
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::atomic<bool> answered_{false};
+  };
+
   Server::Impl& server_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<SessionTracker> tracker_;
+  tcp::socket socket_;
+  net::steady_timer timer_;
+  std::uint64_t timer_generation_ = 0;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
+  Phase phase_ = Phase::kIdle;
   Request request_;
   std::string remote_;
-  Clock::time_point started_ = Clock::now();
+  SteadyClock::time_point started_ = SteadyClock::now();
+  SteadyClock::time_point request_deadline_;
   std::size_t bytes_in_ = 0;
+  std::size_t lingered_bytes_ = 0;
   bool keep_alive_ = true;
+  bool linger_ = false;
   bool first_request_ = true;
-  bool idle_ = false;
+  bool timed_out_ = false;
 };
+
+Server::Impl::Impl(ServerOptions o, const Router& r, metrics::Registry& m,
+                   std::shared_ptr<spdlog::logger> l)
+    : options(std::move(o)),
+      router(r),
+      registry(m),
+      access_log(std::move(l)),
+      connections_refused(
+          registry.counter("station_http_connections_refused_total",
+                           "Connections closed on arrival because connections_max were open")) {
+  tracker->server = this;
+  registry.gauge_callback("station_http_open_connections", "Open HTTP connections",
+                          [tracker = tracker] { return static_cast<double>(tracker->size()); });
+}
+
+Server::Impl::~Impl() {
+  std::lock_guard lock(tracker->mutex);
+  tracker->server = nullptr;
+}
 
 void Server::Impl::accept() {
   acceptor.async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;  // stopping
     if (ec) {
-      if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
-      return accept();  // e.g. EMFILE: keep serving the connections we have
+      // E.g. out of file descriptors: keep serving the connections there are, retry soon.
+      spdlog::warn("http: accept failed: {}", ec.message());
+      accept_retry_timer.expires_after(milliseconds(limits::kHttpAcceptRetryMs));
+      return accept_retry_timer.async_wait([this](beast::error_code wait_ec) {
+        if (!wait_ec && acceptor.is_open()) accept();
+      });
     }
-    if (stopping || open_connections.load() >= options.connections_max) {
+    if (tracker->size() >= options.connections_max) {
+      connections_refused.add();
       beast::error_code ignored;
       socket.close(ignored);
     } else {
-      open_connections.fetch_add(1);
-      auto session = std::make_shared<Session>(*this, std::move(socket));
-      {
-        std::lock_guard lock(sessions_mutex);
-        sessions[session.get()] = session;
-      }
-      session->start();
+      auto session = std::make_shared<Session>(*this, tracker, std::move(socket));
+      tracker->add(session);
+      net::dispatch(session->executor(), [session] { session->start(); });
     }
     accept();
   });
 }
 
-void Server::Impl::session_closed() {
-  // Called from ~Session; the map entry is removed by pointer (the weak_ptr is already expired).
-  std::lock_guard lock(sessions_mutex);
-  for (auto it = sessions.begin(); it != sessions.end();) {
-    it = it->second.expired() ? sessions.erase(it) : std::next(it);
-  }
-  if (open_connections.fetch_sub(1) == 1 && stopping) {
-    net::post(io, [this] { grace_timer.cancel(); });
-  }
-}
-
 void Server::Impl::begin_stop() {
-  if (stopping.exchange(true)) return;
-  net::post(acceptor.get_executor(), [this] {
+  if (tracker->stopping.exchange(true)) return;
+  net::post(control, [this] {
     beast::error_code ignored;
     acceptor.close(ignored);
-  });
-  net::post(io, [this] {
-    signals.cancel();
-    std::vector<std::shared_ptr<Session>> live;
-    {
-      std::lock_guard lock(sessions_mutex);
-      for (auto& [pointer, weak] : sessions) {
-        if (auto session = weak.lock()) live.push_back(std::move(session));
-      }
+    accept_retry_timer.cancel();
+    signals.cancel(ignored);
+    for (auto& session : tracker->live()) {
+      net::post(session->executor(), [session] { session->stop_if_idle(); });
     }
-    if (live.empty()) return;
-    for (auto& session : live) {
-      net::dispatch(session->get_executor_for_stop(),
-                    [session] { session->stop_if_idle(); });
-    }
-    grace_timer.expires_after(std::chrono::milliseconds(options.shutdown_grace_ms));
+    grace_timer.expires_after(milliseconds(options.shutdown_grace_ms));
     grace_timer.async_wait([this](beast::error_code ec) {
       if (ec) return;  // every connection finished in time
-      std::lock_guard lock(sessions_mutex);
-      for (auto& [pointer, weak] : sessions) {
-        if (auto session = weak.lock()) {
-          net::dispatch(session->get_executor_for_stop(), [session] { session->force_close(); });
-        }
+      for (auto& session : tracker->live()) {
+        net::post(session->executor(), [session] { session->force_close(); });
       }
     });
+    check_drained();
   });
+}
+
+void Server::Impl::check_drained() {
+  if (tracker->stopping && tracker->size() == 0) grace_timer.cancel();
 }
 
 void Server::Impl::record(const Request& request, int status, std::size_t bytes_in,
-                          std::size_t bytes_out, Clock::time_point started) {
-  double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+                          std::size_t bytes_out, SteadyClock::time_point started) {
+  double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
   std::string method = method_label(request.method);
   registry
       .counter("station_http_requests_total", "HTTP requests answered",
@@ -402,76 +594,67 @@ void Server::Impl::record(const Request& request, int status, std::size_t bytes_
       .add();
   registry
       .histogram("station_http_request_duration_seconds",
-                 "Time from a request's header to its answer", metrics::Registry::latency_buckets_seconds(),
+                 "Time from a request's first byte to its answer",
+                 metrics::Registry::latency_buckets_seconds(),
                  {{"route", request.route}, {"method", method}})
       .observe(seconds);
-  if (access_log) {
-    nlohmann::json line = {
-        {"ts", std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count()},
-        {"request_id", request.request_id},
-        {"remote", request.remote_address},
-        {"method", request.method},
-        {"path", request.path},
-        {"route", request.route},
-        {"status", status},
-        {"bytes_in", bytes_in},
-        {"bytes_out", bytes_out},
-        {"duration_ms", seconds * 1000},
-        {"principal", request.principal},
-    };
-    access_log->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  }
+  if (!access_log) return;
+  nlohmann::json line = {
+      {"ts", format_rfc3339_ms(SystemClock().now_unix_ms())},
+      {"request_id", request.request_id},
+      {"remote", request.remote_address},
+      {"method", request.method},
+      {"path", request.path},
+      {"route", request.route},
+      {"status", status},
+      {"bytes_in", bytes_in},
+      {"bytes_out", bytes_out},
+      {"duration_ms", seconds * 1000},
+      {"principal", request.principal},
+  };
+  access_log->info(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 Server::Server(ServerOptions options, const Router& router, metrics::Registry& registry,
                std::shared_ptr<spdlog::logger> access_log)
-    : impl_(std::make_unique<Impl>(std::move(options), router, registry, std::move(access_log))) {
-  impl_->registry.gauge_callback("station_http_open_connections", "Open HTTP connections",
-                                 [impl = impl_.get()] {
-                                   return static_cast<double>(impl->open_connections.load());
-                                 });
-}
+    : impl_(std::make_unique<Impl>(std::move(options), router, registry, std::move(access_log))) {}
 
-Server::~Server() {
-  stop();
-  impl_->io.stop();
-}
+Server::~Server() = default;
 
 Status Server::listen() {
+  auto& options = impl_->options;
+  auto& acceptor = impl_->acceptor;
+  assert(!acceptor.is_open() && "listen() is called once");
   beast::error_code ec;
-  auto address = net::ip::make_address(impl_->options.listen_host, ec);
+  auto address = net::ip::make_address(options.listen_host, ec);
   if (ec) {
     // Names such as "localhost" resolve to their first address.
     tcp::resolver resolver(impl_->io);
-    auto results = resolver.resolve(impl_->options.listen_host, "", ec);
+    auto results = resolver.resolve(options.listen_host, "", ec);
     if (ec || results.empty()) {
       return Status(ErrorCode::kValidationFailed,
-                    "cannot resolve listen host '" + impl_->options.listen_host + "'");
+                    "cannot resolve listen host '" + options.listen_host + "'");
     }
     address = results.begin()->endpoint().address();
   }
-  tcp::endpoint endpoint(address, impl_->options.listen_port);
-  auto& acceptor = impl_->acceptor;
+  tcp::endpoint endpoint(address, options.listen_port);
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (!ec) impl_->bound_port = acceptor.local_endpoint(ec).port();
   if (ec) {
-    return Status(ErrorCode::kUnavailable, "cannot listen on " + impl_->options.listen_host + ":" +
-                                               std::to_string(impl_->options.listen_port) + ": " +
+    beast::error_code ignored;
+    acceptor.close(ignored);
+    return Status(ErrorCode::kUnavailable, "cannot listen on " + options.listen_host + ":" +
+                                               std::to_string(options.listen_port) + ": " +
                                                ec.message());
   }
-  impl_->accept();
+  net::dispatch(impl_->control, [impl = impl_.get()] { impl->accept(); });
   return Status::ok();
 }
 
-std::uint16_t Server::port() const {
-  beast::error_code ec;
-  auto endpoint = impl_->acceptor.local_endpoint(ec);
-  return ec ? 0 : endpoint.port();
-}
+std::uint16_t Server::port() const { return impl_->bound_port; }
 
 void Server::run() {
   std::vector<std::thread> threads;
@@ -487,8 +670,8 @@ void Server::stop() { impl_->begin_stop(); }
 void Server::stop_on_signals() {
   impl_->signals.add(SIGINT);
   impl_->signals.add(SIGTERM);
-  impl_->signals.async_wait([this](beast::error_code ec, int) {
-    if (!ec) stop();
+  impl_->signals.async_wait([impl = impl_.get()](beast::error_code ec, int) {
+    if (!ec) impl->begin_stop();
   });
 }
 
@@ -497,13 +680,15 @@ void add_operational_routes(Router& router, metrics::Registry& registry,
   router.add("GET", "/healthz", [](Request&, Responder respond) {
     respond(json_response(200, R"({"status":"ok"})"));
   });
-  router.add("GET", "/readyz", [readiness](Request& request, Responder respond) {
-    Status status = readiness();
-    if (!status.is_ok()) {
-      return respond(problem(ErrorCode::kUnavailable, "not ready: " + status.message(), request));
-    }
-    respond(json_response(200, R"({"status":"ready"})"));
-  });
+  router.add("GET", "/readyz",
+             [readiness = std::move(readiness)](Request& request, Responder respond) {
+               Status status = readiness();
+               if (!status.is_ok()) {
+                 return respond(
+                     problem(ErrorCode::kUnavailable, "not ready: " + status.message(), request));
+               }
+               respond(json_response(200, R"({"status":"ready"})"));
+             });
   router.add("GET", "/metrics", [&registry](Request&, Responder respond) {
     Response response;
     response.content_type = "text/plain; version=0.0.4; charset=utf-8";
