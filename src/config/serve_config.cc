@@ -1,13 +1,13 @@
 #include "config/serve_config.h"
 
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
 #include <array>
 #include <cassert>
 #include <charconv>
 #include <cstdlib>
 #include <thread>
-
-#include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "common/limits.h"
 #include "common/money.h"
@@ -20,7 +20,7 @@ enum class Kind { kText, kUnsigned, kBool, kHostPort, kCurrency, kLogLevel };
 struct Option {
   std::string_view key;  // TOML key; env STATION_<KEY upper>; flag --<key with dashes>
   Kind kind;
-  std::string_view help;
+  std::string help;  // ends with the default, so that --help documents it
   std::uint64_t min = 0;
   std::uint64_t max = 0;
   std::function<Status(ServeConfig&, std::string_view)> set;
@@ -40,8 +40,7 @@ Result<std::uint64_t> parse_unsigned(std::string_view text, std::uint64_t min, s
 }
 
 template <typename Field>
-std::function<Status(ServeConfig&, std::string_view)> unsigned_field(Field field,
-                                                                     std::uint64_t min,
+std::function<Status(ServeConfig&, std::string_view)> unsigned_field(Field field, std::uint64_t min,
                                                                      std::uint64_t max) {
   return [field, min, max](ServeConfig& config, std::string_view text) -> Status {
     STATION_ASSIGN_OR_RETURN(auto value, parse_unsigned(text, min, max));
@@ -53,42 +52,82 @@ std::function<Status(ServeConfig&, std::string_view)> unsigned_field(Field field
 template <typename Field>
 std::function<Status(ServeConfig&, std::string_view)> text_field(Field field) {
   return [field](ServeConfig& config, std::string_view text) -> Status {
-    if (text.size() > 4096) return Status(ErrorCode::kValidationFailed, "value is too long");
+    if (text.size() > limits::kConfigTextValueBytesMax) {
+      return Status(ErrorCode::kValidationFailed,
+                    fmt::format("longer than {} bytes", limits::kConfigTextValueBytesMax));
+    }
     config.*field = std::string(text);
     return Status::ok();
   };
 }
 
+// Parses "true"/"false" and the usual spellings of each in environment variables.
+Result<bool> parse_bool(std::string_view text) {
+  for (std::string_view yes : {"true", "1", "yes", "on"}) {
+    if (text == yes) return true;
+  }
+  for (std::string_view no : {"false", "0", "no", "off"}) {
+    if (text == no) return false;
+  }
+  return Status(ErrorCode::kValidationFailed, "expected true or false");
+}
+
 const std::vector<Option>& options() {
   using limits::kHttpBodyBytesMax;
   static const std::vector<Option> kOptions = {
-      {"listen", Kind::kHostPort, "Address to serve HTTP on, HOST:PORT (port 0: any free port)",
+      {"listen", Kind::kHostPort,
+       "Address to serve HTTP on, HOST:PORT; port 0 takes any free port (default "
+       "127.0.0.1:8080)",
        0, 0,
        [](ServeConfig& c, std::string_view t) -> Status {
          STATION_ASSIGN_OR_RETURN(c.listen, parse_host_port(t));
          return Status::ok();
        }},
-      {"data_dir", Kind::kText, "Data directory; the default SQLite store lives here", 0, 0,
-       text_field(&ServeConfig::data_dir)},
+      {"data_dir", Kind::kText,
+       "Data directory; the default SQLite store lives here (default ./data)", 0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         if (t.empty()) return Status(ErrorCode::kValidationFailed, "must not be empty");
+         return text_field(&ServeConfig::data_dir)(c, t);
+       }},
       {"database", Kind::kText,
-       "Database URL: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite in data_dir)",
-       0, 0, text_field(&ServeConfig::database_url)},
-      {"threads", Kind::kUnsigned, "HTTP worker threads (0: one per core)", 0,
+       "Database URL: sqlite:PATH or postgres://USER@HOST:PORT/DB (default: sqlite in data_dir)", 0,
+       0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         // The URL may hold a password: the error does not quote it.
+         bool known = t.empty() || t.starts_with("sqlite:") || t.starts_with("postgres://") ||
+                      t.starts_with("postgresql://");
+         if (!known) {
+           return Status(ErrorCode::kValidationFailed,
+                         "must start with sqlite:, postgres:// or postgresql://");
+         }
+         return text_field(&ServeConfig::database_url)(c, t);
+       }},
+      {"threads", Kind::kUnsigned, "HTTP io threads; 0 is one per core (default 0)", 0,
        limits::kHttpThreadsMax, unsigned_field(&ServeConfig::threads, 0, limits::kHttpThreadsMax)},
-      {"header_bytes_max", Kind::kUnsigned, "Largest accepted request header block, in bytes",
+      {"header_bytes_max", Kind::kUnsigned,
+       fmt::format("Largest accepted request header block, in bytes (default {})",
+                   limits::kHttpHeaderBytesMax),
        1024, 1024 * 1024, unsigned_field(&ServeConfig::header_bytes_max, 1024, 1024 * 1024)},
-      {"body_bytes_max", Kind::kUnsigned, "Largest accepted request body, in bytes", 1024,
-       kHttpBodyBytesMax, unsigned_field(&ServeConfig::body_bytes_max, 1024, kHttpBodyBytesMax)},
+      {"body_bytes_max", Kind::kUnsigned,
+       fmt::format("Largest accepted request body, in bytes (default and most {})",
+                   kHttpBodyBytesMax),
+       1024, kHttpBodyBytesMax,
+       unsigned_field(&ServeConfig::body_bytes_max, 1024, kHttpBodyBytesMax)},
       {"request_timeout_ms", Kind::kUnsigned,
-       "Time a client has to send a whole request, in milliseconds", 100, 600'000,
-       unsigned_field(&ServeConfig::request_timeout_ms, 100, 600'000)},
+       fmt::format("Time a client has to send a whole request, in milliseconds (default {})",
+                   limits::kHttpRequestTimeoutMsDefault),
+       100, 600'000, unsigned_field(&ServeConfig::request_timeout_ms, 100, 600'000)},
       {"keep_alive_idle_ms", Kind::kUnsigned,
-       "Idle time before a keep-alive connection is closed, in milliseconds", 100, 3'600'000,
-       unsigned_field(&ServeConfig::keep_alive_idle_ms, 100, 3'600'000)},
+       fmt::format("Idle time before a keep-alive connection is closed, in milliseconds "
+                   "(default {})",
+                   limits::kHttpKeepAliveIdleMsDefault),
+       100, 3'600'000, unsigned_field(&ServeConfig::keep_alive_idle_ms, 100, 3'600'000)},
       {"shutdown_grace_ms", Kind::kUnsigned,
-       "On SIGTERM, time in-flight requests get to finish, in milliseconds", 0, 600'000,
-       unsigned_field(&ServeConfig::shutdown_grace_ms, 0, 600'000)},
-      {"log_level", Kind::kLogLevel, "trace, debug, info, warn, error or off", 0, 0,
+       fmt::format("On SIGTERM or SIGINT, time in-flight requests get to finish, in milliseconds "
+                   "(default {})",
+                   limits::kHttpShutdownGraceMsDefault),
+       0, 600'000, unsigned_field(&ServeConfig::shutdown_grace_ms, 0, 600'000)},
+      {"log_level", Kind::kLogLevel, "trace, debug, info, warn, error or off (default info)", 0, 0,
        [](ServeConfig& c, std::string_view t) -> Status {
          static constexpr std::array kLevels = {"trace", "debug", "info", "warn", "error", "off"};
          for (auto level : kLevels) {
@@ -99,19 +138,14 @@ const std::vector<Option>& options() {
          }
          return Status(ErrorCode::kValidationFailed, fmt::format("unknown log level '{}'", t));
        }},
-      {"access_log", Kind::kBool, "Write one JSON access-log line per request to stdout", 0, 0,
+      {"access_log", Kind::kBool,
+       "Write one JSON access-log line per request to stdout: true or false (default true)", 0, 0,
        [](ServeConfig& c, std::string_view t) -> Status {
-         if (t == "true" || t == "1") {
-           c.access_log = true;
-         } else if (t == "false" || t == "0") {
-           c.access_log = false;
-         } else {
-           return Status(ErrorCode::kValidationFailed, "expected true or false");
-         }
+         STATION_ASSIGN_OR_RETURN(c.access_log, parse_bool(t));
          return Status::ok();
        }},
       {"default_currency", Kind::kCurrency,
-       "ISO 4217 currency of new wallets when a request names none", 0, 0,
+       "ISO 4217 currency of new wallets when a request names none (default CNY)", 0, 0,
        [](ServeConfig& c, std::string_view t) -> Status {
          if (!Currency::from_code(t)) {
            return Status(ErrorCode::kValidationFailed,
@@ -121,13 +155,15 @@ const std::vector<Option>& options() {
          return Status::ok();
        }},
       {"idempotency_retention_hours", Kind::kUnsigned,
-       "How long idempotency keys are remembered (at least 24 hours)",
+       fmt::format("How long idempotency keys are remembered, in hours (at least {}, default {})",
+                   limits::kIdempotencyRetentionHoursMin,
+                   limits::kIdempotencyRetentionHoursDefault),
        limits::kIdempotencyRetentionHoursMin, 24 * 365,
        unsigned_field(&ServeConfig::idempotency_retention_hours,
                       limits::kIdempotencyRetentionHoursMin, 24 * 365)},
       {"smpp_host", Kind::kText, "SMSC host for SMS delivery (empty: messages stay in the outbox)",
        0, 0, text_field(&ServeConfig::smpp_host)},
-      {"smpp_port", Kind::kUnsigned, "SMSC SMPP port", 1, 65'535,
+      {"smpp_port", Kind::kUnsigned, "SMSC SMPP port (default 2775)", 1, 65'535,
        unsigned_field(&ServeConfig::smpp_port, 1, 65'535)},
       {"smpp_system_id", Kind::kText, "SMPP system_id to bind with (at most 15 characters)", 0, 0,
        text_field(&ServeConfig::smpp_system_id)},
@@ -135,8 +171,9 @@ const std::vector<Option>& options() {
        text_field(&ServeConfig::smpp_password)},
       {"smpp_system_type", Kind::kText, "SMPP system_type (often empty)", 0, 0,
        text_field(&ServeConfig::smpp_system_type)},
-      {"smpp_source_addr", Kind::kText, "Sender shown on the SMS: digits or up to 11 letters", 0,
-       0, text_field(&ServeConfig::smpp_source_addr)},
+      {"smpp_source_addr", Kind::kText,
+       "Sender shown on the SMS: digits or up to 11 letters (default Station)", 0, 0,
+       text_field(&ServeConfig::smpp_source_addr)},
   };
   return kOptions;
 }
@@ -205,15 +242,16 @@ Result<HostPort> parse_host_port(std::string_view text) {
   }
   auto port = parse_unsigned(text.substr(colon + 1), 0, 65535);
   if (!port.is_ok()) {
-    return Status(ErrorCode::kValidationFailed, fmt::format("port in '{}': {}", text,
-                                                            port.status().message()));
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("port in '{}': {}", text, port.status().message()));
   }
   return HostPort{std::string(host), static_cast<std::uint16_t>(*port)};
 }
 
 void add_serve_flags(CLI::App& command, ServeFlags& flags) {
-  command.add_option("--config", flags.config_file,
-                     "TOML configuration file (keys as the flags, with '_' for '-')")
+  command
+      .add_option("--config", flags.config_file,
+                  "TOML configuration file (keys as the flags, with '_' for '-')")
       ->envname("STATION_CONFIG");
   for (const auto& option : options()) {
     std::string key(option.key);

@@ -7,14 +7,13 @@
 // source, and an error names the source and the key.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <CLI/CLI.hpp>
 
 #include "common/result.h"
 
@@ -30,7 +29,7 @@ Result<HostPort> parse_host_port(std::string_view text);
 struct ServeConfig {
   HostPort listen{"127.0.0.1", 8080};
   std::string data_dir = "./data";
-  std::string database_url;  // empty: sqlite under data_dir
+  std::string database_url;   // empty: sqlite under data_dir
   std::uint32_t threads = 0;  // 0: one per core
   std::uint32_t header_bytes_max = 0;
   std::uint32_t body_bytes_max = 0;
