@@ -1,13 +1,13 @@
 #include "config/serve_config.h"
 
-#include <fmt/format.h>
-#include <toml++/toml.h>
-
 #include <array>
 #include <cassert>
 #include <charconv>
 #include <cstdlib>
 #include <thread>
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include "common/limits.h"
 #include "common/money.h"

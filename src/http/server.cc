@@ -1,9 +1,18 @@
 #include "http/server.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <atomic>
+#include <cassert>
+#include <chrono>
+#include <ctime>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,17 +24,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <cassert>
-#include <chrono>
-#include <ctime>
-#include <exception>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <random>
-#include <thread>
-#include <unordered_map>
-#include <vector>
+#include <spdlog/spdlog.h>
 
 #include "common/clock.h"
 #include "http/target.h"

@@ -36,12 +36,12 @@
 // when every connection is gone, so the caller can then flush storage.
 #pragma once
 
-#include <spdlog/logger.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+
+#include <spdlog/logger.h>
 
 #include "common/limits.h"
 #include "common/status.h"

@@ -1,10 +1,10 @@
 #include "metrics/registry.h"
 
-#include <fmt/format.h>
-
 #include <cassert>
 #include <cmath>
 #include <variant>
+
+#include <fmt/format.h>
 
 namespace station::metrics {
 namespace {

@@ -1,11 +1,11 @@
 #include "config/serve_config.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+
+#include <gtest/gtest.h>
 
 namespace station::config {
 namespace {

@@ -1,10 +1,10 @@
 // The router on its own: dispatch with a capturing responder, no server.
 #include "http/router.h"
 
-#include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 #include <optional>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 namespace station::http {
 namespace {

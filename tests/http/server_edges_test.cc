@@ -1,18 +1,19 @@
 // The server's answers at the edges of HTTP/1.1 and of handler contracts: 408 for a request
 // that trickles, Expect: 100-continue, HEAD without a body, a handler that throws or drops its
 // Responder, and the access log's fields (with nothing secret in them).
-#include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "http/server.h"
 

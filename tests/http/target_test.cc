@@ -1,9 +1,9 @@
 // The request-target parser on its own: decoding rules and refusals, without a server.
 #include "http/target.h"
 
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "common/limits.h"
 

@@ -1,9 +1,9 @@
 #include "metrics/registry.h"
 
-#include <gtest/gtest.h>
-
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace station::metrics {
 namespace {
