@@ -1,11 +1,11 @@
 #include "devices/catalogue.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <map>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "devices/identifiers.h"
 #include "inventory/csv.h"
@@ -20,8 +20,8 @@ using storage::Value;
 constexpr std::array<std::string_view, 4> kKindNames = {"phone", "watch", "tablet", "laptop"};
 
 enum class Column { kBrand, kModel, kKind, kEsimCapable, kTacs };
-constexpr std::array<std::string_view, 5> kColumnNames = {"brand", "model", "kind",
-                                                          "esim_capable", "tacs"};
+constexpr std::array<std::string_view, 5> kColumnNames = {"brand", "model", "kind", "esim_capable",
+                                                          "tacs"};
 constexpr std::size_t kRequiredColumns = 4;  // the first four above
 
 constexpr std::string_view kAdvice =
@@ -112,8 +112,8 @@ Result<Device> device_from_row(const Row& row) {
 
 std::string answer_for(const Device& device) {
   return device.esim_capable
-             ? fmt::format("the {} {} takes an eSIM", device.brand, device.model)
-             : fmt::format("the {} {} takes no eSIM (physical SIM only)", device.brand,
+             ? fmt::format("the {} {}, which takes an eSIM", device.brand, device.model)
+             : fmt::format("the {} {}, which takes no eSIM (physical SIM only)", device.brand,
                            device.model);
 }
 
@@ -159,8 +159,8 @@ class Importer {
 
   std::optional<ImportRow> read_row(const inventory::CsvRecord& record) {
     if (record.fields.size() != width_) {
-      problem(record.line, fmt::format("{} fields where the header has {}", record.fields.size(),
-                                       width_));
+      problem(record.line,
+              fmt::format("{} fields where the header has {}", record.fields.size(), width_));
       return std::nullopt;
     }
     const std::size_t problems_before = problem_count_;
@@ -176,8 +176,8 @@ class Importer {
       auto [it, inserted] =
           first_line_of_model_.emplace(row.brand_key + '\n' + row.model_key, record.line);
       if (!inserted) {
-        problem(record.line, fmt::format("{} {} appears twice (first on line {})",
-                                         row.device.brand, row.device.model, it->second));
+        problem(record.line, fmt::format("{} {} appears twice (first on line {})", row.device.brand,
+                                         row.device.model, it->second));
       }
     }
     std::string_view kind_text = field(record, Column::kKind);
@@ -308,13 +308,12 @@ Result<DeviceCheck> DeviceCatalogue::check_imei(std::string_view imei) {
                                                kDeviceColumns),
                                    key));
   if (rows.empty()) {
-    return DeviceCheck{std::nullopt, std::nullopt,
-                       fmt::format("the IMEI's TAC {} is not in the device catalogue; {}", tac,
-                                   kAdvice)};
+    return DeviceCheck{
+        std::nullopt, std::nullopt,
+        fmt::format("the IMEI's TAC {} is not in the device catalogue; {}", tac, kAdvice)};
   }
   STATION_ASSIGN_OR_RETURN(Device device, device_from_row(rows[0]));
-  std::string reason = fmt::format("TAC {} is the {} {}: {}", tac, device.brand, device.model,
-                                   answer_for(device));
+  std::string reason = fmt::format("the IMEI's TAC {} is {}", tac, answer_for(device));
   bool esim = device.esim_capable;
   return DeviceCheck{esim, std::move(device), std::move(reason)};
 }
@@ -323,8 +322,7 @@ Result<DeviceCheck> DeviceCatalogue::check_model(std::string_view model) {
   const std::string key = model_key(model);
   if (key.empty() || model.size() > kModelQueryBytesMax) {
     return Status(ErrorCode::kValidationFailed,
-                  fmt::format("model must be 1 to {} bytes, not only spaces",
-                              kModelQueryBytesMax));
+                  fmt::format("model must be 1 to {} bytes, not only spaces", kModelQueryBytesMax));
   }
   if (!is_clean_text(model)) {
     return Status(ErrorCode::kValidationFailed,
@@ -346,6 +344,10 @@ Result<DeviceCheck> DeviceCatalogue::check_model(std::string_view model) {
   if (rows.size() == 1) {
     STATION_ASSIGN_OR_RETURN(Device device, device_from_row(rows[0]));
     std::string reason = answer_for(device);
+    // A TAC names a variant; a model name does not, and variants for some markets lack the eSIM.
+    if (device.esim_capable) {
+      reason += fmt::format(" (regional variants can differ; {})", kAdvice);
+    }
     bool esim = device.esim_capable;
     return DeviceCheck{esim, std::move(device), std::move(reason)};
   }
@@ -365,10 +367,10 @@ Result<DeviceCheck> DeviceCatalogue::check_model(std::string_view model) {
                                    "too, or {}",
                                    model, fmt::join(names, ", "), kAdvice)};
   }
-  return DeviceCheck{agreed, std::nullopt,
-                     fmt::format("'{}' names several devices ({}), all of which {}", model,
-                                 fmt::join(names, ", "),
-                                 *agreed ? "take an eSIM" : "take no eSIM")};
+  return DeviceCheck{
+      agreed, std::nullopt,
+      fmt::format("'{}' names several devices ({}), all of which {}", model, fmt::join(names, ", "),
+                  *agreed ? "take an eSIM" : "take no eSIM")};
 }
 
 Result<std::int64_t> DeviceCatalogue::count() {
@@ -383,9 +385,9 @@ Status DeviceCatalogue::seed_if_empty() {
   STATION_ASSIGN_OR_RETURN(ImportOutcome outcome, import_csv(embedded_catalogue()));
   if (!outcome.problems.empty()) {
     const ImportProblem& first = outcome.problems.front();
-    return Status(ErrorCode::kInternal,
-                  fmt::format("the embedded device catalogue is bad: line {}: {}", first.line,
-                              first.reason));
+    return Status(
+        ErrorCode::kInternal,
+        fmt::format("the embedded device catalogue is bad: line {}: {}", first.line, first.reason));
   }
   return Status::ok();
 }
@@ -397,8 +399,8 @@ Result<ImportOutcome> DeviceCatalogue::import_csv(std::string_view text) {
   }
   ImportOutcome outcome;
   auto parsed = inventory::parse_csv(
-      text, inventory::CsvLimits{kImportRowsMax + 1, kColumnNames.size() * 2,
-                                 kImportFieldBytesMax});
+      text,
+      inventory::CsvLimits{kImportRowsMax + 1, kColumnNames.size() * 2, kImportFieldBytesMax});
   if (!parsed.is_ok()) {
     outcome.problems.push_back(ImportProblem{0, parsed.status().message()});
     return outcome;
@@ -421,8 +423,9 @@ Result<ImportOutcome> DeviceCatalogue::import_csv(std::string_view text) {
     if (row) rows.push_back(std::move(*row));
   }
   if (importer.problem_count() > 0) {
-    std::stable_sort(outcome.problems.begin(), outcome.problems.end(),
-                     [](const ImportProblem& a, const ImportProblem& b) { return a.line < b.line; });
+    std::stable_sort(
+        outcome.problems.begin(), outcome.problems.end(),
+        [](const ImportProblem& a, const ImportProblem& b) { return a.line < b.line; });
     return outcome;
   }
 
@@ -442,8 +445,8 @@ Result<ImportOutcome> DeviceCatalogue::import_csv(std::string_view text) {
     std::int64_t id = 0;
     if (existing.empty()) {
       id = next_id++;
-      const Value params[] = {id, row.device.brand, row.device.model, row.brand_key,
-                              row.model_key, kind, esim};
+      const Value params[] = {
+          id, row.device.brand, row.device.model, row.brand_key, row.model_key, kind, esim};
       STATION_RETURN_IF_ERROR(connection->execute(
           "INSERT INTO devices (id, brand, model, brand_key, model_key, kind, esim_capable) "
           "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -464,17 +467,17 @@ Result<ImportOutcome> DeviceCatalogue::import_csv(std::string_view text) {
     for (const std::string& tac : *row.tacs) {
       // A TAC names one model: the file's word moves it from any other model.
       const Value params[] = {tac, id};
-      STATION_RETURN_IF_ERROR(connection->execute(
-          "INSERT INTO device_tacs (tac, device_id) VALUES (?, ?) "
-          "ON CONFLICT (tac) DO UPDATE SET device_id = excluded.device_id",
-          params));
+      STATION_RETURN_IF_ERROR(
+          connection->execute("INSERT INTO device_tacs (tac, device_id) VALUES (?, ?) "
+                              "ON CONFLICT (tac) DO UPDATE SET device_id = excluded.device_id",
+                              params));
     }
   }
   Status committed = transaction.commit();
   if (!committed.is_ok()) {
     outcome.created = outcome.updated = 0;
-    return Status(committed.code(), "the import was not written (nothing was imported): " +
-                                        committed.message());
+    return Status(committed.code(),
+                  "the import was not written (nothing was imported): " + committed.message());
   }
   outcome.imported = rows.size();
   return outcome;

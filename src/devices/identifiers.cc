@@ -1,8 +1,8 @@
 #include "devices/identifiers.h"
 
-#include <algorithm>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 
 namespace station::devices {
 namespace {

@@ -1,12 +1,11 @@
 #include "devices/catalogue.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "devices/identifiers.h"
 #include "schema/migrations.h"
@@ -203,15 +202,15 @@ TEST_P(CatalogueTest, UpsertsByBrandAndModel) {
 TEST_P(CatalogueTest, RefusesABadFileWholeWithItsLineNumbers) {
   ImportOutcome outcome = import(
       "brand,model,kind,esim_capable,tacs\n"
-      "Acme,Good,phone,true,44444444\n"       // 2: good
-      "Acme,Bad kind,fridge,true,\n"          // 3
-      "Acme,Bad flag,phone,maybe,\n"          // 4
-      "Acme,Bad tac,phone,true,1234567\n"     // 5
-      "Acme,Dup tac,phone,true,44444444\n"    // 6
-      ",No brand,phone,true,\n"               // 7
-      "acme,GOOD,phone,true,\n"               // 8: the model of line 2 again
-      "Acme,Short,phone\n"                    // 9
-      "Acme,Fine,laptop,false,\n");           // 10: good
+      "Acme,Good,phone,true,44444444\n"     // 2: good
+      "Acme,Bad kind,fridge,true,\n"        // 3
+      "Acme,Bad flag,phone,maybe,\n"        // 4
+      "Acme,Bad tac,phone,true,1234567\n"   // 5
+      "Acme,Dup tac,phone,true,44444444\n"  // 6
+      ",No brand,phone,true,\n"             // 7
+      "acme,GOOD,phone,true,\n"             // 8: the model of line 2 again
+      "Acme,Short,phone\n"                  // 9
+      "Acme,Fine,laptop,false,\n");         // 10: good
   EXPECT_EQ(outcome.imported, 0u);
   EXPECT_EQ(problem_lines(outcome), (std::vector<std::size_t>{3, 4, 5, 6, 7, 8, 9}));
   EXPECT_EQ(*catalogue_->count(), 0);
@@ -221,8 +220,7 @@ TEST_P(CatalogueTest, RefusesABadFileWholeWithItsLineNumbers) {
   EXPECT_EQ(header.problems.front().line, 1u);
   EXPECT_EQ(import("").problems.size(), 1u);
   EXPECT_EQ(import("brand,model,kind,esim_capable\n").problems.size(), 1u);
-  EXPECT_EQ(import("brand,model,kind,esim_capable\n\"unclosed,x,phone,true\n").problems.size(),
-            1u);
+  EXPECT_EQ(import("brand,model,kind,esim_capable\n\"unclosed,x,phone,true\n").problems.size(), 1u);
   EXPECT_EQ(*catalogue_->count(), 0);
 
   std::string huge(kImportBytesMax + 1, 'a');

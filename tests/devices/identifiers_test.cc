@@ -30,8 +30,7 @@ TEST(ImeiTest, AcceptsRealImeisAndGivesTheirTac) {
 
 TEST(ImeiTest, SaysWhichCheckFailed) {
   for (auto imei : kImeis) {
-    expect_fails(check_imei(with_last_digit_bumped(imei)), ErrorCode::kInvalidImei,
-                 "check digit");
+    expect_fails(check_imei(with_last_digit_bumped(imei)), ErrorCode::kInvalidImei, "check digit");
   }
   // A swap of two neighbouring digits is what Luhn catches.
   expect_fails(check_imei("940154203237518"), ErrorCode::kInvalidImei, "check digit");
@@ -43,9 +42,7 @@ TEST(ImeiTest, SaysWhichCheckFailed) {
   expect_fails(check_imei(" 90154203237518"), ErrorCode::kInvalidImei, "non-digit");
 }
 
-TEST(EidTest, AcceptsTheSgp29Example) {
-  EXPECT_TRUE(check_eid(kEid).is_ok());
-}
+TEST(EidTest, AcceptsTheSgp29Example) { EXPECT_TRUE(check_eid(kEid).is_ok()); }
 
 TEST(EidTest, SaysWhichCheckFailed) {
   expect_fails(check_eid(with_last_digit_bumped(kEid)), ErrorCode::kInvalidEid, "check digits");
