@@ -110,11 +110,10 @@ Result<Device> device_from_row(const Row& row) {
   return device;
 }
 
-std::string answer_for(const Device& device) {
-  return device.esim_capable
-             ? fmt::format("the {} {}, which takes an eSIM", device.brand, device.model)
-             : fmt::format("the {} {}, which takes no eSIM (physical SIM only)", device.brand,
-                           device.model);
+// "the Apple iPhone 15 takes an eSIM", or after a TAC "..., which takes an eSIM".
+std::string answer_for(const Device& device, std::string_view joiner = " ") {
+  return fmt::format("the {} {}{}{}", device.brand, device.model, joiner,
+                     device.esim_capable ? "takes an eSIM" : "takes no eSIM (physical SIM only)");
 }
 
 // One checked data row of an import.
@@ -313,7 +312,7 @@ Result<DeviceCheck> DeviceCatalogue::check_imei(std::string_view imei) {
         fmt::format("the IMEI's TAC {} is not in the device catalogue; {}", tac, kAdvice)};
   }
   STATION_ASSIGN_OR_RETURN(Device device, device_from_row(rows[0]));
-  std::string reason = fmt::format("the IMEI's TAC {} is {}", tac, answer_for(device));
+  std::string reason = fmt::format("the IMEI's TAC {} is {}", tac, answer_for(device, ", which "));
   bool esim = device.esim_capable;
   return DeviceCheck{esim, std::move(device), std::move(reason)};
 }
