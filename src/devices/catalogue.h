@@ -15,6 +15,10 @@
 // catalogue says takes no eSIM. Malformed IMEIs and EIDs are errors (kInvalidImei, kInvalidEid)
 // that say which check failed.
 //
+// The shipped TACs are only those a public source attests: the old iPhones' TACs listed in the
+// Wikipedia article "Type Allocation Code" (and its mirrors). Every other model ships without TACs
+// (an IMEI check of it answers null with advice) until an operator imports TACs they can vouch for.
+//
 // CSV format (header row; column order free; tacs optional):
 //   brand,model,kind,esim_capable,tacs
 //   Apple,iPhone 15,phone,true,35xxxxxx;35yyyyyy

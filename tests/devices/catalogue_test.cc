@@ -108,6 +108,12 @@ TEST_P(CatalogueTest, SeedsTheEmbeddedCatalogueOnceAndItAnswers) {
   EXPECT_EQ(iphone.device->kind, DeviceKind::kPhone);
   EXPECT_EQ(check(catalogue_->check_model("apple iphone 8")).esim_capable, false);
   EXPECT_EQ(check(catalogue_->check_model("Google Pixel 8")).esim_capable, true);
+
+  // A shipped TAC (Wikipedia's "Type Allocation Code" table): the iPhone 3GS, which has no eSIM.
+  DeviceCheck old = check(catalogue_->check_imei(imei_of("01194800")));
+  EXPECT_EQ(old.esim_capable, false);
+  ASSERT_TRUE(old.device.has_value());
+  EXPECT_EQ(old.device->model, "iPhone 3GS");
 }
 
 TEST_P(CatalogueTest, ImportsAndMatchesModelsCaseInsensitively) {
