@@ -9,10 +9,14 @@
 
 #include "auth/audit.h"
 #include "catalogue/countries.h"
+#include "common/limits.h"
 #include "common/money.h"
 
 namespace station::catalogue {
 namespace {
+
+// A plan is paid in one transfer.
+static_assert(kPlanPriceMinorMax == limits::kTransferAmountMinorMax);
 
 using storage::Row;
 using storage::Rows;

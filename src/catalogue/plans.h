@@ -31,7 +31,8 @@ inline constexpr std::size_t kPlanCodeBytesMax = 64;
 inline constexpr std::size_t kPlanNameBytesMax = 200;
 inline constexpr std::uint32_t kPlanValidityDaysMax = 3650;
 inline constexpr std::int64_t kPlanDataMbMax = 1'000'000'000;  // 1 PB: beyond it, use unlimited
-inline constexpr std::int64_t kPlanPriceMinorMax = 1'000'000'000'000;  // limits::kTransferAmountMinorMax
+// The largest price: one transfer's bound (limits::kTransferAmountMinorMax).
+inline constexpr std::int64_t kPlanPriceMinorMax = 1'000'000'000'000;
 inline constexpr std::size_t kPlansListedMax = 1'000;
 // The public form of a plan version id: "pln_...".
 inline constexpr std::string_view kPlanIdPrefix = "pln";

@@ -61,7 +61,8 @@ void print_plan(const catalogue::Plan& plan) {
              format_public_id(catalogue::kPlanIdPrefix, plan.id),
              plan.active ? "active" : "inactive", plan.price_minor, plan.currency,
              plan.data_mb ? std::to_string(*plan.data_mb) : std::string("unlimited"),
-             plan.validity_days, plan.countries.empty() ? "-" : fmt::format("{}", fmt::join(plan.countries, ",")),
+             plan.validity_days,
+             plan.countries.empty() ? "-" : fmt::format("{}", fmt::join(plan.countries, ",")),
              plan.name_en, plan.name_zh);
 }
 

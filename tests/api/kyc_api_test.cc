@@ -8,7 +8,8 @@
 namespace station::testing {
 namespace {
 
-constexpr std::string_view kKey = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+constexpr std::string_view kKey =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 constexpr std::string_view kNumber = "E98765432";
 
 json identity_body(const std::string& number = std::string(kNumber)) {

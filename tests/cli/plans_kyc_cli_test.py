@@ -198,7 +198,7 @@ class KycCliTest(unittest.TestCase):
         self.assertNotEqual(bad_state.returncode, 0)
         bad_id = self.kyc("approve", "not-a-customer")
         self.assertNotEqual(bad_id.returncode, 0)
-        unknown = self.kyc("approve", "cus_0000000000000")
+        unknown = self.kyc("approve", "cus_0000000000001")
         self.assertNotEqual(unknown.returncode, 0)
         self.assertIn("not_found", unknown.stderr)
 

@@ -18,8 +18,10 @@ namespace {
 using storage::testing::Engine;
 using storage::Value;
 
-constexpr std::string_view kKeyA = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-constexpr std::string_view kKeyB = "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
+constexpr std::string_view kKeyA =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+constexpr std::string_view kKeyB =
+    "ffeeddccbbaa99887766554433221100ffeeddccbbaa99887766554433221100";
 constexpr std::int64_t kStartMs = 1'800'000'000'000;  // 2027-01-15
 
 secrets::Keyring keyring_of(std::string_view hex_keys) {
@@ -171,7 +173,8 @@ class IdentitiesTest : public ::testing::TestWithParam<Engine> {
 TEST_P(IdentitiesTest, SubmitStoresAKeyedHashAndTheLastFourOnly) {
   Id customer = add_customer();
   EXPECT_EQ(identities_->state(customer).value(), std::nullopt);
-  auto submitted = identities_->submit(passport(customer, "e1234-5678"), Actor{"key:App12345", "r1"});
+  auto submitted =
+      identities_->submit(passport(customer, "e1234-5678"), Actor{"key:App12345", "r1"});
   ASSERT_TRUE(submitted.is_ok()) << submitted.status().to_string();
   EXPECT_EQ(submitted->state, IdentityState::kPending);
   EXPECT_EQ(submitted->document_last4, "5678");
