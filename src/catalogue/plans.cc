@@ -261,6 +261,10 @@ Result<std::vector<Plan>> Plans::list(bool active_only) {
   std::vector<Plan> out;
   out.reserve(rows.size());
   for (const Row& row : rows) out.push_back(plan_from_row(row));
+  // By code in byte order on both engines (PostgreSQL's ORDER BY follows the database's
+  // collation, which may weigh '-' and '_' differently).
+  std::sort(out.begin(), out.end(),
+            [](const Plan& a, const Plan& b) { return a.code < b.code; });
   return out;
 }
 

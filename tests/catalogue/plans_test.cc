@@ -293,6 +293,17 @@ TEST_P(PlansTest, ListShowsTheLatestVersionOfEachCodeByCode) {
   EXPECT_FALSE((*all)[1].active);
 }
 
+TEST_P(PlansTest, ListIsInByteOrderOnEveryEngine) {
+  for (const char* code : {"A_X", "AB", "A-X", "a"}) {
+    ASSERT_TRUE(plans_->create(sample(code)).is_ok()) << code;
+  }
+  auto listed = plans_->list(true);
+  ASSERT_TRUE(listed.is_ok());
+  std::vector<std::string> codes;
+  for (const auto& plan : *listed) codes.push_back(plan.code);
+  EXPECT_EQ(codes, (std::vector<std::string>{"A-X", "AB", "A_X", "a"}));
+}
+
 TEST_P(PlansTest, ConcurrentUpdatesNeverShareAVersion) {
   ASSERT_TRUE(plans_->create(sample()).is_ok());
   constexpr int kWriters = 4;
