@@ -1,0 +1,193 @@
+#include "rsp_crypto/pki.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace station::rsp_crypto {
+namespace {
+
+namespace fs = std::filesystem;
+
+// 2025-01-01T00:00:00Z: inside the validity of the SGP.26 DPauth/DPpb certificates (2020-2030),
+// so that the test does not start failing when they expire.
+constexpr std::int64_t kSgp26Time = 1735689600;
+
+const fs::path kCerts = fs::path(STATION_SHARED_RSP_DIR) / "certs";
+
+Certificate load(const fs::path& path) {
+  auto cert = load_certificate_file(path);
+  EXPECT_TRUE(cert.is_ok()) << path << ": " << cert.status().to_string();
+  return cert.is_ok() ? *cert : Certificate();
+}
+
+class Sgp26Test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kCerts / "CertificateIssuer")) {
+      GTEST_SKIP() << "SGP.26 test certificates not found under " << kCerts;
+    }
+  }
+};
+
+TEST_F(Sgp26Test, DpAuthAndDpPbChainToTheirCi) {
+  for (std::string suffix : {"NIST", "BRP"}) {
+    SCOPED_TRACE(suffix);
+    const Certificate ci = load(kCerts / "CertificateIssuer" / ("CERT_CI_ECDSA_" + suffix + ".der"));
+    const Certificate other_ci = load(kCerts / "CertificateIssuer" /
+                                      (suffix == "NIST" ? "CERT_CI_ECDSA_BRP.der"
+                                                        : "CERT_CI_ECDSA_NIST.der"));
+    const Certificate auth = load(kCerts / "DPauth" / ("CERT_S_SM_DPauth_ECDSA_" + suffix + ".der"));
+    const Certificate pb = load(kCerts / "DPpb" / ("CERT_S_SM_DPpb_ECDSA_" + suffix + ".der"));
+    EXPECT_TRUE(ci.has_role(CertRole::kCi));
+    const Certificate trusted[] = {ci};
+    Status status = verify_chain(auth, {}, trusted, CertRole::kDpAuth, kSgp26Time);
+    EXPECT_TRUE(status.is_ok()) << status.to_string();
+    status = verify_chain(pb, {}, trusted, CertRole::kDpPb, kSgp26Time);
+    EXPECT_TRUE(status.is_ok()) << status.to_string();
+    // The wrong role, the other CI, and a time outside the validity are refused.
+    EXPECT_EQ(verify_chain(auth, {}, trusted, CertRole::kDpPb, kSgp26Time).code(),
+              ErrorCode::kUnauthenticated);
+    const Certificate others[] = {other_ci};
+    EXPECT_EQ(verify_chain(auth, {}, others, CertRole::kDpAuth, kSgp26Time).code(),
+              ErrorCode::kUnauthenticated);
+    EXPECT_EQ(verify_chain(auth, {}, trusted, CertRole::kDpAuth, 1577836800 /* 2020-01-01 */)
+                  .code(),
+              ErrorCode::kUnauthenticated);
+    auto key = auth.public_key();
+    ASSERT_TRUE(key.is_ok());
+    EXPECT_EQ(key->curve(), suffix == "NIST" ? Curve::kNistP256 : Curve::kBrainpoolP256r1);
+  }
+}
+
+TEST_F(Sgp26Test, DpAuthKeySignsWhatItsCertificateVerifies) {
+  for (std::string suffix : {"NIST", "BRP"}) {
+    SCOPED_TRACE(suffix);
+    auto secret = load_private_key_file(kCerts / "DPauth" / ("SK_S_SM_DPauth_ECDSA_" + suffix + ".pem"));
+    ASSERT_TRUE(secret.is_ok()) << secret.status().to_string();
+    const Certificate cert = load(kCerts / "DPauth" / ("CERT_S_SM_DPauth_ECDSA_" + suffix + ".der"));
+    auto certified = cert.public_key();
+    ASSERT_TRUE(certified.is_ok());
+    const ByteView data = as_bytes("serverSigned1: transactionId, euiccChallenge, serverAddress");
+    auto signature = sign(*secret, data);
+    ASSERT_TRUE(signature.is_ok());
+    EXPECT_TRUE(verify(*certified, data, *signature).is_ok());
+    Bytes tampered(data.begin(), data.end());
+    tampered[0] ^= 0x20;
+    EXPECT_EQ(verify(*certified, tampered, *signature).code(), ErrorCode::kUnauthenticated);
+    // The DPpb certificate's key is another key.
+    const Certificate pb = load(kCerts / "DPpb" / ("CERT_S_SM_DPpb_ECDSA_" + suffix + ".der"));
+    EXPECT_FALSE(verify(*pb.public_key(), data, *signature).is_ok());
+  }
+}
+
+TEST(PkiTest, CertificateParsingIsBounded) {
+  EXPECT_FALSE(Certificate::from_der(Bytes{0x30, 0x03, 0x02, 0x01, 0x01}).is_ok());
+  EXPECT_EQ(Certificate::from_der(Bytes(kMaxCertificateBytes + 1, 0x30)).status().code(),
+            ErrorCode::kPayloadTooLarge);
+  EXPECT_FALSE(Certificate::from_pem("-----BEGIN CERTIFICATE-----\nAAAA\n").is_ok());
+  EXPECT_EQ(load_certificate_file("/nonexistent/cert.der").status().code(), ErrorCode::kNotFound);
+}
+
+class TestPkiTest : public ::testing::TestWithParam<Curve> {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("rsp_pki_test_" + std::to_string(::getpid()) + "_" +
+            std::string(curve_name(GetParam())));
+    fs::remove_all(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+};
+
+TEST_P(TestPkiTest, InitWritesChainsThatVerify) {
+  TestPkiOptions options;
+  options.curve = GetParam();
+  options.smdp_host = "smdp.station.test";
+  auto created = create_test_pki(options);
+  ASSERT_TRUE(created.is_ok()) << created.status().to_string();
+  Status written = write_test_pki(*created, dir_.string(), false);
+  ASSERT_TRUE(written.is_ok()) << written.to_string();
+
+  for (std::string_view name : kPkiEntityNames) {
+    struct stat info {};
+    const fs::path key = dir_ / (std::string(name) + ".key.pem");
+    ASSERT_EQ(::stat(key.c_str(), &info), 0) << key;
+    EXPECT_EQ(info.st_mode & 0777, 0600u) << key;
+    EXPECT_TRUE(fs::exists(dir_ / (std::string(name) + ".der")));
+    EXPECT_TRUE(fs::exists(dir_ / (std::string(name) + ".pem")));
+  }
+  // Writing again is refused without overwrite, allowed with it.
+  EXPECT_EQ(write_test_pki(*created, dir_.string(), false).code(), ErrorCode::kConflict);
+  EXPECT_TRUE(write_test_pki(*created, dir_.string(), true).is_ok());
+
+  auto pki = load_test_pki(dir_.string());
+  ASSERT_TRUE(pki.is_ok()) << pki.status().to_string();
+  EXPECT_EQ(pki->curve, GetParam());
+  EXPECT_EQ(pki->eid, kDefaultTestEid);
+  EXPECT_EQ(pki->euicc.certificate.subject_serial_number(), kDefaultTestEid);
+
+  const Certificate trusted[] = {pki->ci.certificate};
+  const Certificate eum[] = {pki->eum.certificate};
+  EXPECT_TRUE(verify_chain(pki->ci.certificate, {}, trusted, CertRole::kCi).is_ok());
+  Status status = verify_chain(pki->eum.certificate, {}, trusted, CertRole::kEum);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  status = verify_chain(pki->euicc.certificate, eum, trusted, CertRole::kEuicc);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  status = verify_chain(pki->dp_auth.certificate, {}, trusted, CertRole::kDpAuth);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  status = verify_chain(pki->dp_pb.certificate, {}, trusted, CertRole::kDpPb);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  status = verify_chain(pki->dp_tls.certificate, {}, trusted, CertRole::kDpTls);
+  EXPECT_TRUE(status.is_ok()) << status.to_string();
+  // The eUICC certificate never expires; the others have finite lifetimes.
+  EXPECT_TRUE(verify_chain(pki->euicc.certificate, eum, trusted, CertRole::kEuicc,
+                           std::int64_t{4102444800})  // 2100-01-01, past the CI's end
+                  .code() == ErrorCode::kUnauthenticated);  // because the CI has expired then
+
+  // Without the EUM the eUICC does not chain; an SM-DP+ certificate is no CA.
+  EXPECT_EQ(verify_chain(pki->euicc.certificate, {}, trusted).code(), ErrorCode::kUnauthenticated);
+  const Certificate dp_as_ca[] = {pki->dp_auth.certificate};
+  EXPECT_EQ(verify_chain(pki->euicc.certificate, dp_as_ca, trusted).code(),
+            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(verify_chain(pki->dp_auth.certificate, {}, trusted, CertRole::kDpPb).code(),
+            ErrorCode::kUnauthenticated);
+  // A PKI made by another run is another CI.
+  auto stranger = create_test_pki(options);
+  ASSERT_TRUE(stranger.is_ok());
+  const Certificate stranger_ci[] = {stranger->ci.certificate};
+  EXPECT_EQ(verify_chain(pki->dp_auth.certificate, {}, stranger_ci).code(),
+            ErrorCode::kUnauthenticated);
+
+  // The eUICC's key signs what its certificate verifies.
+  const ByteView data = as_bytes("euiccSigned1");
+  auto signature = sign(pki->euicc.key, data);
+  ASSERT_TRUE(signature.is_ok());
+  EXPECT_TRUE(verify(*pki->euicc.certificate.public_key(), data, *signature).is_ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Curves, TestPkiTest,
+                         ::testing::Values(Curve::kNistP256, Curve::kBrainpoolP256r1),
+                         [](const auto& param_info) {
+                           return param_info.param == Curve::kNistP256 ? std::string("Nist")
+                                                                 : std::string("Brainpool");
+                         });
+
+TEST(PkiTest, TestPkiRefusesBadOptions) {
+  TestPkiOptions options;
+  options.eid = "89049032123451234512345678901234";  // check digits wrong
+  EXPECT_EQ(create_test_pki(options).status().code(), ErrorCode::kInvalidEid);
+  options.eid = std::string(kDefaultTestEid);
+  options.smdp_host = "not a host";
+  EXPECT_EQ(create_test_pki(options).status().code(), ErrorCode::kValidationFailed);
+  options.smdp_host = "";
+  EXPECT_FALSE(create_test_pki(options).is_ok());
+}
+
+}  // namespace
+}  // namespace station::rsp_crypto
