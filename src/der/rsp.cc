@@ -156,25 +156,26 @@ EuiccInfo1 extract(const EUICCInfo1_t& source) {
   };
 }
 
-// Fills `target` (a member of a larger value) by decoding DER that the caller supplies as is.
-Status fill_from_der(asn_TYPE_descriptor_t& type, void* target, ByteView der, const Limits& limits,
-                     std::string_view what) {
-  auto decoded = decode_checked(type, &target, der, limits, what);
-  if (!decoded.is_ok()) {
-    return Status(ErrorCode::kValidationFailed, decoded.status().message());
+// Checks that `der` is one element with `tag` (a part the caller supplies already encoded).
+Status check_part(ByteView der, const Tag& tag, std::string_view what) {
+  auto element = parse(der, kAuthenticateServerResponseLimits);
+  if (!element.is_ok()) {
+    return Status(ErrorCode::kValidationFailed, fmt::format("{}: {}", what, element.status().message()));
+  }
+  if (!(element->tag() == tag)) {
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("{}: tag {} where {} belongs", what, element->tag().to_string(),
+                              tag.to_string()));
   }
   return Status::ok();
 }
 
-Status fill(EuiccSigned1_t& target, const EuiccSigned1& value) {
-  constexpr std::string_view kWhat = "EuiccSigned1";
-  STATION_RETURN_IF_ERROR(set_octets(target.transactionId, value.transaction_id, kWhat));
-  STATION_RETURN_IF_ERROR(set_text(target.serverAddress, value.server_address, kWhat));
-  STATION_RETURN_IF_ERROR(set_octets(target.serverChallenge, value.server_challenge, kWhat));
-  STATION_RETURN_IF_ERROR(fill_from_der(asn_DEF_EUICCInfo2, &target.euiccInfo2, value.euicc_info2,
-                                        kAuthenticateServerResponseLimits, "EuiccSigned1 euiccInfo2"));
-  STATION_RETURN_IF_ERROR(fill_from_der(asn_DEF_CtxParams1, &target.ctxParams1, value.ctx_params1,
-                                        kAuthenticateServerResponseLimits, "EuiccSigned1 ctxParams1"));
+// Validates what the TLV builder wrote by decoding it as `type` (structure and constraints).
+template <typename T>
+Status check_whole(asn_TYPE_descriptor_t& type, ByteView der, std::string_view what) {
+  Owned<T> owned(type);
+  auto decoded = decode_checked(type, owned.slot(), der, kAuthenticateServerResponseLimits, what);
+  if (!decoded.is_ok()) return Status(ErrorCode::kValidationFailed, decoded.status().message());
   return Status::ok();
 }
 
@@ -240,43 +241,60 @@ Result<InitiateAuthenticationRequest> decode_initiate_authentication_request(
 }
 
 Result<Bytes> encode(const EuiccSigned1& value) {
-  Owned<EuiccSigned1_t> owned(asn_DEF_EuiccSigned1);
-  if (owned.allocate() == nullptr) return Status(ErrorCode::kInternal, "EuiccSigned1: out of memory");
-  STATION_RETURN_IF_ERROR(fill(*owned.get(), value));
-  return encode_checked(owned.type(), owned.get(), "EuiccSigned1");
+  constexpr std::string_view kWhat = "EuiccSigned1";
+  STATION_RETURN_IF_ERROR(check_part(value.euicc_info2, Tag::context(34, true), "EuiccSigned1 euiccInfo2"));
+  STATION_RETURN_IF_ERROR(check_part(value.ctx_params1, Tag::context(0, true), "EuiccSigned1 ctxParams1"));
+  Builder builder;
+  builder.begin(kSequence)
+      .primitive(Tag::context(0), value.transaction_id)
+      .primitive(Tag::context(3), value.server_address)
+      .primitive(Tag::context(4), value.server_challenge)
+      .raw(value.euicc_info2)
+      .raw(value.ctx_params1)
+      .end();
+  STATION_ASSIGN_OR_RETURN(Bytes der, std::move(builder).finish());
+  STATION_RETURN_IF_ERROR(check_whole<EuiccSigned1_t>(asn_DEF_EuiccSigned1, der, kWhat));
+  return der;
 }
 
 Result<Bytes> encode(const AuthenticateServerResponse& value) {
   constexpr std::string_view kWhat = "AuthenticateServerResponse";
+  if (const auto* ok = std::get_if<AuthenticateResponseOk>(&value)) {
+    // Written with the TLV builder so that the signed part and the certificates go out exactly
+    // as given; asn1c then checks the whole.
+    Bytes signed1;
+    if (ok->euicc_signed1_der.empty()) {
+      STATION_ASSIGN_OR_RETURN(signed1, encode(ok->euicc_signed1));
+    } else {
+      STATION_RETURN_IF_ERROR(check_part(ok->euicc_signed1_der, kSequence, "euiccSigned1"));
+      signed1 = ok->euicc_signed1_der;
+    }
+    STATION_RETURN_IF_ERROR(check_part(ok->euicc_certificate, kSequence, "euiccCertificate"));
+    STATION_RETURN_IF_ERROR(check_part(ok->eum_certificate, kSequence, "eumCertificate"));
+    Builder builder;
+    builder.begin(Tag::context(56, true))
+        .begin(Tag::context(0, true))
+        .raw(signed1)
+        .primitive(Tag::application(55), ok->euicc_signature1)
+        .raw(ok->euicc_certificate)
+        .raw(ok->eum_certificate)
+        .end()
+        .end();
+    STATION_ASSIGN_OR_RETURN(Bytes der, std::move(builder).finish());
+    STATION_RETURN_IF_ERROR(
+        check_whole<AuthenticateServerResponse_t>(asn_DEF_AuthenticateServerResponse, der, kWhat));
+    return der;
+  }
   Owned<AuthenticateServerResponse_t> owned(asn_DEF_AuthenticateServerResponse);
   auto* target = owned.allocate();
   if (target == nullptr) return Status(ErrorCode::kInternal, fmt::format("{}: out of memory", kWhat));
-  if (const auto* ok = std::get_if<AuthenticateResponseOk>(&value)) {
-    target->present = AuthenticateServerResponse_PR_authenticateResponseOk;
-    AuthenticateResponseOk_t& out = target->choice.authenticateResponseOk;
-    if (ok->euicc_signed1_der.empty()) {
-      STATION_RETURN_IF_ERROR(fill(out.euiccSigned1, ok->euicc_signed1));
-    } else {
-      STATION_RETURN_IF_ERROR(fill_from_der(asn_DEF_EuiccSigned1, &out.euiccSigned1,
-                                            ok->euicc_signed1_der, kAuthenticateServerResponseLimits,
-                                            "AuthenticateServerResponse euiccSigned1"));
-    }
-    STATION_RETURN_IF_ERROR(set_octets(out.euiccSignature1, ok->euicc_signature1, kWhat));
-    STATION_RETURN_IF_ERROR(fill_from_der(asn_DEF_Certificate, &out.euiccCertificate,
-                                          ok->euicc_certificate, kAuthenticateServerResponseLimits,
-                                          "AuthenticateServerResponse euiccCertificate"));
-    STATION_RETURN_IF_ERROR(fill_from_der(asn_DEF_Certificate, &out.eumCertificate,
-                                          ok->eum_certificate, kAuthenticateServerResponseLimits,
-                                          "AuthenticateServerResponse eumCertificate"));
-  } else {
-    const auto& error = std::get<AuthenticateResponseError>(value);
-    target->present = AuthenticateServerResponse_PR_authenticateResponseError;
-    AuthenticateResponseError_t& out = target->choice.authenticateResponseError;
-    STATION_RETURN_IF_ERROR(set_octets(out.transactionId, error.transaction_id, kWhat));
-    if (error.code < LONG_MIN || error.code > LONG_MAX ||
-        asn_long2INTEGER(&out.authenticateErrorCode, static_cast<long>(error.code)) != 0) {
-      return Status(ErrorCode::kValidationFailed, fmt::format("{}: error code out of range", kWhat));
-    }
+  const auto& error = std::get<AuthenticateResponseError>(value);
+  target->present = AuthenticateServerResponse_PR_authenticateResponseError;
+  AuthenticateResponseError_t& out = target->choice.authenticateResponseError;
+  STATION_RETURN_IF_ERROR(set_octets(out.transactionId, error.transaction_id, kWhat));
+  if (error.code < LONG_MIN || error.code > LONG_MAX ||
+      asn_long2INTEGER(&out.authenticateErrorCode, static_cast<long>(error.code)) != 0) {
+    return Status(ErrorCode::kValidationFailed, fmt::format("{}: error code out of range", kWhat));
   }
   return encode_checked(owned.type(), target, kWhat);
 }

@@ -16,8 +16,11 @@
 // Unknown extensions (the module has EXTENSIBILITY IMPLIED) are skipped. Every failure is
 // kMalformedRequest with a message naming the message type.
 //
-// Every encode checks the same constraints first (kValidationFailed when a field is out of range)
-// and writes DER.
+// Every encode writes DER and checks the same constraints (kValidationFailed when a field is out
+// of range or a part is not what its type says). Parts given already encoded (a signed
+// EuiccSigned1, certificates, EUICCInfo2, CtxParams1) are written verbatim with the TLV builder,
+// never decoded and re-encoded (asn1c drops unknown extensions), and the whole is then checked by
+// decoding it with asn1c.
 #pragma once
 
 #include <cstdint>

@@ -213,6 +213,32 @@ TEST(RspAuthenticateServerResponseTest, OkRoundTripKeepsSignedBytesAndCertificat
   EXPECT_EQ(*again, *der);
 }
 
+TEST(RspAuthenticateServerResponseTest, UnknownExtensionsInSignedPartsAreKeptVerbatim) {
+  // A newer eUICC's EUICCInfo2 with a component this module does not know ([30] at the end).
+  Bytes info2 = sample_euicc_info2();
+  const Bytes extension = {0x9E, 0x02, 0xCA, 0xFE};
+  info2.insert(info2.end(), extension.begin(), extension.end());
+  info2[2] = static_cast<std::uint8_t>(info2[2] + extension.size());
+  EuiccSigned1 signed1 = sample_signed1();
+  signed1.euicc_info2 = info2;
+  auto signed1_der = encode(signed1);
+  ASSERT_TRUE(signed1_der.is_ok()) << signed1_der.status().to_string();
+
+  const Bytes cert = read_file("certs/DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der");
+  AuthenticateResponseOk ok{.euicc_signed1_der = *signed1_der,
+                            .euicc_signature1 = repeat(0x5A, 64),
+                            .euicc_certificate = cert,
+                            .eum_certificate = cert};
+  auto der = encode(AuthenticateServerResponse(ok));
+  ASSERT_TRUE(der.is_ok()) << der.status().to_string();
+  auto back = decode_authenticate_server_response(*der);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  const auto& decoded = std::get<AuthenticateResponseOk>(*back);
+  EXPECT_EQ(decoded.euicc_signed1_der, *signed1_der);
+  EXPECT_EQ(decoded.euicc_signed1.euicc_info2, info2);
+  EXPECT_EQ(encode(AuthenticateServerResponse(decoded)).value(), *der);
+}
+
 TEST(RspAuthenticateServerResponseTest, ErrorAlternative) {
   auto der = encode(AuthenticateServerResponse(
       AuthenticateResponseError{.transaction_id = {0x07}, .code = 2}));
