@@ -1,10 +1,10 @@
 // `station pki init DIR`: a private test PKI with the GSMA SGP.22 certificate profiles (CI, EUM,
 // a virtual eUICC, SM-DP+ DPauth/DPpb/DPtls), for labs and private networks. The files are
 // described in rsp_crypto/pki.h; private keys are written with mode 0600.
+#include <fmt/format.h>
+
 #include <memory>
 #include <string>
-
-#include <fmt/format.h>
 
 #include "cli/commands.h"
 #include "rsp_crypto/pki.h"
@@ -39,8 +39,7 @@ int run_pki_init(const PkiInitFlags& flags) {
   options.smdp_host = flags.smdp_host;
   auto pki = rsp_crypto::create_test_pki(options);
   if (!pki.is_ok()) return fail(pki.status());
-  if (Status written = rsp_crypto::write_test_pki(*pki, flags.dir, flags.force);
-      !written.is_ok()) {
+  if (Status written = rsp_crypto::write_test_pki(*pki, flags.dir, flags.force); !written.is_ok()) {
     return fail(written);
   }
   fmt::print(stderr, "Test PKI on {} written to {} (CI, EUM, eUICC {}, SM-DP+ {}).\n",

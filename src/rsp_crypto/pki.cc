@@ -175,23 +175,23 @@ Status write_file(const std::filesystem::path& path, std::string_view data, mode
   // An existing file keeps its old mode through O_TRUNC; set it explicitly.
   Status status;
   if (::fchmod(fd, mode) != 0) {
-    status = Status(ErrorCode::kStorageError, "chmod " + path.string() + ": " +
-                                                  std::strerror(errno));
+    status =
+        Status(ErrorCode::kStorageError, "chmod " + path.string() + ": " + std::strerror(errno));
   }
   std::size_t written = 0;
   while (status.is_ok() && written < data.size()) {
     const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
-      status = Status(ErrorCode::kStorageError, "write " + path.string() + ": " +
-                                                    std::strerror(errno));
+      status =
+          Status(ErrorCode::kStorageError, "write " + path.string() + ": " + std::strerror(errno));
       break;
     }
     written += static_cast<std::size_t>(n);
   }
   if (status.is_ok() && ::fsync(fd) != 0) {
-    status = Status(ErrorCode::kStorageError, "fsync " + path.string() + ": " +
-                                                  std::strerror(errno));
+    status =
+        Status(ErrorCode::kStorageError, "fsync " + path.string() + ": " + std::strerror(errno));
   }
   ::close(fd);
   return status;
@@ -418,13 +418,13 @@ Status verify_chain(const Certificate& leaf, std::span<const Certificate> interm
     const int error = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
     return Status(ErrorCode::kUnauthenticated,
-                  "certificate " + leaf.subject() + " does not verify: " +
-                      X509_verify_cert_error_string(error));
+                  "certificate " + leaf.subject() +
+                      " does not verify: " + X509_verify_cert_error_string(error));
   }
   if (role && !leaf.has_role(*role)) {
-    return Status(ErrorCode::kUnauthenticated,
-                  "certificate " + leaf.subject() + " lacks the " + std::string(role_name(*role)) +
-                      " policy " + std::string(role_policy_oid(*role)));
+    return Status(ErrorCode::kUnauthenticated, "certificate " + leaf.subject() + " lacks the " +
+                                                   std::string(role_name(*role)) + " policy " +
+                                                   std::string(role_policy_oid(*role)));
   }
   return Status::ok();
 }
@@ -452,7 +452,8 @@ Result<Certificate> issue_certificate(const CertificateProfile& profile, const E
   std::unique_ptr<X509_NAME, NameFree> name(X509_NAME_new());
   if (!name) return openssl_failure("X509_NAME_new");
   for (const auto& [field, value] : profile.subject) {
-    if (value.empty() || value.size() > 64) return invalid("subject " + field + " must be 1-64 bytes");
+    if (value.empty() || value.size() > 64)
+      return invalid("subject " + field + " must be 1-64 bytes");
     if (X509_NAME_add_entry_by_txt(name.get(), field.c_str(), MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.c_str()),
                                    static_cast<int>(value.size()), -1, 0) != 1) {
@@ -461,8 +462,8 @@ Result<Certificate> issue_certificate(const CertificateProfile& profile, const E
     }
   }
   if (X509_set_subject_name(x, name.get()) != 1 ||
-      X509_set_issuer_name(x, issuer != nullptr ? X509_get_subject_name(issuer->get())
-                                                : name.get()) != 1) {
+      X509_set_issuer_name(
+          x, issuer != nullptr ? X509_get_subject_name(issuer->get()) : name.get()) != 1) {
     return openssl_failure("X509 names");
   }
   STATION_RETURN_IF_ERROR(set_time(X509_getm_notBefore(x), profile.not_before));
@@ -475,8 +476,7 @@ Result<Certificate> issue_certificate(const CertificateProfile& profile, const E
   const std::string policy(role_policy_oid(profile.role));
   STATION_RETURN_IF_ERROR(add_extension(x, &ctx, NID_subject_key_identifier, "hash"));
   if (issuer != nullptr) {
-    STATION_RETURN_IF_ERROR(
-        add_extension(x, &ctx, NID_authority_key_identifier, "keyid:always"));
+    STATION_RETURN_IF_ERROR(add_extension(x, &ctx, NID_authority_key_identifier, "keyid:always"));
   }
   switch (profile.role) {
     case CertRole::kCi:
@@ -525,7 +525,8 @@ Result<TestPki> create_test_pki(const TestPkiOptions& options) {
   if (!is_dns_name(options.smdp_host)) {
     return invalid("SM-DP+ host must be a DNS name of at most 253 bytes");
   }
-  const std::int64_t now = options.now != 0 ? options.now : static_cast<std::int64_t>(std::time(nullptr));
+  const std::int64_t now =
+      options.now != 0 ? options.now : static_cast<std::int64_t>(std::time(nullptr));
   const std::int64_t start = now - kDay;  // tolerate clocks a little behind
   TestPki pki;
   pki.curve = options.curve;
@@ -534,13 +535,13 @@ Result<TestPki> create_test_pki(const TestPkiOptions& options) {
     STATION_ASSIGN_OR_RETURN(entity(pki, name).key, generate_key(options.curve));
   }
   // Test OIDs under 2.999 (the "example" arc), as the SGP.26 test certificates use.
-  CertificateProfile ci{CertRole::kCi,
-                        {{"C", "XX"}, {"O", "Station Test PKI"}, {"OU", "TESTCERT"},
-                         {"CN", "Station Test CI"}},
-                        {},
-                        "2.999.1",
-                        start,
-                        start + 35 * kYear};
+  CertificateProfile ci{
+      CertRole::kCi,
+      {{"C", "XX"}, {"O", "Station Test PKI"}, {"OU", "TESTCERT"}, {"CN", "Station Test CI"}},
+      {},
+      "2.999.1",
+      start,
+      start + 35 * kYear};
   STATION_ASSIGN_OR_RETURN(pki.ci.certificate,
                            issue_certificate(ci, pki.ci.key, nullptr, pki.ci.key));
 
@@ -566,10 +567,10 @@ Result<TestPki> create_test_pki(const TestPkiOptions& options) {
       pki.euicc.certificate,
       issue_certificate(euicc, pki.euicc.key, &pki.eum.certificate, pki.eum.key));
 
-  const std::vector<std::pair<std::string, std::string>> smdp_subject = {
-      {"O", "Station"}, {"CN", "Station SM-DP+"}};
-  CertificateProfile auth{CertRole::kDpAuth, smdp_subject, {}, "2.999.10", start,
-                          start + 10 * kYear};
+  const std::vector<std::pair<std::string, std::string>> smdp_subject = {{"O", "Station"},
+                                                                         {"CN", "Station SM-DP+"}};
+  CertificateProfile auth{CertRole::kDpAuth, smdp_subject, {},
+                          "2.999.10",        start,        start + 10 * kYear};
   STATION_ASSIGN_OR_RETURN(
       pki.dp_auth.certificate,
       issue_certificate(auth, pki.dp_auth.key, &pki.ci.certificate, pki.ci.key));
@@ -582,9 +583,8 @@ Result<TestPki> create_test_pki(const TestPkiOptions& options) {
                          "2.999.10",
                          start,
                          start + 2 * kYear};
-  STATION_ASSIGN_OR_RETURN(
-      pki.dp_tls.certificate,
-      issue_certificate(tls, pki.dp_tls.key, &pki.ci.certificate, pki.ci.key));
+  STATION_ASSIGN_OR_RETURN(pki.dp_tls.certificate,
+                           issue_certificate(tls, pki.dp_tls.key, &pki.ci.certificate, pki.ci.key));
   return pki;
 }
 

@@ -104,9 +104,9 @@ Status verify_chain(const Certificate& leaf, std::span<const Certificate> interm
 struct CertificateProfile {
   CertRole role = CertRole::kCi;
   std::vector<std::pair<std::string, std::string>> subject;  // e.g. {"O","ACME"},{"CN","..."}
-  std::vector<std::string> dns_names;                         // subjectAltName DNS (DPtls)
-  std::string registered_id;  // subjectAltName registeredID OID (CI, EUM, SM-DP+); may be empty
-  std::int64_t not_before = 0;                                 // unix seconds
+  std::vector<std::string> dns_names;                        // subjectAltName DNS (DPtls)
+  std::string registered_id;    // subjectAltName registeredID OID (CI, EUM, SM-DP+); may be empty
+  std::int64_t not_before = 0;  // unix seconds
   std::optional<std::int64_t> not_after;  // unix seconds; absent: 99991231235959Z
 };
 

@@ -243,7 +243,8 @@ Result<EcKey> public_key_from_point(Curve curve, ByteView point) {
   if (point.size() != kPublicPointBytes || point[0] != 0x04) {
     return invalid("public key is not an uncompressed point of 65 bytes");
   }
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr));
   if (!ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1) return openssl_failure("EVP_PKEY_fromdata");
   std::string group(curve_name(curve));
   Bytes copy(point.begin(), point.end());
@@ -257,7 +258,8 @@ Result<EcKey> public_key_from_point(Curve curve, ByteView point) {
     return invalid("public key is not a point on " + group);
   }
   std::unique_ptr<evp_pkey_st, EvpPkeyFree> key(raw);
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(EVP_PKEY_CTX_new_from_pkey(nullptr, raw, nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, raw, nullptr));
   if (!check || EVP_PKEY_public_check(check.get()) != 1) {
     ERR_clear_error();
     return invalid("public key is not a valid point on " + group);
@@ -363,8 +365,8 @@ Result<Bytes> der_to_plain(ByteView der) {
   // DER, not BER: the value must re-encode to the very same bytes.
   unsigned char* reencoded = nullptr;
   const int size = i2d_ECDSA_SIG(sig.get(), &reencoded);
-  const bool canonical = size == static_cast<int>(der.size()) &&
-                         std::memcmp(reencoded, der.data(), der.size()) == 0;
+  const bool canonical =
+      size == static_cast<int>(der.size()) && std::memcmp(reencoded, der.data(), der.size()) == 0;
   OPENSSL_free(reencoded);
   if (!canonical) return invalid("ECDSA signature is not canonical DER");
   const BIGNUM* r = ECDSA_SIG_get0_r(sig.get());
@@ -415,8 +417,7 @@ Status verify(const EcKey& key, ByteView data, ByteView signature) {
                                       nullptr) != 1) {
     return openssl_failure("EVP_DigestVerifyInit");
   }
-  const int verdict =
-      EVP_DigestVerify(ctx.get(), der.data(), der.size(), data.data(), data.size());
+  const int verdict = EVP_DigestVerify(ctx.get(), der.data(), der.size(), data.data(), data.size());
   ERR_clear_error();
   if (verdict != 1) return Status(ErrorCode::kUnauthenticated, "ECDSA signature does not verify");
   return Status::ok();
@@ -451,8 +452,8 @@ Result<SecretBytes> shared_secret(const EcKey& own, const EcKey& peer) {
   if (own.empty() || !own.has_private()) return invalid("key agreement needs own private key");
   if (peer.empty()) return invalid("key agreement needs the peer's public key");
   if (own.curve() != peer.curve()) return invalid("key agreement between different curves");
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, own.get(),
-                                                                            nullptr));
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, own.get(), nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return openssl_failure("ECDH init");
   if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.get(), 1) != 1) {
     ERR_clear_error();
@@ -559,8 +560,7 @@ Result<AesKey> aes_cmac(const AesKey& key, ByteView data) {
   std::size_t length = 0;
   const bool ok = EVP_MAC_init(ctx, key.data(), key.size(), params) == 1 &&
                   EVP_MAC_update(ctx, data.data(), data.size()) == 1 &&
-                  EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 &&
-                  length == out.size();
+                  EVP_MAC_final(ctx, out.data(), &length, out.size()) == 1 && length == out.size();
   EVP_MAC_CTX_free(ctx);
   if (!ok) return openssl_failure("AES-CMAC");
   return out;
@@ -581,8 +581,7 @@ Result<AesKey> scp03t_icv(const AesKey& s_enc, std::uint32_t block_counter) {
 Result<Bytes> protect_segment(Scp03tState& state, std::uint8_t tag, ByteView plaintext) {
   if (plaintext.empty()) return invalid("SCP03t segment plaintext is empty");
   if (plaintext.size() > kMaxEncryptedSegmentPlaintext) {
-    return too_large("SCP03t segment plaintext", plaintext.size(),
-                     kMaxEncryptedSegmentPlaintext);
+    return too_large("SCP03t segment plaintext", plaintext.size(), kMaxEncryptedSegmentPlaintext);
   }
   STATION_RETURN_IF_ERROR(check_counter(state));
   // Padding (always): 0x80, then zeros up to a whole number of blocks.
@@ -616,7 +615,8 @@ Result<Bytes> mac_segment(Scp03tState& state, std::uint8_t tag, ByteView data) {
   return segment;
 }
 
-Result<Bytes> unprotect_segment(Scp03tState& state, std::uint8_t expected_tag, ByteView segment) {
+Result<SecretBytes> unprotect_segment(Scp03tState& state, std::uint8_t expected_tag,
+                                      ByteView segment) {
   STATION_ASSIGN_OR_RETURN(std::size_t header, parse_segment_header(expected_tag, segment));
   STATION_RETURN_IF_ERROR(check_counter(state));
   STATION_ASSIGN_OR_RETURN(AesKey next, check_mac(state, segment));
@@ -633,15 +633,14 @@ Result<Bytes> unprotect_segment(Scp03tState& state, std::uint8_t expected_tag, B
     wipe_bytes(padded);
     return Status(ErrorCode::kUnauthenticated, "SCP03t segment padding is wrong");
   }
-  Bytes plaintext(padded.begin(), padded.begin() + static_cast<std::ptrdiff_t>(end - 1));
-  wipe_bytes(padded);
+  // Cut in place: the vector keeps its buffer, which SecretBytes wipes.
+  padded.resize(end - 1);
   state.mac_chaining_value = next;
   ++state.block_counter;
-  return plaintext;
+  return SecretBytes(std::move(padded));
 }
 
-Result<Bytes> verify_mac_segment(Scp03tState& state, std::uint8_t expected_tag,
-                                 ByteView segment) {
+Result<Bytes> verify_mac_segment(Scp03tState& state, std::uint8_t expected_tag, ByteView segment) {
   STATION_ASSIGN_OR_RETURN(std::size_t header, parse_segment_header(expected_tag, segment));
   STATION_RETURN_IF_ERROR(check_counter(state));
   STATION_ASSIGN_OR_RETURN(AesKey next, check_mac(state, segment));

@@ -78,22 +78,22 @@ inline ByteView as_bytes(std::string_view text) {
 }
 
 // ---- limits ----------------------------------------------------------------------------------
-inline constexpr std::size_t kFieldBytes = 32;               // P-256 and brainpoolP256r1
-inline constexpr std::size_t kPlainSignatureBytes = 2 * kFieldBytes;      // r || s
-inline constexpr std::size_t kPublicPointBytes = 1 + 2 * kFieldBytes;     // 0x04 || X || Y
-inline constexpr std::size_t kMaxDerSignatureBytes = 72;     // 30 46 02 21 r 02 21 s
+inline constexpr std::size_t kFieldBytes = 32;                         // P-256 and brainpoolP256r1
+inline constexpr std::size_t kPlainSignatureBytes = 2 * kFieldBytes;   // r || s
+inline constexpr std::size_t kPublicPointBytes = 1 + 2 * kFieldBytes;  // 0x04 || X || Y
+inline constexpr std::size_t kMaxDerSignatureBytes = 72;               // 30 46 02 21 r 02 21 s
 inline constexpr std::size_t kMaxSignedDataBytes = 1 << 20;  // bigger than any RSP structure
 inline constexpr std::size_t kMaxPemBytes = 16 * 1024;       // one key or certificate
 inline constexpr std::size_t kSharedSecretBytes = kFieldBytes;
 inline constexpr std::size_t kMaxKdfOutputBytes = 1024;
 inline constexpr std::size_t kMaxSharedInfoBytes = 256;
-inline constexpr std::size_t kMinHostIdBytes = 1;            // hostId OCTET STRING (SIZE(1..16))
+inline constexpr std::size_t kMinHostIdBytes = 1;  // hostId OCTET STRING (SIZE(1..16))
 inline constexpr std::size_t kMaxHostIdBytes = 16;
-inline constexpr std::size_t kEidBytes = 16;                 // 32 digits, packed
+inline constexpr std::size_t kEidBytes = 16;  // 32 digits, packed
 inline constexpr std::size_t kAesKeyBytes = 16;
 inline constexpr std::size_t kAesBlockBytes = 16;
-inline constexpr std::size_t kMacBytes = 8;                  // C-MAC carried in a segment
-inline constexpr std::size_t kMaxSegmentBytes = 1020;        // tag + length + data + MAC
+inline constexpr std::size_t kMacBytes = 8;            // C-MAC carried in a segment
+inline constexpr std::size_t kMaxSegmentBytes = 1020;  // tag + length + data + MAC
 // The largest plaintext an encrypted segment holds: 1020 - tag(1) - length(3) - MAC(8) = 1008
 // bytes of ciphertext, of which at least one byte is padding.
 inline constexpr std::size_t kMaxEncryptedSegmentPlaintext = 1007;
@@ -238,11 +238,12 @@ Result<Bytes> protect_segment(Scp03tState& state, std::uint8_t tag, ByteView pla
 Result<Bytes> mac_segment(Scp03tState& state, std::uint8_t tag, ByteView data);
 // eUICC side of protect_segment: checks the tag, the length, the MAC, then decrypts and strips the
 // padding. kUnauthenticated when the MAC does not verify or the padding is wrong,
-// kValidationFailed for a malformed segment.
-Result<Bytes> unprotect_segment(Scp03tState& state, std::uint8_t expected_tag, ByteView segment);
+// kValidationFailed for a malformed segment. The plaintext (profile data: Ki, OPc) is returned
+// as SecretBytes, wiped when dropped.
+Result<SecretBytes> unprotect_segment(Scp03tState& state, std::uint8_t expected_tag,
+                                      ByteView segment);
 // eUICC side of mac_segment: checks the MAC and returns the data.
-Result<Bytes> verify_mac_segment(Scp03tState& state, std::uint8_t expected_tag,
-                                 ByteView segment);
+Result<Bytes> verify_mac_segment(Scp03tState& state, std::uint8_t expected_tag, ByteView segment);
 
 // Hex helpers for tests and tools (lower case; from_hex accepts either case, no separators).
 std::string to_hex(ByteView bytes);

@@ -37,11 +37,13 @@ class Sgp26Test : public ::testing::Test {
 TEST_F(Sgp26Test, DpAuthAndDpPbChainToTheirCi) {
   for (std::string suffix : {"NIST", "BRP"}) {
     SCOPED_TRACE(suffix);
-    const Certificate ci = load(kCerts / "CertificateIssuer" / ("CERT_CI_ECDSA_" + suffix + ".der"));
-    const Certificate other_ci = load(kCerts / "CertificateIssuer" /
-                                      (suffix == "NIST" ? "CERT_CI_ECDSA_BRP.der"
-                                                        : "CERT_CI_ECDSA_NIST.der"));
-    const Certificate auth = load(kCerts / "DPauth" / ("CERT_S_SM_DPauth_ECDSA_" + suffix + ".der"));
+    const Certificate ci =
+        load(kCerts / "CertificateIssuer" / ("CERT_CI_ECDSA_" + suffix + ".der"));
+    const Certificate other_ci =
+        load(kCerts / "CertificateIssuer" /
+             (suffix == "NIST" ? "CERT_CI_ECDSA_BRP.der" : "CERT_CI_ECDSA_NIST.der"));
+    const Certificate auth =
+        load(kCerts / "DPauth" / ("CERT_S_SM_DPauth_ECDSA_" + suffix + ".der"));
     const Certificate pb = load(kCerts / "DPpb" / ("CERT_S_SM_DPpb_ECDSA_" + suffix + ".der"));
     EXPECT_TRUE(ci.has_role(CertRole::kCi));
     const Certificate trusted[] = {ci};
@@ -55,21 +57,39 @@ TEST_F(Sgp26Test, DpAuthAndDpPbChainToTheirCi) {
     const Certificate others[] = {other_ci};
     EXPECT_EQ(verify_chain(auth, {}, others, CertRole::kDpAuth, kSgp26Time).code(),
               ErrorCode::kUnauthenticated);
-    EXPECT_EQ(verify_chain(auth, {}, trusted, CertRole::kDpAuth, 1577836800 /* 2020-01-01 */)
-                  .code(),
-              ErrorCode::kUnauthenticated);
+    EXPECT_EQ(
+        verify_chain(auth, {}, trusted, CertRole::kDpAuth, 1577836800 /* 2020-01-01 */).code(),
+        ErrorCode::kUnauthenticated);
     auto key = auth.public_key();
     ASSERT_TRUE(key.is_ok());
     EXPECT_EQ(key->curve(), suffix == "NIST" ? Curve::kNistP256 : Curve::kBrainpoolP256r1);
   }
 }
 
+// The SGP.26 TLS certificates are short-lived (2025-06-30 to 2026-08-02): validity is checked.
+TEST_F(Sgp26Test, DpTlsChainsToItsCiWithinItsValidity) {
+  for (std::string suffix : {"NIST", "BRP"}) {
+    SCOPED_TRACE(suffix);
+    const Certificate ci =
+        load(kCerts / "CertificateIssuer" / ("CERT_CI_ECDSA_" + suffix + ".der"));
+    const Certificate tls = load(kCerts / "DPtls" / ("CERT_S_SM_DP_TLS_" + suffix + ".der"));
+    const Certificate trusted[] = {ci};
+    Status status = verify_chain(tls, {}, trusted, CertRole::kDpTls, 1767225600 /* 2026-01-01 */);
+    EXPECT_TRUE(status.is_ok()) << status.to_string();
+    status = verify_chain(tls, {}, trusted, CertRole::kDpTls, 1788220800 /* 2026-09-01 */);
+    EXPECT_EQ(status.code(), ErrorCode::kUnauthenticated);
+    EXPECT_NE(status.message().find("expired"), std::string::npos) << status.message();
+  }
+}
+
 TEST_F(Sgp26Test, DpAuthKeySignsWhatItsCertificateVerifies) {
   for (std::string suffix : {"NIST", "BRP"}) {
     SCOPED_TRACE(suffix);
-    auto secret = load_private_key_file(kCerts / "DPauth" / ("SK_S_SM_DPauth_ECDSA_" + suffix + ".pem"));
+    auto secret =
+        load_private_key_file(kCerts / "DPauth" / ("SK_S_SM_DPauth_ECDSA_" + suffix + ".pem"));
     ASSERT_TRUE(secret.is_ok()) << secret.status().to_string();
-    const Certificate cert = load(kCerts / "DPauth" / ("CERT_S_SM_DPauth_ECDSA_" + suffix + ".der"));
+    const Certificate cert =
+        load(kCerts / "DPauth" / ("CERT_S_SM_DPauth_ECDSA_" + suffix + ".der"));
     auto certified = cert.public_key();
     ASSERT_TRUE(certified.is_ok());
     const ByteView data = as_bytes("serverSigned1: transactionId, euiccChallenge, serverAddress");
@@ -96,9 +116,8 @@ TEST(PkiTest, CertificateParsingIsBounded) {
 class TestPkiTest : public ::testing::TestWithParam<Curve> {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("rsp_pki_test_" + std::to_string(::getpid()) + "_" +
-            std::string(curve_name(GetParam())));
+    dir_ = fs::temp_directory_path() / ("rsp_pki_test_" + std::to_string(::getpid()) + "_" +
+                                        std::string(curve_name(GetParam())));
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -147,7 +166,7 @@ TEST_P(TestPkiTest, InitWritesChainsThatVerify) {
   EXPECT_TRUE(status.is_ok()) << status.to_string();
   // The eUICC certificate never expires; the others have finite lifetimes.
   EXPECT_TRUE(verify_chain(pki->euicc.certificate, eum, trusted, CertRole::kEuicc,
-                           std::int64_t{4102444800})  // 2100-01-01, past the CI's end
+                           std::int64_t{4102444800})        // 2100-01-01, past the CI's end
                   .code() == ErrorCode::kUnauthenticated);  // because the CI has expired then
 
   // Without the EUM the eUICC does not chain; an SM-DP+ certificate is no CA.
@@ -175,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(Curves, TestPkiTest,
                          ::testing::Values(Curve::kNistP256, Curve::kBrainpoolP256r1),
                          [](const auto& param_info) {
                            return param_info.param == Curve::kNistP256 ? std::string("Nist")
-                                                                 : std::string("Brainpool");
+                                                                       : std::string("Brainpool");
                          });
 
 TEST(PkiTest, TestPkiRefusesBadOptions) {

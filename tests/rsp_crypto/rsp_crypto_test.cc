@@ -71,9 +71,10 @@ TEST(RspCryptoSignature, RefusesOversizedData) {
 
 TEST(RspCryptoSignature, PlainAndDerConvert) {
   // The signature of the SGP.26 DPauth NIST certificate (openssl x509 -text).
-  const Bytes der = hex(
-      "3044022008" "23ee7dfa5e3dd07838e930f81bc34ae99f06cba35927fe9e502c464dc1fee3"
-      "02200d2d4087db01a5382d21690ac0488b15067fb2460d336332446ca99f08a8a4ef");
+  const Bytes der =
+      hex("3044022008"
+          "23ee7dfa5e3dd07838e930f81bc34ae99f06cba35927fe9e502c464dc1fee3"
+          "02200d2d4087db01a5382d21690ac0488b15067fb2460d336332446ca99f08a8a4ef");
   auto plain = der_to_plain(der);
   ASSERT_TRUE(plain.is_ok()) << plain.status().to_string();
   EXPECT_EQ(to_hex(*plain),
@@ -101,7 +102,9 @@ TEST(RspCryptoSignature, PlainAndDerConvert) {
   Bytes trailing = der;
   trailing.push_back(0);
   EXPECT_FALSE(der_to_plain(trailing).is_ok());
-  EXPECT_FALSE(der_to_plain(hex("30810602010102010" "1")).is_ok());
+  EXPECT_FALSE(der_to_plain(hex("30810602010102010"
+                                "1"))
+                   .is_ok());
   EXPECT_FALSE(der_to_plain(hex("3026022101" + std::string(64, '0') + "020101")).is_ok());
   EXPECT_FALSE(der_to_plain(Bytes(kMaxDerSignatureBytes + 1, 0x30)).is_ok());
   EXPECT_FALSE(der_to_plain(hex("3006020100020101")).is_ok());  // r = 0
@@ -196,7 +199,10 @@ TEST(RspCryptoKdf, MatchesPublishedVectors) {
     ASSERT_TRUE(eid.is_ok());
     auto info = session_shared_info(host_id, *eid);
     ASSERT_TRUE(info.is_ok());
-    EXPECT_EQ(to_hex(*info), "88100880808080808080801" "0" + std::string(vector.eid));
+    EXPECT_EQ(to_hex(*info),
+              "88100880808080808080801"
+              "0" +
+                  std::string(vector.eid));
     auto keys = derive_session_keys(hex(vector.z), host_id, *eid);
     ASSERT_TRUE(keys.is_ok()) << keys.status().to_string();
     EXPECT_EQ(hex_of(keys->initial_mac_chaining_value), vector.mcv);
@@ -246,8 +252,7 @@ TEST(RspCryptoKdf, RefusesBadInputs) {
   EXPECT_FALSE(x963_kdf_sha256(z, Bytes{}, kMaxKdfOutputBytes + 1).is_ok());
   EXPECT_FALSE(x963_kdf_sha256(z, Bytes(kMaxSharedInfoBytes + 1, 0), 16).is_ok());
   EXPECT_EQ(eid_bytes("8904903212345123451234567890123").status().code(), ErrorCode::kInvalidEid);
-  EXPECT_EQ(eid_bytes("8904903212345123451234567890123a").status().code(),
-            ErrorCode::kInvalidEid);
+  EXPECT_EQ(eid_bytes("8904903212345123451234567890123a").status().code(), ErrorCode::kInvalidEid);
 }
 
 // ---- SCP03t ----------------------------------------------------------------------------------
@@ -277,9 +282,9 @@ SessionKeys keys_of(std::string_view s_enc, std::string_view s_mac, std::string_
 // the second KDF vector: ConfigureISDP (0x87, encrypted), StoreMetadata (0x88, MAC only), then
 // ReplaceSessionKeys (0x87, encrypted); the block counter runs 1, 2, 3.
 TEST(RspCryptoScp03t, MatchesThirdPartySmdpSegments) {
-  const SessionKeys keys = keys_of("472f5bfadd97f21d34f3ce9b51b92751",
-                                   "9ec07f5b36a13e12a991d66e294e6242",
-                                   "406d507b448a699e7a36a38494debbde");
+  const SessionKeys keys =
+      keys_of("472f5bfadd97f21d34f3ce9b51b92751", "9ec07f5b36a13e12a991d66e294e6242",
+              "406d507b448a699e7a36a38494debbde");
   Scp03tState dp(keys);
   Scp03tState euicc(keys);
 
@@ -288,18 +293,18 @@ TEST(RspCryptoScp03t, MatchesThirdPartySmdpSegments) {
   ASSERT_TRUE(segment1.is_ok()) << segment1.status().to_string();
   EXPECT_EQ(to_hex(*segment1), "8718f6fe031e4b9cfe87c8e1e62f3fde85c49412d7722a6a2d89");
 
-  const Bytes metadata = hex(
-      "bf252d5a0a98001032547698103214910947534d415f54455354921147534d415f544553545f50524f46494c"
-      "45950100");
+  const Bytes metadata =
+      hex("bf252d5a0a98001032547698103214910947534d415f54455354921147534d415f544553545f50524f46494c"
+          "45950100");
   auto segment2 = mac_segment(dp, 0x88, metadata);
   ASSERT_TRUE(segment2.is_ok());
   EXPECT_EQ(to_hex(*segment2),
             "8838bf252d5a0a98001032547698103214910947534d415f54455354921147534d415f544553545f50"
             "524f46494c459501008a62cc9adbb5ccbc");
 
-  const Bytes replace_keys = hex(
-      "bf26368010000102030405060708090a0b0c0d0e0f8110010102030405060708090a0b0c0d0e0f82100201"
-      "02030405060708090a0b0c0d0e0f");
+  const Bytes replace_keys =
+      hex("bf26368010000102030405060708090a0b0c0d0e0f8110010102030405060708090a0b0c0d0e0f82100201"
+          "02030405060708090a0b0c0d0e0f");
   auto segment3 = protect_segment(dp, 0x87, replace_keys);
   ASSERT_TRUE(segment3.is_ok());
   EXPECT_EQ(to_hex(*segment3),
@@ -310,13 +315,13 @@ TEST(RspCryptoScp03t, MatchesThirdPartySmdpSegments) {
   // The eUICC side reads them back, in order.
   auto read1 = unprotect_segment(euicc, 0x87, *segment1);
   ASSERT_TRUE(read1.is_ok()) << read1.status().to_string();
-  EXPECT_EQ(*read1, configure_isdp);
+  EXPECT_EQ(to_hex(read1->view()), to_hex(configure_isdp));
   auto read2 = verify_mac_segment(euicc, 0x88, *segment2);
   ASSERT_TRUE(read2.is_ok());
   EXPECT_EQ(*read2, metadata);
   auto read3 = unprotect_segment(euicc, 0x87, *segment3);
   ASSERT_TRUE(read3.is_ok());
-  EXPECT_EQ(*read3, replace_keys);
+  EXPECT_EQ(to_hex(read3->view()), to_hex(replace_keys));
 }
 
 // The eUICC refuses anything but the segments the SM-DP+ produced, in their order, and a refused
@@ -378,7 +383,7 @@ TEST(RspCryptoScp03t, EuiccSideCatchesTampering) {
     }
     auto plaintext = unprotect_segment(euicc, 0x86, segments[i]);
     ASSERT_TRUE(plaintext.is_ok()) << plaintext.status().to_string();
-    EXPECT_EQ(*plaintext, plaintexts[i]);
+    EXPECT_EQ(to_hex(plaintext->view()), to_hex(plaintexts[i]));
     // A replay of the same segment no longer verifies.
     EXPECT_FALSE(unprotect_segment(euicc, 0x86, segments[i]).is_ok());
   }
@@ -390,8 +395,7 @@ TEST(RspCryptoScp03t, EuiccSideCatchesTampering) {
             ErrorCode::kValidationFailed);
   Bytes tampered = *metadata;
   tampered[5] ^= 0x01;
-  EXPECT_EQ(verify_mac_segment(euicc, 0x88, tampered).status().code(),
-            ErrorCode::kUnauthenticated);
+  EXPECT_EQ(verify_mac_segment(euicc, 0x88, tampered).status().code(), ErrorCode::kUnauthenticated);
   auto data = verify_mac_segment(euicc, 0x88, *metadata);
   ASSERT_TRUE(data.is_ok());
   EXPECT_EQ(to_hex(*data), "bf2503800101");
@@ -400,9 +404,9 @@ TEST(RspCryptoScp03t, EuiccSideCatchesTampering) {
 }
 
 TEST(RspCryptoScp03t, IcvIsTheEncryptedBlockCounter) {
-  const SessionKeys keys = keys_of("000102030405060708090a0b0c0d0e0f",
-                                   "000102030405060708090a0b0c0d0e0f",
-                                   "000102030405060708090a0b0c0d0e0f");
+  const SessionKeys keys =
+      keys_of("000102030405060708090a0b0c0d0e0f", "000102030405060708090a0b0c0d0e0f",
+              "000102030405060708090a0b0c0d0e0f");
   // AES-128 known answer (FIPS-197 appendix C.1): key 000102..0f, input 00112233..ff.
   // Here: the counter block 00..01 under the same key, checked against OpenSSL ECB directly.
   auto icv = scp03t_icv(keys.s_enc, 1);
