@@ -86,13 +86,13 @@ void check_typed(der::ByteView input, Decode decode, const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const der::ByteView input(data, size);
   check_tlv(input);
-  check_typed(input, [](der::ByteView in) { return der::rsp::decode_euicc_info1(in); },
-              "EUICCInfo1");
-  check_typed(input,
-              [](der::ByteView in) { return der::rsp::decode_initiate_authentication_request(in); },
-              "InitiateAuthenticationRequest");
-  check_typed(input,
-              [](der::ByteView in) { return der::rsp::decode_authenticate_server_response(in); },
-              "AuthenticateServerResponse");
+  check_typed(
+      input, [](der::ByteView in) { return der::rsp::decode_euicc_info1(in); }, "EUICCInfo1");
+  check_typed(
+      input, [](der::ByteView in) { return der::rsp::decode_initiate_authentication_request(in); },
+      "InitiateAuthenticationRequest");
+  check_typed(
+      input, [](der::ByteView in) { return der::rsp::decode_authenticate_server_response(in); },
+      "AuthenticateServerResponse");
   return 0;
 }

@@ -1,11 +1,11 @@
 #include "der/rsp.h"
 
+#include <fmt/format.h>
+
 #include <climits>
 #include <cstdlib>
 #include <string_view>
 #include <utility>
-
-#include <fmt/format.h>
 
 #include "AuthenticateServerResponse.h"
 #include "Certificate.h"
@@ -45,6 +45,10 @@ class Owned {
   T* value_ = nullptr;
 };
 
+constexpr Tag kEuiccInfo1Tag = Tag::context(32, true);                     // BF20
+constexpr Tag kInitiateAuthenticationRequestTag = Tag::context(57, true);  // BF39
+constexpr Tag kAuthenticateServerResponseTag = Tag::context(56, true);     // BF38
+
 Status malformed(std::string_view what, std::string_view why) {
   return Status(ErrorCode::kMalformedRequest, fmt::format("{}: {}", what, why));
 }
@@ -52,10 +56,18 @@ Status malformed(std::string_view what, std::string_view why) {
 // Decodes `der` as `type` into `*slot` (allocated by asn1c when null, else filled in place), after
 // the strict DER check; the parsed TLV tree is returned for taking parts as received.
 Result<Element> decode_checked(asn_TYPE_descriptor_t& type, void** slot, ByteView der,
-                               const Limits& limits, std::string_view what) {
+                               const Limits& limits, const Tag& tag, std::string_view what) {
   auto top = parse(der, limits);
   if (!top.is_ok()) return malformed(what, top.status().message());
-  // Nesting is bounded by the TLV check above, so asn1c's own stack bound is not needed.
+  // asn1c compares tags without their constructed bit; the outermost one is checked here.
+  if (!(top->tag() == tag)) {
+    return malformed(
+        what, fmt::format("tag {} where {} belongs", top->tag().to_string(), tag.to_string()));
+  }
+  // No codec context: asn1c then bounds its own recursion (30,000 bytes of stack). That bound
+  // matters: asn1c ignores the constructed bit of identifiers, so it parses as TLVs contents that
+  // the strict check saw as primitive (e.g. 9F38 where BF38 belongs), where tlv.h's depth and
+  // length rules have not looked.
   const asn_dec_rval_t result = ber_decode(nullptr, &type, slot, der.data(), der.size());
   if (result.code != RC_OK) return malformed(what, fmt::format("not a valid {}", type.name));
   if (result.consumed != der.size()) return malformed(what, "bytes after the value");
@@ -122,8 +134,7 @@ Status add_octets(List& list, ByteView bytes, std::string_view what) {
   Status set = set_octets(*item, bytes, what);
   if (!set.is_ok() || asn_sequence_add(&list, item) != 0) {
     asn_DEF_OCTET_STRING.free_struct(&asn_DEF_OCTET_STRING, item, 0);
-    return set.is_ok() ? Status(ErrorCode::kInternal, fmt::format("{}: out of memory", what))
-                       : set;
+    return set.is_ok() ? Status(ErrorCode::kInternal, fmt::format("{}: out of memory", what)) : set;
   }
   return Status::ok();
 }
@@ -160,7 +171,8 @@ EuiccInfo1 extract(const EUICCInfo1_t& source) {
 Status check_part(ByteView der, const Tag& tag, std::string_view what) {
   auto element = parse(der, kAuthenticateServerResponseLimits);
   if (!element.is_ok()) {
-    return Status(ErrorCode::kValidationFailed, fmt::format("{}: {}", what, element.status().message()));
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("{}: {}", what, element.status().message()));
   }
   if (!(element->tag() == tag)) {
     return Status(ErrorCode::kValidationFailed,
@@ -172,9 +184,11 @@ Status check_part(ByteView der, const Tag& tag, std::string_view what) {
 
 // Validates what the TLV builder wrote by decoding it as `type` (structure and constraints).
 template <typename T>
-Status check_whole(asn_TYPE_descriptor_t& type, ByteView der, std::string_view what) {
+Status check_whole(asn_TYPE_descriptor_t& type, ByteView der, const Tag& tag,
+                   std::string_view what) {
   Owned<T> owned(type);
-  auto decoded = decode_checked(type, owned.slot(), der, kAuthenticateServerResponseLimits, what);
+  auto decoded =
+      decode_checked(type, owned.slot(), der, kAuthenticateServerResponseLimits, tag, what);
   if (!decoded.is_ok()) return Status(ErrorCode::kValidationFailed, decoded.status().message());
   return Status::ok();
 }
@@ -210,7 +224,7 @@ Result<Bytes> encode(const EuiccInfo1& value) {
 
 Result<EuiccInfo1> decode_euicc_info1(ByteView der, const Limits& limits) {
   Owned<EUICCInfo1_t> owned(asn_DEF_EUICCInfo1);
-  auto top = decode_checked(owned.type(), owned.slot(), der, limits, "EUICCInfo1");
+  auto top = decode_checked(owned.type(), owned.slot(), der, limits, kEuiccInfo1Tag, "EUICCInfo1");
   if (!top.is_ok()) return top.status();
   return extract(*owned.get());
 }
@@ -219,18 +233,19 @@ Result<Bytes> encode(const InitiateAuthenticationRequest& value) {
   constexpr std::string_view kWhat = "InitiateAuthenticationRequest";
   Owned<InitiateAuthenticationRequest_t> owned(asn_DEF_InitiateAuthenticationRequest);
   auto* target = owned.allocate();
-  if (target == nullptr) return Status(ErrorCode::kInternal, fmt::format("{}: out of memory", kWhat));
+  if (target == nullptr)
+    return Status(ErrorCode::kInternal, fmt::format("{}: out of memory", kWhat));
   STATION_RETURN_IF_ERROR(set_octets(target->euiccChallenge, value.euicc_challenge, kWhat));
   STATION_RETURN_IF_ERROR(set_text(target->smdpAddress, value.smdp_address, kWhat));
   STATION_RETURN_IF_ERROR(fill(target->euiccInfo1, value.euicc_info1));
   return encode_checked(owned.type(), target, kWhat);
 }
 
-Result<InitiateAuthenticationRequest> decode_initiate_authentication_request(
-    ByteView der, const Limits& limits) {
+Result<InitiateAuthenticationRequest> decode_initiate_authentication_request(ByteView der,
+                                                                             const Limits& limits) {
   Owned<InitiateAuthenticationRequest_t> owned(asn_DEF_InitiateAuthenticationRequest);
   auto top = decode_checked(owned.type(), owned.slot(), der, limits,
-                            "InitiateAuthenticationRequest");
+                            kInitiateAuthenticationRequestTag, "InitiateAuthenticationRequest");
   if (!top.is_ok()) return top.status();
   const auto& source = *owned.get();
   return InitiateAuthenticationRequest{
@@ -242,8 +257,10 @@ Result<InitiateAuthenticationRequest> decode_initiate_authentication_request(
 
 Result<Bytes> encode(const EuiccSigned1& value) {
   constexpr std::string_view kWhat = "EuiccSigned1";
-  STATION_RETURN_IF_ERROR(check_part(value.euicc_info2, Tag::context(34, true), "EuiccSigned1 euiccInfo2"));
-  STATION_RETURN_IF_ERROR(check_part(value.ctx_params1, Tag::context(0, true), "EuiccSigned1 ctxParams1"));
+  STATION_RETURN_IF_ERROR(
+      check_part(value.euicc_info2, Tag::context(34, true), "EuiccSigned1 euiccInfo2"));
+  STATION_RETURN_IF_ERROR(
+      check_part(value.ctx_params1, Tag::context(0, true), "EuiccSigned1 ctxParams1"));
   Builder builder;
   builder.begin(kSequence)
       .primitive(Tag::context(0), value.transaction_id)
@@ -253,7 +270,7 @@ Result<Bytes> encode(const EuiccSigned1& value) {
       .raw(value.ctx_params1)
       .end();
   STATION_ASSIGN_OR_RETURN(Bytes der, std::move(builder).finish());
-  STATION_RETURN_IF_ERROR(check_whole<EuiccSigned1_t>(asn_DEF_EuiccSigned1, der, kWhat));
+  STATION_RETURN_IF_ERROR(check_whole<EuiccSigned1_t>(asn_DEF_EuiccSigned1, der, kSequence, kWhat));
   return der;
 }
 
@@ -272,7 +289,7 @@ Result<Bytes> encode(const AuthenticateServerResponse& value) {
     STATION_RETURN_IF_ERROR(check_part(ok->euicc_certificate, kSequence, "euiccCertificate"));
     STATION_RETURN_IF_ERROR(check_part(ok->eum_certificate, kSequence, "eumCertificate"));
     Builder builder;
-    builder.begin(Tag::context(56, true))
+    builder.begin(kAuthenticateServerResponseTag)
         .begin(Tag::context(0, true))
         .raw(signed1)
         .primitive(Tag::application(55), ok->euicc_signature1)
@@ -281,13 +298,14 @@ Result<Bytes> encode(const AuthenticateServerResponse& value) {
         .end()
         .end();
     STATION_ASSIGN_OR_RETURN(Bytes der, std::move(builder).finish());
-    STATION_RETURN_IF_ERROR(
-        check_whole<AuthenticateServerResponse_t>(asn_DEF_AuthenticateServerResponse, der, kWhat));
+    STATION_RETURN_IF_ERROR(check_whole<AuthenticateServerResponse_t>(
+        asn_DEF_AuthenticateServerResponse, der, kAuthenticateServerResponseTag, kWhat));
     return der;
   }
   Owned<AuthenticateServerResponse_t> owned(asn_DEF_AuthenticateServerResponse);
   auto* target = owned.allocate();
-  if (target == nullptr) return Status(ErrorCode::kInternal, fmt::format("{}: out of memory", kWhat));
+  if (target == nullptr)
+    return Status(ErrorCode::kInternal, fmt::format("{}: out of memory", kWhat));
   const auto& error = std::get<AuthenticateResponseError>(value);
   target->present = AuthenticateServerResponse_PR_authenticateResponseError;
   AuthenticateResponseError_t& out = target->choice.authenticateResponseError;
@@ -303,7 +321,8 @@ Result<AuthenticateServerResponse> decode_authenticate_server_response(ByteView 
                                                                        const Limits& limits) {
   constexpr std::string_view kWhat = "AuthenticateServerResponse";
   Owned<AuthenticateServerResponse_t> owned(asn_DEF_AuthenticateServerResponse);
-  auto top = decode_checked(owned.type(), owned.slot(), der, limits, kWhat);
+  auto top = decode_checked(owned.type(), owned.slot(), der, limits, kAuthenticateServerResponseTag,
+                            kWhat);
   if (!top.is_ok()) return top.status();
   const auto& source = *owned.get();
   // BF38 { A0 { EuiccSigned1, 5F37, Certificate, Certificate } | A1 { 80, 02 } }

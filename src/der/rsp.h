@@ -34,8 +34,8 @@
 namespace station::der::rsp {
 
 // Per-message limits; an SGP.22 certificate is under 1 KiB and an EUICCInfo2 a few hundred bytes.
-inline constexpr Limits kEuiccInfo1Limits{.max_bytes = 4 * 1024, .max_elements = 256,
-                                          .max_depth = 4};
+inline constexpr Limits kEuiccInfo1Limits{
+    .max_bytes = 4 * 1024, .max_elements = 256, .max_depth = 4};
 inline constexpr Limits kInitiateAuthenticationRequestLimits{
     .max_bytes = 4 * 1024, .max_elements = 256, .max_depth = 5};
 inline constexpr Limits kAuthenticateServerResponseLimits{
@@ -43,7 +43,7 @@ inline constexpr Limits kAuthenticateServerResponseLimits{
 
 // EUICCInfo1 ::= [32] SEQUENCE (tag BF20): what GetEUICCInfo1 answers.
 struct EuiccInfo1 {
-  Bytes svn;                                   // VersionType: 3 bytes, e.g. 02 02 00
+  Bytes svn;                                     // VersionType: 3 bytes, e.g. 02 02 00
   std::vector<Bytes> ci_pkids_for_verification;  // SubjectKeyIdentifiers of supported CIs
   std::vector<Bytes> ci_pkids_for_signing;
   friend bool operator==(const EuiccInfo1&, const EuiccInfo1&) = default;
@@ -60,7 +60,7 @@ struct InitiateAuthenticationRequest {
 
 // EuiccSigned1 ::= SEQUENCE: the part of AuthenticateServerResponse that euiccSignature1 signs.
 struct EuiccSigned1 {
-  Bytes transaction_id;   // TransactionId: 1..16 bytes
+  Bytes transaction_id;  // TransactionId: 1..16 bytes
   std::string server_address;
   Bytes server_challenge;  // Octet16
   Bytes euicc_info2;       // the EUICCInfo2 TLV (tag BF22), as received / to send

@@ -1,9 +1,9 @@
 #include "der/tlv.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <utility>
-
-#include <fmt/format.h>
 
 namespace station::der {
 namespace {
@@ -13,7 +13,8 @@ Status malformed(std::size_t offset, std::string_view what) {
 }
 
 Status bad_content(const Tag& tag, std::string_view what) {
-  return Status(ErrorCode::kMalformedRequest, fmt::format("DER element {}: {}", tag.to_string(), what));
+  return Status(ErrorCode::kMalformedRequest,
+                fmt::format("DER element {}: {}", tag.to_string(), what));
 }
 
 struct Header {
@@ -348,7 +349,8 @@ Builder& Builder::bit_string(const Tag& tag, ByteView bytes, std::uint8_t unused
   append_length(out_, bytes.size() + 1);
   out_.push_back(unused_bits);
   out_.insert(out_.end(), bytes.begin(), bytes.end());
-  if (unused_bits != 0) out_.back() = static_cast<std::uint8_t>(out_.back() & (0xFF << unused_bits));
+  if (unused_bits != 0)
+    out_.back() = static_cast<std::uint8_t>(out_.back() & (0xFF << unused_bits));
   return *this;
 }
 

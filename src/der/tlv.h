@@ -93,9 +93,9 @@ inline constexpr Tag kSequence = Tag::universal(16, true);
 inline constexpr Tag kSet = Tag::universal(17, true);
 
 struct Limits {
-  std::size_t max_bytes = 64 * 1024;   // the whole input
-  std::size_t max_elements = 4096;     // elements in the whole tree, leaves included
-  std::size_t max_depth = 16;          // nesting; the outermost element is depth 1
+  std::size_t max_bytes = 64 * 1024;  // the whole input
+  std::size_t max_elements = 4096;    // elements in the whole tree, leaves included
+  std::size_t max_depth = 16;         // nesting; the outermost element is depth 1
 };
 
 class Element;
@@ -173,7 +173,8 @@ class Element {
   friend Result<Element> parse(ByteView, const Limits&);
   friend class Document;
   friend Element read_validated(ByteView);
-  Element(Tag tag, ByteView encoded, ByteView value) : tag_(tag), encoded_(encoded), value_(value) {}
+  Element(Tag tag, ByteView encoded, ByteView value)
+      : tag_(tag), encoded_(encoded), value_(value) {}
   Tag tag_;
   ByteView encoded_;
   ByteView value_;

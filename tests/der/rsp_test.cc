@@ -42,14 +42,18 @@ InitiateAuthenticationRequest sample_request() {
 Bytes sample_euicc_info2() {
   Builder b;
   b.begin(Tag::context(34, true))
-      .primitive(Tag::context(1), Bytes{2, 3, 1})   // profileVersion
-      .primitive(Tag::context(2), Bytes{2, 2, 0})   // svn
-      .primitive(Tag::context(3), Bytes{4, 0, 0})   // euiccFirmwareVer
+      .primitive(Tag::context(1), Bytes{2, 3, 1})  // profileVersion
+      .primitive(Tag::context(2), Bytes{2, 2, 0})  // svn
+      .primitive(Tag::context(3), Bytes{4, 0, 0})  // euiccFirmwareVer
       .primitive(Tag::context(4), Bytes{0x81, 0x01, 0x00, 0x82, 0x04, 0x00, 0x01, 0x00, 0x00})
       .bit_string(Tag::context(5), Bytes{0x7F, 0xC0}, 6)  // uiccCapability
       .bit_string(Tag::context(8), Bytes{0xB0}, 4)        // rspCapability
-      .begin(Tag::context(9, true)).octets(repeat(0xF5, 20)).end()
-      .begin(Tag::context(10, true)).octets(repeat(0xF5, 20)).end()
+      .begin(Tag::context(9, true))
+      .octets(repeat(0xF5, 20))
+      .end()
+      .begin(Tag::context(10, true))
+      .octets(repeat(0xF5, 20))
+      .end()
       .octets(Bytes{0, 0, 1})  // ppVersion
       .utf8("GI-BA-UP-0419")   // sasAcreditationNumber
       .end();
@@ -64,7 +68,9 @@ Bytes sample_ctx_params1() {
       .primitive(Tag::context(0), "MATCHING-ID-1")
       .begin(Tag::context(1, true))
       .primitive(Tag::context(0), Bytes{0x35, 0x29, 0x06, 0x11, 0, 0, 0, 0})
-      .begin(Tag::context(1, true)).primitive(Tag::context(5), Bytes{13, 0, 0}).end()
+      .begin(Tag::context(1, true))
+      .primitive(Tag::context(5), Bytes{13, 0, 0})
+      .end()
       .end()
       .end();
   return finish(b);
@@ -92,8 +98,13 @@ TEST(RspInitiateAuthenticationTest, EncodesTheSgp22FormAndRoundTrips) {
       .primitive(Tag::context(3), request.smdp_address)
       .begin(Tag::context(32, true))
       .primitive(Tag::context(2), request.euicc_info1.svn)
-      .begin(Tag::context(9, true)).octets(repeat(0xF5, 20)).octets(repeat(0xC0, 20)).end()
-      .begin(Tag::context(10, true)).octets(repeat(0xF5, 20)).end()
+      .begin(Tag::context(9, true))
+      .octets(repeat(0xF5, 20))
+      .octets(repeat(0xC0, 20))
+      .end()
+      .begin(Tag::context(10, true))
+      .octets(repeat(0xF5, 20))
+      .end()
       .end()
       .end();
   EXPECT_EQ(to_hex(*der), to_hex(finish(b)));
@@ -133,6 +144,15 @@ TEST(RspInitiateAuthenticationTest, RefusesWhatIsNotStrictDerOrBreaksConstraints
   wrong_tag[1] = 0x38;
   EXPECT_FALSE(decode_initiate_authentication_request(wrong_tag).is_ok());
 
+  // 9F39: the right tag number marked primitive. asn1c ignores the constructed bit and would
+  // parse the contents; the strict check refuses it.
+  Bytes primitive = der;
+  primitive[0] = 0x9F;
+  auto primitive_refused = decode_initiate_authentication_request(primitive);
+  ASSERT_FALSE(primitive_refused.is_ok());
+  EXPECT_NE(primitive_refused.status().message().find("tag 9F39 where BF39 belongs"),
+            std::string::npos);
+
   auto too_big = decode_initiate_authentication_request(der, Limits{.max_bytes = der.size() - 1});
   ASSERT_FALSE(too_big.is_ok());
   EXPECT_NE(too_big.status().message().find("exceeds the limit"), std::string::npos);
@@ -147,8 +167,10 @@ TEST(RspInitiateAuthenticationTest, RefusesWhatIsNotStrictDerOrBreaksConstraints
       .primitive(Tag::context(3), "x")
       .begin(Tag::context(32, true))
       .primitive(Tag::context(2), Bytes{2, 2, 0})
-      .begin(Tag::context(9, true)).end()
-      .begin(Tag::context(10, true)).end()
+      .begin(Tag::context(9, true))
+      .end()
+      .begin(Tag::context(10, true))
+      .end()
       .end()
       .end();
   auto constrained = decode_initiate_authentication_request(finish(b));
@@ -166,8 +188,12 @@ TEST(RspInitiateAuthenticationTest, SkipsUnknownExtensions) {
   Builder b;
   b.begin(Tag::context(32, true))
       .primitive(Tag::context(2), Bytes{2, 3, 0})
-      .begin(Tag::context(9, true)).octets(repeat(0xF5, 20)).end()
-      .begin(Tag::context(10, true)).octets(repeat(0xF5, 20)).end()
+      .begin(Tag::context(9, true))
+      .octets(repeat(0xF5, 20))
+      .end()
+      .begin(Tag::context(10, true))
+      .octets(repeat(0xF5, 20))
+      .end()
       .primitive(Tag::context(20), Bytes{1, 2, 3})
       .end();
   auto info1 = decode_euicc_info1(finish(b));
@@ -240,8 +266,8 @@ TEST(RspAuthenticateServerResponseTest, UnknownExtensionsInSignedPartsAreKeptVer
 }
 
 TEST(RspAuthenticateServerResponseTest, ErrorAlternative) {
-  auto der = encode(AuthenticateServerResponse(
-      AuthenticateResponseError{.transaction_id = {0x07}, .code = 2}));
+  auto der = encode(
+      AuthenticateServerResponse(AuthenticateResponseError{.transaction_id = {0x07}, .code = 2}));
   ASSERT_TRUE(der.is_ok()) << der.status().to_string();
   EXPECT_EQ(to_hex(*der), "BF3808A106800107020102");
   auto back = decode_authenticate_server_response(*der);

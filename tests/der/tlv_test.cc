@@ -61,15 +61,15 @@ TEST(DerTagTest, ReadsMultiByteTagsOfEveryClass) {
     Tag tag;
   };
   const Case cases[] = {
-      {"BF2000", Tag::context(32, true)},        // EUICCInfo1
-      {"BF3800", Tag::context(56, true)},        // AuthenticateServerResponse
-      {"5F4900", Tag::application(73)},          // a public key
-      {"7F2100", Tag::application(33, true)},    // a GP certificate
-      {"5F3700", Tag::application(55)},          // a signature
-      {"DF1F00", Tag::private_use(31)},          // smallest high-form number
-      {"9F7F00", Tag::context(127)},             // largest two-byte tag
-      {"9F810000", Tag::context(128)},           // three-byte tag
-      {"1E00", Tag::universal(30)},              // largest low-form number
+      {"BF2000", Tag::context(32, true)},      // EUICCInfo1
+      {"BF3800", Tag::context(56, true)},      // AuthenticateServerResponse
+      {"5F4900", Tag::application(73)},        // a public key
+      {"7F2100", Tag::application(33, true)},  // a GP certificate
+      {"5F3700", Tag::application(55)},        // a signature
+      {"DF1F00", Tag::private_use(31)},        // smallest high-form number
+      {"9F7F00", Tag::context(127)},           // largest two-byte tag
+      {"9F810000", Tag::context(128)},         // three-byte tag
+      {"1E00", Tag::universal(30)},            // largest low-form number
       {"3000", kSequence},
       {"FFFFFFFF7F00", Tag::private_use(kTagNumberMax, true)},
   };
@@ -86,13 +86,13 @@ TEST(DerTagTest, ReadsMultiByteTagsOfEveryClass) {
 
 TEST(DerTagTest, RefusesNonMinimalAndOversizedTags) {
   for (std::string_view bad : {
-           "9F1E00",          // high form for 30
-           "9F0000",          // high form for 0
-           "9F800100",        // leading 0x80 group
-           "9F8FFFFFFFFF00",  // five groups
-           "9F90808080 0000", // above 2^28 - 1
-           "9F",              // truncated
-           "9F81",            // truncated mid-tag
+           "9F1E00",           // high form for 30
+           "9F0000",           // high form for 0
+           "9F800100",         // leading 0x80 group
+           "9F8FFFFFFFFF00",   // five groups
+           "9F90808080 0000",  // above 2^28 - 1
+           "9F",               // truncated
+           "9F81",             // truncated mid-tag
        }) {
     const Bytes bytes = hex(bad);
     auto element = parse_hex(bytes);
@@ -125,16 +125,16 @@ TEST(DerLengthTest, RefusesNonMinimalIndefiniteAndReservedLengths) {
     std::string_view why;
   };
   const Case cases[] = {
-      {"04 81 05 0102030405", "non-minimal"},         // long form below 128
-      {"04 82 0080" , "leading zero"},                 // leading zero length byte
+      {"04 81 05 0102030405", "non-minimal"},  // long form below 128
+      {"04 82 0080", "leading zero"},          // leading zero length byte
       {"04 80 0000", "indefinite"},
       {"30 80 0400 0000", "indefinite"},
       {"04 FF", "reserved"},
       {"04 85 0100000000", "more than 4 bytes"},
       {"04 82 01", "truncated length"},
       {"04 05 01020304", "truncated"},
-      {"30 03 04 02 01", "truncated"},                 // child runs past its parent
-      {"04 00 00", "after the element"},               // trailing byte
+      {"30 03 04 02 01", "truncated"},    // child runs past its parent
+      {"04 00 00", "after the element"},  // trailing byte
       {"04", "no length"},
       {"", "no element"},
   };
@@ -195,9 +195,9 @@ TEST(DerDocumentTest, ParsesElementsBackToBack) {
 }
 
 TEST(DerValueTest, IntegersAreMinimalTwosComplement) {
-  for (std::int64_t v : {std::int64_t{0}, std::int64_t{1}, std::int64_t{127}, std::int64_t{128},
-                         std::int64_t{-1}, std::int64_t{-128}, std::int64_t{-129},
-                         std::int64_t{256}, INT64_MAX, INT64_MIN}) {
+  for (std::int64_t v :
+       {std::int64_t{0}, std::int64_t{1}, std::int64_t{127}, std::int64_t{128}, std::int64_t{-1},
+        std::int64_t{-128}, std::int64_t{-129}, std::int64_t{256}, INT64_MAX, INT64_MIN}) {
     Builder builder;
     builder.integer(v);
     Bytes bytes = std::move(builder).finish().value();
@@ -236,7 +236,7 @@ TEST(DerValueTest, BooleanNullUtf8AndBitString) {
   EXPECT_EQ(bits->unused_bits, 6);
   EXPECT_EQ(to_hex(bits->bytes), "C0");
   EXPECT_FALSE(parse_hex(hex("0302 06 C1")).value().as_bit_string().is_ok());  // padding set
-  EXPECT_FALSE(parse_hex(hex("0301 01")).value().as_bit_string().is_ok());      // no bytes
+  EXPECT_FALSE(parse_hex(hex("0301 01")).value().as_bit_string().is_ok());     // no bytes
   EXPECT_FALSE(parse_hex(hex("0302 08 00")).value().as_bit_string().is_ok());
   Builder b;
   b.bit_string(kBitString, hex("FF"), 3);
