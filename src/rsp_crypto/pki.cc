@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <openssl/asn1.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -78,11 +79,13 @@ Result<std::string> read_file(const std::string& path, std::size_t limit) {
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     text.append(buffer, static_cast<std::size_t>(in.gcount()));
     if (text.size() > limit) {
+      OPENSSL_cleanse(buffer, sizeof buffer);
       secrets::wipe(text);
       return Status(ErrorCode::kPayloadTooLarge,
                     path + " is larger than " + std::to_string(limit) + " bytes");
     }
   }
+  OPENSSL_cleanse(buffer, sizeof buffer);  // it may have held a private key
   return text;
 }
 
@@ -371,6 +374,20 @@ bool Certificate::has_role(CertRole role) const {
   return false;
 }
 
+Bytes Certificate::subject_key_identifier() const {
+  const ASN1_OCTET_STRING* id = empty() ? nullptr : X509_get0_subject_key_id(cert_.get());
+  if (id == nullptr) return {};
+  const unsigned char* data = ASN1_STRING_get0_data(id);
+  return Bytes(data, data + ASN1_STRING_length(id));
+}
+
+Bytes Certificate::authority_key_identifier() const {
+  const ASN1_OCTET_STRING* id = empty() ? nullptr : X509_get0_authority_key_id(cert_.get());
+  if (id == nullptr) return {};
+  const unsigned char* data = ASN1_STRING_get0_data(id);
+  return Bytes(data, data + ASN1_STRING_length(id));
+}
+
 Result<Certificate> load_certificate_file(const std::string& path) {
   STATION_ASSIGN_OR_RETURN(std::string text, read_file(path, kMaxCertificateFileBytes));
   if (text.find("-----BEGIN") != std::string::npos) return Certificate::from_pem(text);
@@ -427,6 +444,23 @@ Status verify_chain(const Certificate& leaf, std::span<const Certificate> interm
                                                    std::string(role_policy_oid(*role)));
   }
   return Status::ok();
+}
+
+Result<std::string> verify_euicc_certificates(const Certificate& euicc, const Certificate& eum,
+                                              std::span<const Certificate> trusted,
+                                              std::optional<std::int64_t> at_unix_seconds) {
+  if (eum.empty() || !eum.has_role(CertRole::kEum)) {
+    return Status(ErrorCode::kUnauthenticated, "EUM certificate lacks the EUM policy");
+  }
+  const Certificate intermediates[] = {eum};
+  STATION_RETURN_IF_ERROR(
+      verify_chain(euicc, intermediates, trusted, CertRole::kEuicc, at_unix_seconds));
+  std::string eid = euicc.subject_serial_number();
+  if (eid.size() != 2 * kEidBytes || eid.find_first_not_of("0123456789") != std::string::npos) {
+    return Status(ErrorCode::kUnauthenticated,
+                  "eUICC certificate subject serialNumber is not a 32-digit EID");
+  }
+  return eid;
 }
 
 // ---- issuance ------------------------------------------------------------------------------

@@ -1,19 +1,21 @@
-// rsp_crypto/pki: X.509 certificates of the RSP ecosystem (GSMA SGP.22 v2.x section 4.5.2,
-// "Certificates"; test certificates as in SGP.26).
+// rsp_crypto/pki: X.509 certificates of the RSP ecosystem (GSMA SGP.22 v2.x, the certificate
+// profiles of its "Certificates" section; test certificates as in SGP.26).
 //
 // The chains SGP.22 defines, all ECDSA-SHA256 on the curve of the CI:
 //
 //   CI (self-signed root) -> EUM -> eUICC          (the eUICC's EID in its subject serialNumber)
-//   CI -> SM-DP+ DPauth  (signs serverSigned1 in ES9+ AuthenticateClient)
-//   CI -> SM-DP+ DPpb    (signs smdpSigned2 and the Bound Profile Package)
+//   CI -> SM-DP+ DPauth  (signs serverSigned1, ES9+ InitiateAuthentication)
+//   CI -> SM-DP+ DPpb    (signs smdpSigned2 of AuthenticateClient and the Bound Profile
+//                         Package's InitialiseSecureChannel)
 //   CI -> SM-DP+ DPtls   (TLS server certificate of ES9+)
 //
-// Each role is marked by a critical certificatePolicies extension (id-rspRole, 2.23.146.1.2.1.x,
-// SGP.22 section 4.5.2.1.0.1): ci .0, euicc .1, eum .2, dp-tls .3, dp-auth .4, dp-pb .5 (the
-// dp-tls policy is not critical, as in SGP.26). CI and EUM certificates are CAs (basicConstraints
-// critical, keyUsage keyCertSign + cRLSign; the EUM with pathLenConstraint 0); the others have
-// keyUsage digitalSignature only, DPtls also extendedKeyUsage serverAuth + clientAuth. The eUICC
-// certificate never expires (notAfter 99991231235959Z, as SGP.22 specifies).
+// Each role is marked by a critical certificatePolicies extension (SGP.22 id-rspRole,
+// 2.23.146.1.2.1.x, the values the SGP.26 certificates carry): ci .0, euicc .1, eum .2,
+// dp-tls .3, dp-auth .4, dp-pb .5 (the dp-tls policy is not critical, as in SGP.26). CI and EUM
+// certificates are CAs (basicConstraints critical, keyUsage keyCertSign + cRLSign; the EUM with
+// pathLenConstraint 0); the others have keyUsage digitalSignature only, DPtls also
+// extendedKeyUsage serverAuth + clientAuth. The eUICC certificate never expires (notAfter
+// 99991231235959Z, as SGP.22 specifies).
 //
 // `station pki init DIR` (src/cli/pki_command.cc) writes a private test PKI with these profiles;
 // the files in DIR are listed above write_test_pki below. Private keys are written with mode 0600.
@@ -81,6 +83,10 @@ class Certificate {
   Result<EcKey> public_key() const;
   // True when the certificatePolicies extension names the role's policy.
   bool has_role(CertRole role) const;
+  // The subjectKeyIdentifier / authorityKeyIdentifier keyIdentifier (SGP.22 names a CI by its
+  // SKI, e.g. in euiccCiPKIdListForVerification); empty when absent.
+  Bytes subject_key_identifier() const;
+  Bytes authority_key_identifier() const;
 
  private:
   std::unique_ptr<x509_st, X509Free> cert_;
@@ -99,6 +105,14 @@ Status verify_chain(const Certificate& leaf, std::span<const Certificate> interm
                     std::span<const Certificate> trusted,
                     std::optional<CertRole> role = std::nullopt,
                     std::optional<std::int64_t> at_unix_seconds = std::nullopt);
+
+// The eUICC's certificates as SGP.22 requires them: `euicc` chains through `eum`
+// to one of `trusted`, the eUICC certificate has the eUICC role and a 32-digit EID as its subject
+// serialNumber, the EUM certificate has the EUM role. Returns the EID. kUnauthenticated
+// otherwise.
+Result<std::string> verify_euicc_certificates(
+    const Certificate& euicc, const Certificate& eum, std::span<const Certificate> trusted,
+    std::optional<std::int64_t> at_unix_seconds = std::nullopt);
 
 // What a certificate says about its subject.
 struct CertificateProfile {

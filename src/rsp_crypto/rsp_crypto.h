@@ -3,7 +3,7 @@
 //
 // What SGP.22 asks for, and where it is here:
 //
-// * Curves (SGP.22 section 2.6.5 "Algorithms"): NIST P-256 and brainpoolP256r1 (RFC 5639),
+// * Curves: the two SGP.22 v2 allows, NIST P-256 and brainpoolP256r1 (RFC 5639),
 //   named by `Curve`. The curve of a key follows from its certificate chain (the CI's curve).
 //
 // * Signatures: ECDSA with SHA-256. Inside the RSP ASN.1 structures (serverSigned1,
@@ -21,20 +21,24 @@
 //   of BSI TR-03111 section 4.3.1: the x-coordinate of d * Q (32 bytes), which is what ECDH in
 //   OpenSSL returns.
 //
-// * Key derivation (SGP.22 v2.x section 2.6.4.2 and Annex G, after GlobalPlatform Card Spec
-//   Amendment F, SCP11): KeyData = X9.63-KDF-SHA256(ShS, 48 bytes, SharedInfo) with
+// * Key derivation (the SGP.22 key derivation for the Bound Profile Package, after
+//   GlobalPlatform Card Spec Amendment F, SCP11): KeyData = X9.63-KDF-SHA256(ShS, 48 bytes,
+//   SharedInfo) with
 //     SharedInfo = keyType (0x88) || keyLength (0x10) || len(hostId) || hostId || len(EID) || EID
 //   (lengths as BER-TLV lengths, i.e. one byte here), and
 //     initial MAC chaining value = KeyData[0..15], S-ENC = KeyData[16..31],
 //     S-MAC = KeyData[32..47].
 //   hostId is the SM-DP+'s host identifier sent in InitialiseSecureChannel (1-16 bytes), EID the
-//   16 bytes of the eUICC's EID. Source: the spec text is not published openly; the layout above
-//   is the one implemented by osmocom pySim (pySim/esim/bsp.py, "as per SGP.22 v3.0 Section
-//   2.6.4.2"), whose test vectors were traced from a third-party SM-DP+; tests/rsp_crypto checks
-//   against those vectors and against an independent SHA-256 computation of the KDF.
+//   16 bytes of the eUICC's EID. Source: the SGP.22 text itself was not at hand (the search
+//   tools hold no copy), so section numbers here are as other implementations cite them; the
+//   layout is the one of osmocom pySim (pySim/esim/bsp.py, bsp_key_derivation, "as per SGP.22
+//   v3.0 Section 2.6.4.2"; SGP.22 v2.x calls the protocol SCP03t), whose test vectors were
+//   traced from a third-party SM-DP+. tests/rsp_crypto checks against those vectors and
+//   against an independent SHA-256 computation of the X9.63 KDF.
 //
-// * SCP03t (SGP.22 section 2.6.4.3/2.6.4.4, called "BSP" from v3.0; GlobalPlatform Amendment D
-//   SCP03 section 6.2.6 for the ICV): a Bound Profile Package is a sequence of segments, each
+// * SCP03t (SGP.22 v3.0 sections 2.6.4.3-2.6.4.4 as pySim cites them, "BSP" from v3.0; the ICV
+//   as GlobalPlatform Amendment D, SCP03, defines it for command encryption): a Bound Profile
+//   Package is a sequence of segments, each
 //       tag || BER length || data || C-MAC (8 bytes)       at most 1020 bytes in all.
 //   - Encryption (segments tagged 0x87 ConfigureISDP/ReplaceSessionKeys, 0x86 profile data):
 //     the plaintext is padded with 0x80 then 0-15 zero bytes (always, ISO/IEC 9797-1 method 2),
@@ -46,7 +50,8 @@
 //     carries full[0..7] and the next MCV is the whole 16-byte `full`.
 //   - The eUICC side checks the MAC (constant time) before it decrypts and checks the padding.
 //   `Scp03tState` is the state one side keeps (keys, MCV, block counter); the functions advance it
-//   only when they succeed, so a refused segment leaves it as it was.
+//   only when they succeed, so a refused segment leaves it as it was. After ReplaceSessionKeys
+//   both sides start a new state from the new keys (block counter 1 again), as the vectors show.
 //
 // Limits: every input has an explicit bound (constants below); anything larger is refused with
 // kValidationFailed (or kPayloadTooLarge for data), never truncated. Private keys, ShS and session

@@ -60,6 +60,13 @@ TEST_F(Sgp26Test, DpAuthAndDpPbChainToTheirCi) {
     EXPECT_EQ(
         verify_chain(auth, {}, trusted, CertRole::kDpAuth, 1577836800 /* 2020-01-01 */).code(),
         ErrorCode::kUnauthenticated);
+    // SGP.22 names the CI by its subjectKeyIdentifier; the SM-DP+ certificates point at it.
+    if (suffix == "NIST") {  // openssl x509 -text of CERT_CI_ECDSA_NIST.der
+      EXPECT_EQ(to_hex(ci.subject_key_identifier()), "f54172bdf98a95d65cbeb88a38a1c11d800a85c3");
+    }
+    EXPECT_EQ(ci.subject_key_identifier().size(), 20u);
+    EXPECT_EQ(auth.authority_key_identifier(), ci.subject_key_identifier());
+    EXPECT_TRUE(ci.authority_key_identifier().empty());
     auto key = auth.public_key();
     ASSERT_TRUE(key.is_ok());
     EXPECT_EQ(key->curve(), suffix == "NIST" ? Curve::kNistP256 : Curve::kBrainpoolP256r1);
@@ -168,6 +175,17 @@ TEST_P(TestPkiTest, InitWritesChainsThatVerify) {
   EXPECT_TRUE(verify_chain(pki->euicc.certificate, eum, trusted, CertRole::kEuicc,
                            std::int64_t{4102444800})        // 2100-01-01, past the CI's end
                   .code() == ErrorCode::kUnauthenticated);  // because the CI has expired then
+
+  auto eid = verify_euicc_certificates(pki->euicc.certificate, pki->eum.certificate, trusted);
+  ASSERT_TRUE(eid.is_ok()) << eid.status().to_string();
+  EXPECT_EQ(*eid, kDefaultTestEid);
+  EXPECT_EQ(pki->euicc.certificate.authority_key_identifier(),
+            pki->eum.certificate.subject_key_identifier());
+  // An SM-DP+ certificate in the EUM's place is refused (no EUM policy, and no CA).
+  EXPECT_EQ(verify_euicc_certificates(pki->euicc.certificate, pki->dp_auth.certificate, trusted)
+                .status()
+                .code(),
+            ErrorCode::kUnauthenticated);
 
   // Without the EUM the eUICC does not chain; an SM-DP+ certificate is no CA.
   EXPECT_EQ(verify_chain(pki->euicc.certificate, {}, trusted).code(), ErrorCode::kUnauthenticated);
