@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   station::cli::add_serve_command(app, &exit_code);
   station::cli::add_admin_command(app, &exit_code);
+  station::cli::add_pki_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

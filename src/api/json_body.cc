@@ -109,6 +109,16 @@ Result<std::optional<std::string>> JsonBody::optional_string(std::string_view na
   return std::optional<std::string>(text);
 }
 
+Result<std::optional<JsonBody>> JsonBody::optional_object(std::string_view name) const {
+  auto it = document_.find(name);
+  if (it == document_.end() || it->is_null()) return std::optional<JsonBody>();
+  if (!it->is_object()) {
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("'{}' must be an object, not {}", name, json_type_name(*it)));
+  }
+  return std::optional<JsonBody>(JsonBody(*it));
+}
+
 Result<std::int64_t> JsonBody::integer(std::string_view name, bool is_amount) const {
   auto it = document_.find(name);
   if (it == document_.end() || it->is_null()) {

@@ -34,6 +34,8 @@ class JsonBody {
   // An integer JSON number. Fractions and exponents are refused (kValidationFailed); integers
   // beyond int64 are kAmountOutOfRange when `is_amount`, else kValidationFailed.
   Result<std::int64_t> integer(std::string_view name, bool is_amount) const;
+  // A nested object member, read by the same strict rules; nullopt when absent or null.
+  Result<std::optional<JsonBody>> optional_object(std::string_view name) const;
 
  private:
   explicit JsonBody(nlohmann::json document) : document_(std::move(document)) {}

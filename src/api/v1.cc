@@ -30,17 +30,7 @@ std::optional<auth::Principal> authorise(auth::Authenticator& authenticator, htt
   return std::move(principal).value();
 }
 
-namespace {
-
 using http::Request;
-using http::Responder;
-using http::Response;
-using nlohmann::json;
-
-constexpr std::string_view kCustomerPrefix = "cus";
-constexpr std::string_view kTopupPrefix = "tu";
-constexpr std::string_view kChargePrefix = "ch";
-constexpr std::string_view kTransferPrefix = "tr";
 
 // What an asynchronous completion needs of its request to answer with a problem.
 Request problem_context(const Request& request) {
@@ -49,6 +39,43 @@ Request problem_context(const Request& request) {
   context.request_id = request.request_id;
   return context;
 }
+
+// Printable ASCII without spaces, 1..255 bytes.
+Result<std::string> idempotency_key(const Request& request) {
+  auto key = request.header("idempotency-key");
+  if (!key) {
+    return Status(ErrorCode::kIdempotencyKeyInvalid,
+                  "an Idempotency-Key header is required for this request");
+  }
+  if (key->empty() || key->size() > limits::kIdempotencyKeyBytesMax) {
+    return Status(ErrorCode::kIdempotencyKeyInvalid, "Idempotency-Key must be 1 to 255 bytes");
+  }
+  for (unsigned char c : *key) {
+    if (c < 0x21 || c > 0x7e) {
+      return Status(ErrorCode::kIdempotencyKeyInvalid,
+                    "Idempotency-Key must be printable ASCII without spaces");
+    }
+  }
+  return std::string(*key);
+}
+
+Result<Id> path_id(const Request& request, std::string_view prefix, std::string_view what) {
+  auto it = request.path_params.find("id");
+  auto id = it == request.path_params.end() ? std::nullopt : parse_public_id(prefix, it->second);
+  if (!id) return Status(ErrorCode::kNotFound, fmt::format("no such {}", what));
+  return *id;
+}
+
+namespace {
+
+using http::Responder;
+using http::Response;
+using nlohmann::json;
+
+constexpr std::string_view kCustomerPrefix = "cus";
+constexpr std::string_view kTopupPrefix = "tu";
+constexpr std::string_view kChargePrefix = "ch";
+constexpr std::string_view kTransferPrefix = "tr";
 
 std::string_view public_prefix_of(const ledger::Transfer& transfer) {
   if (transfer.category == "topup") return kTopupPrefix;
@@ -107,31 +134,7 @@ json transaction_json(const billing::Movement& movement, Id wallet_account_id) {
   };
 }
 
-// Printable ASCII without spaces, 1..255 bytes.
-Result<std::string> idempotency_key(const Request& request) {
-  auto key = request.header("idempotency-key");
-  if (!key) {
-    return Status(ErrorCode::kIdempotencyKeyInvalid,
-                  "an Idempotency-Key header is required for this request");
-  }
-  if (key->empty() || key->size() > limits::kIdempotencyKeyBytesMax) {
-    return Status(ErrorCode::kIdempotencyKeyInvalid, "Idempotency-Key must be 1 to 255 bytes");
-  }
-  for (unsigned char c : *key) {
-    if (c < 0x21 || c > 0x7e) {
-      return Status(ErrorCode::kIdempotencyKeyInvalid,
-                    "Idempotency-Key must be printable ASCII without spaces");
-    }
-  }
-  return std::string(*key);
-}
 
-Result<Id> path_id(const Request& request, std::string_view prefix, std::string_view what) {
-  auto it = request.path_params.find("id");
-  auto id = it == request.path_params.end() ? std::nullopt : parse_public_id(prefix, it->second);
-  if (!id) return Status(ErrorCode::kNotFound, fmt::format("no such {}", what));
-  return *id;
-}
 
 billing::Actor actor_of(const auth::Principal& principal, const Request& request) {
   return billing::Actor{principal.name(), principal.key_id, request.request_id};

@@ -23,6 +23,14 @@ std::optional<auth::Principal> authorise(auth::Authenticator& authenticator, htt
                                          const http::Responder& respond,
                                          auth::Permission permission);
 
+// Shared by the route files of the API:
+// What an asynchronous completion needs of its request to answer with a problem.
+http::Request problem_context(const http::Request& request);
+// The Idempotency-Key header: printable ASCII without spaces, 1..255 bytes.
+Result<std::string> idempotency_key(const http::Request& request);
+// The {id} path parameter as a public id with that prefix; kNotFound naming `what` otherwise.
+Result<Id> path_id(const http::Request& request, std::string_view prefix, std::string_view what);
+
 // Registers every /v1 route on the router. The context must outlive the router's use.
 void add_v1_routes(http::Router& router, ApiContext& context);
 

@@ -101,7 +101,8 @@ namespace {
 // Operator-only: the app scope, which otherwise may do anything a subscriber-facing client
 // needs, does not get these.
 bool is_operator_permission(Permission permission) {
-  return permission == Permission::kProfilesRead || permission == Permission::kOutboxRead;
+  return permission == Permission::kProfilesRead || permission == Permission::kOutboxRead ||
+         permission == Permission::kPlansWrite || permission == Permission::kIdentityReview;
 }
 
 }  // namespace
@@ -115,15 +116,17 @@ bool scope_allows(Scope scope, Permission permission) {
       return !is_operator_permission(permission);
     case Scope::kSupport:
       return permission == kProfilesRead || permission == kOutboxRead ||
-             permission == kCustomersCreate ||
+             permission == kPlansRead || permission == kIdentityReview ||
+             permission == kDevicesRead || permission == kCustomersCreate ||
              permission == kCustomersRead || permission == kTopupsRead ||
-             permission == kChargesRead || permission == kTransactionsRead;
+             permission == kChargesRead || permission == kTransactionsRead ||
+             permission == kOrdersRead || permission == kOrdersCancel;
     case Scope::kFinance:
-      return permission == kCustomersRead || permission == kTopupsCreate ||
-             permission == kTopupsRead || permission == kChargesRead ||
+      return permission == kPlansRead || permission == kCustomersRead ||
+             permission == kTopupsCreate || permission == kTopupsRead || permission == kChargesRead ||
              permission == kTransactionsRead;
     case Scope::kPartner:
-      return permission == kTopupsCreate || permission == kTopupsRead;
+      return permission == kPlansRead || permission == kTopupsCreate || permission == kTopupsRead;
   }
   return false;
 }

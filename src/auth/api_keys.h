@@ -39,6 +39,14 @@ enum class Permission : std::uint8_t {
   kTransactionsRead,
   kProfilesRead,  // operator view of the profile inventory (admin, support)
   kOutboxRead,    // the SMS outbox (admin, support)
+  kPlansRead,       // the plan catalogue (every scope)
+  kPlansWrite,      // creating and changing plans (admin)
+  kIdentitySubmit,  // a customer's identity submission, and reading it back (admin, app)
+  kIdentityReview,  // the verification queue, approve and reject (admin, support)
+  kDevicesRead,   // the device check (admin, app, support)
+  kOrdersCreate,  // ordering an eSIM (admin, app)
+  kOrdersRead,    // an order, its history and QR code (admin, app, support)
+  kOrdersCancel,  // cancelling an order before download (admin, app, support)
 };
 bool scope_allows(Scope scope, Permission permission);
 

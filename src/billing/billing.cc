@@ -289,6 +289,16 @@ Result<std::pair<Billing::WalletRef, Currency>> Billing::money_target(Id custome
   return std::make_pair(std::move(wallet), known);
 }
 
+Result<Id> Billing::wallet_account_for(Id customer_id, std::string_view currency) {
+  STATION_ASSIGN_OR_RETURN(auto target, money_target(customer_id, currency));
+  return target.first.wallet_account_id;
+}
+
+Result<Id> Billing::operator_account_for(AccountKind kind, std::string_view currency) {
+  STATION_ASSIGN_OR_RETURN(auto known, check_currency(currency));
+  return operator_account(kind, known);
+}
+
 void Billing::topup(TopupRequest request, std::string idempotency_key, Actor actor,
                     MovementCallback done) {
   auto fail = [&](Status status) { done(MovementOutcome{std::move(status), std::nullopt, false}); };

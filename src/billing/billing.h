@@ -115,6 +115,12 @@ class Billing {
 
   const Currency& default_currency() const { return default_currency_; }
 
+  // For other domains that move a customer's money (orders): the wallet that holds `currency`
+  // (kCurrencyMismatch when it holds another), and the operator's account of a kind and
+  // currency, created on first use.
+  Result<Id> wallet_account_for(Id customer_id, std::string_view currency);
+  Result<Id> operator_account_for(ledger::AccountKind kind, std::string_view currency);
+
  private:
   // A customer's wallet and currency never change, so money paths keep them in memory rather
   // than reading the customer row on every top-up and charge.

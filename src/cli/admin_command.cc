@@ -165,7 +165,10 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   list->callback([=] { *exit_code = run_audit_list(*audit_store, *audit_limit); });
 
   add_profiles_commands(*admin, exit_code);
+  add_devices_commands(*admin, exit_code);
   add_outbox_commands(*admin, exit_code);
+  add_plans_commands(*admin, exit_code);
+  add_kyc_commands(*admin, exit_code);
 }
 
 }  // namespace station::cli

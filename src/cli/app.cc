@@ -3,9 +3,17 @@
 #include <array>
 #include <cassert>
 
+#include <fmt/format.h>
+#include <openssl/rand.h>
+
+#include "api/devices.h"
+#include "api/kyc.h"
+#include "api/orders.h"
 #include "api/outbox.h"
+#include "api/plans.h"
 #include "api/profiles.h"
 #include "api/v1.h"
+#include "orders/activation.h"
 #include "schema/migrations.h"
 #include "spdlog/spdlog.h"
 
@@ -13,6 +21,7 @@ namespace station::cli {
 
 struct ApiHolder {
   api::ApiContext context;
+  std::optional<api::OrderRoutesContext> orders;
 };
 
 namespace {
@@ -64,12 +73,20 @@ Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) 
   STATION_RETURN_IF_ERROR(app->billing_->prepare());
   app->keyring_ = options.keyring ? options.keyring : std::make_shared<const secrets::Keyring>();
   app->inventory_ = std::make_unique<inventory::Inventory>(*app->database_, *app->keyring_, clock);
+  app->plans_ = std::make_unique<catalogue::Plans>(*app->database_, *app->ids_, clock);
+  app->identities_ =
+      std::make_unique<kyc::Identities>(*app->database_, *app->keyring_, *app->ids_, clock);
+  app->devices_ = std::make_unique<devices::DeviceCatalogue>(*app->database_);
+  STATION_RETURN_IF_ERROR(app->devices_->seed_if_empty());
   STATION_ASSIGN_OR_RETURN(app->first_admin_key_,
                            ensure_first_admin_key(*app->database_, *app->ids_, clock));
 
   app->api_ = std::make_unique<ApiHolder>(ApiHolder{{*app->billing_, *app->authenticator_}});
   api::add_v1_routes(app->router_, app->api_->context);
   api::add_profile_routes(app->router_, *app->authenticator_, *app->inventory_);
+  api::add_plan_routes(app->router_, *app->authenticator_, *app->plans_);
+  api::add_kyc_routes(app->router_, *app->authenticator_, *app->identities_);
+  api::add_device_routes(app->router_, *app->authenticator_, *app->devices_);
   STATION_RETURN_IF_ERROR(app->start_messaging());
   api::add_outbox_routes(app->router_, *app->authenticator_, *app->messenger_);
   storage::Database* database = app->database_.get();
@@ -82,7 +99,36 @@ Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) 
   app->server_ = std::make_unique<http::Server>(options.server, app->router_, app->metrics_,
                                                 options.access_log);
   STATION_RETURN_IF_ERROR(app->server_->listen());
+  STATION_RETURN_IF_ERROR(app->start_orders());
   return app;
+}
+
+Status App::start_orders() {
+  STATION_RETURN_IF_ERROR(orders::check_smdp_address(options_.orders.smdp_address));
+  std::string secret = options_.payment_webhook_secret;
+  if (secret.empty()) {
+    std::array<unsigned char, 32> bytes{};
+    if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
+      return Status(ErrorCode::kInternal, "the random generator failed");
+    }
+    for (unsigned char byte : bytes) secret += fmt::format("{:02x}", byte);
+  }
+  orders::TestProviderOptions provider;
+  provider.webhook_host = options_.server.listen_host;
+  provider.webhook_port = server_->port();
+  provider.delay_ms = options_.payment_webhook_delay_ms;
+  payments_ = std::make_unique<orders::TestPaymentProvider>(
+      secrets::SecretString(std::move(secret)), provider, *clock_);
+  orders_ = std::make_unique<orders::Orders>(
+      orders::OrdersDependencies{*database_, *ledger_, *billing_, *plans_, *identities_,
+                                 *devices_, *inventory_, *messenger_, *payments_, *ids_, *clock_},
+      options_.orders);
+  api_->orders.emplace(
+      api::OrderRoutesContext{*authenticator_, *audit_, *orders_, *payments_, *ids_, *clock_});
+  api::add_order_routes(router_, *api_->orders);
+  payments_->start();
+  orders_->start();
+  return Status::ok();
 }
 
 Status App::start_messaging() {
@@ -172,6 +218,9 @@ void App::stop_on_signals() { server_->stop_on_signals(); }
 void App::drain() {
   if (drained_) return;
   drained_ = true;
+  // Orders first: their workers still use the ledger, the outbox and the provider.
+  if (orders_) orders_->stop();
+  if (payments_) payments_->stop();
   if (messenger_) messenger_->stop_sender();
   if (smpp_client_) smpp_client_->stop();  // unbinds cleanly
   ledger_->shutdown();

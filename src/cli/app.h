@@ -13,15 +13,20 @@
 #include "auth/api_keys.h"
 #include "auth/audit.h"
 #include "billing/billing.h"
+#include "catalogue/plans.h"
 #include "common/clock.h"
 #include "common/id.h"
+#include "devices/catalogue.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "inventory/inventory.h"
+#include "kyc/identities.h"
 #include "ledger/ledger.h"
 #include "messaging/messenger.h"
 #include "messaging/smpp_client.h"
 #include "metrics/registry.h"
+#include "orders/orders.h"
+#include "orders/payments.h"
 #include "storage/database.h"
 
 namespace station::cli {
@@ -37,6 +42,11 @@ struct AppOptions {
   std::shared_ptr<const secrets::Keyring> keyring;
   // The SMSC; an empty host keeps SMS in the outbox (state queued) for admins to read.
   messaging::SmppConfig smpp;
+  orders::OrderSettings orders;
+  // The built-in payment provider's webhook secret (it plays a remote card processor and signs
+  // its webhooks with it). Empty: a random one per start.
+  std::string payment_webhook_secret;
+  std::uint32_t payment_webhook_delay_ms = 1'500;
 };
 
 class App {
@@ -59,7 +69,11 @@ class App {
   ledger::Ledger& ledger() { return *ledger_; }
   storage::Database& database() { return *database_; }
   inventory::Inventory& inventory() { return *inventory_; }
+  catalogue::Plans& plans() { return *plans_; }
+  kyc::Identities& identities() { return *identities_; }
+  devices::DeviceCatalogue& devices() { return *devices_; }
   messaging::Messenger& messenger() { return *messenger_; }
+  orders::Orders& orders() { return *orders_; }
   // (method, pattern) of every route served.
   std::vector<std::pair<std::string, std::string>> routes() const { return router_.routes(); }
   // Waits until queued audit entries are written.
@@ -72,6 +86,8 @@ class App {
   void register_metrics();
   // The outbox, and the SMPP client and sender when an SMSC is configured.
   Status start_messaging();
+  // The payment provider and the orders domain, once the server's port is known.
+  Status start_orders();
   void drain();
 
   AppOptions options_;
@@ -85,8 +101,13 @@ class App {
   std::unique_ptr<billing::Billing> billing_;
   std::shared_ptr<const secrets::Keyring> keyring_;
   std::unique_ptr<inventory::Inventory> inventory_;
+  std::unique_ptr<catalogue::Plans> plans_;
+  std::unique_ptr<kyc::Identities> identities_;  // hashes document numbers with keyring_
+  std::unique_ptr<devices::DeviceCatalogue> devices_;
   std::unique_ptr<messaging::Messenger> messenger_;
   std::unique_ptr<messaging::SmppClient> smpp_client_;  // null when no SMSC is configured
+  std::unique_ptr<orders::TestPaymentProvider> payments_;
+  std::unique_ptr<orders::Orders> orders_;
   std::unique_ptr<struct ApiHolder> api_;
   metrics::Registry metrics_;
   http::Router router_;

@@ -30,6 +30,12 @@ Result<std::shared_ptr<const secrets::Keyring>> open_keyring(const std::string& 
 
 // Registers `station admin profiles ...` (admin_profiles.cc).
 void add_profiles_commands(CLI::App& admin, int* exit_code);
+// `station admin devices import FILE` (admin_devices.cc).
+void add_devices_commands(CLI::App& admin, int* exit_code);
+// `station admin plans create|update|list` (admin_plans.cc).
+void add_plans_commands(CLI::App& admin, int* exit_code);
+// `station admin kyc list|approve|reject` (admin_kyc.cc).
+void add_kyc_commands(CLI::App& admin, int* exit_code);
 // `station admin outbox list [--limit N]` (admin_outbox.cc).
 void add_outbox_commands(CLI::App& admin, int* exit_code);
 
@@ -37,5 +43,7 @@ void add_outbox_commands(CLI::App& admin, int* exit_code);
 void add_admin_command(CLI::App& app, int* exit_code);
 // Registers `station serve`.
 void add_serve_command(CLI::App& app, int* exit_code);
+// Registers `station pki init DIR` (pki_command.cc).
+void add_pki_command(CLI::App& app, int* exit_code);
 
 }  // namespace station::cli

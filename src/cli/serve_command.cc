@@ -44,6 +44,12 @@ int run_serve(const config::ServeFlags& flags) {
   options.smpp.password = config->smpp_password;
   options.smpp.system_type = config->smpp_system_type;
   options.smpp.source_addr = config->smpp_source_addr;
+  options.orders.smdp_address = config->smdp_address;
+  options.orders.require_verified_identity = config->require_verified_identity;
+  options.orders.confirmation_code_required = config->confirmation_code_required;
+  options.orders.payment_timeout_seconds = config->payment_timeout_seconds;
+  options.payment_webhook_secret = config->payment_webhook_secret;
+  options.payment_webhook_delay_ms = config->payment_webhook_delay_ms;
   if (config->access_log) {
     // The access log is data (one JSON object per line) on stdout; diagnostics go to stderr.
     auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();

@@ -131,6 +131,13 @@ inline constexpr std::size_t kHttpRequestIdBytesMax = 64;
 // Configuration (src/config)
 inline constexpr std::size_t kConfigTextValueBytesMax = 4'096;
 
+// Orders: work queued for the order workers at once (beyond it: 503), card orders failed per
+// sweep of timed-out payments, and interrupted orders finished per recovery pass.
+inline constexpr std::size_t kOrdersInFlightMax = 256;
+inline constexpr std::size_t kOrdersSweepBatch = 100;
+inline constexpr std::uint32_t kOrdersSweepIntervalMs = 1'000;
+inline constexpr std::size_t kOrderCardTokenBytesMax = 64;
+
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
 static_assert(kPageSizeDefault <= kPageSizeMax);

@@ -46,6 +46,24 @@ constexpr std::array kTable = {
     Entry{kInternal, {"internal", 500, "Internal error", kRetryLater}},
     Entry{kHeaderTooLarge,
           {"header_too_large", 431, "Request header fields too large", kFixRequest}},
+    Entry{kInvalidImei, {"invalid_imei", 400, "Invalid IMEI", kFixRequest}},
+    Entry{kInvalidEid, {"invalid_eid", 400, "Invalid EID", kFixRequest}},
+    Entry{kWebhookSignatureInvalid,
+          {"webhook_signature_invalid", 400, "Webhook signature invalid", kFixRequest}},
+    Entry{kWebhookTimestampOutOfTolerance,
+          {"webhook_timestamp_out_of_tolerance", 400, "Webhook too old or from the future",
+           kFixRequest}},
+    Entry{kNoProfileAvailable,
+          {"no_profile_available", 409, "No eSIM profile available", kFinal}},
+    Entry{kIdentityNotVerified,
+          {"identity_not_verified", 409, "Identity not verified", kFixRequest}},
+    Entry{kDeviceNotEsimCapable,
+          {"device_not_esim_capable", 422, "Device does not support eSIM", kFixRequest}},
+    Entry{kPlanNotAvailable, {"plan_not_available", 409, "Plan not available", kFixRequest}},
+    Entry{kOrderNotCancellable,
+          {"order_not_cancellable", 409, "Order can no longer be cancelled", kFinal}},
+    Entry{kPaymentDeclined, {"payment_declined", 402, "Payment declined", kFinal}},
+    Entry{kPaymentTimedOut, {"payment_timed_out", 409, "Payment not confirmed in time", kFinal}},
 };
 
 constexpr bool table_follows_enum() {
@@ -57,6 +75,13 @@ constexpr bool table_follows_enum() {
 static_assert(table_follows_enum(), "kTable must list ErrorCode values in enum order");
 
 }  // namespace
+
+std::optional<ErrorCode> parse_error_code(std::string_view name) {
+  for (const auto& entry : kTable) {
+    if (entry.info.name == name) return entry.code;
+  }
+  return std::nullopt;
+}
 
 const ErrorInfo& error_info(ErrorCode code) {
   auto index = static_cast<std::size_t>(code);

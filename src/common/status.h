@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -41,6 +42,17 @@ enum class ErrorCode : std::uint16_t {
   kStorageError,             // 503 the database refused or failed the commit
   kInternal,                 // 500 a bug
   kHeaderTooLarge,           // 431 request header block beyond the limit
+  kInvalidImei,              // 400 an IMEI's length, digits or Luhn check digit is wrong
+  kInvalidEid,               // 400 an EID's length, digits or MOD 97-10 check digits are wrong
+  kWebhookSignatureInvalid,  // 400 a webhook's signature header is missing or does not match
+  kWebhookTimestampOutOfTolerance,  // 400 a webhook signed more than five minutes from now
+  kNoProfileAvailable,       // 409 the profile pool of the plan is empty; the payment is undone
+  kIdentityNotVerified,      // 409 ordering needs a verified identity and the customer has none
+  kDeviceNotEsimCapable,     // 422 the device catalogue knows the device and it takes no eSIM
+  kPlanNotAvailable,         // 409 the plan is inactive
+  kOrderNotCancellable,      // 409 the order is past the point where it can be cancelled
+  kPaymentDeclined,          // 402 the card payment was declined
+  kPaymentTimedOut,          // 409 the card payment was not confirmed in time
 };
 
 enum class RetryClass : std::uint8_t {
@@ -60,6 +72,8 @@ struct ErrorInfo {
 // The one table that maps codes to names, HTTP statuses and retry classes.
 const ErrorInfo& error_info(ErrorCode code);
 inline std::string_view error_name(ErrorCode code) { return error_info(code).name; }
+// The code with that stable name (as stored beside a recorded outcome); nullopt if none.
+std::optional<ErrorCode> parse_error_code(std::string_view name);
 
 // True for refusals that are stored under an idempotency key and replayed on retry.
 inline bool is_business_refusal(ErrorCode code) {

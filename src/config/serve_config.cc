@@ -174,6 +174,35 @@ const std::vector<Option>& options() {
       {"smpp_source_addr", Kind::kText,
        "Sender shown on the SMS: digits or up to 11 letters (default Station)", 0, 0,
        text_field(&ServeConfig::smpp_source_addr)},
+      {"smdp_address", Kind::kText,
+       "SM-DP+ address put in activation codes, host[:port] (default smdp.station.localhost)", 0,
+       0, text_field(&ServeConfig::smdp_address)},
+      {"require_verified_identity", Kind::kBool,
+       "Ordering an eSIM needs a verified identity (the market's rule): true or false (default "
+       "true)",
+       0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         STATION_ASSIGN_OR_RETURN(c.require_verified_identity, parse_bool(t));
+         return Status::ok();
+       }},
+      {"confirmation_code_required", Kind::kBool,
+       "Activation codes need a confirmation code, given once when ordering (default false)", 0,
+       0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         STATION_ASSIGN_OR_RETURN(c.confirmation_code_required, parse_bool(t));
+         return Status::ok();
+       }},
+      {"payment_timeout_seconds", Kind::kUnsigned,
+       "Time a card payment has to be confirmed before its order fails (default 900)", 10, 86'400,
+       unsigned_field(&ServeConfig::payment_timeout_seconds, 10, 86'400)},
+      {"payment_webhook_secret", Kind::kText,
+       "Secret of the built-in test payment provider's webhooks (never logged; default: random "
+       "per start)",
+       0, 0, text_field(&ServeConfig::payment_webhook_secret)},
+      {"payment_webhook_delay_ms", Kind::kUnsigned,
+       "Delay of the built-in test payment provider before it confirms, in milliseconds "
+       "(default 1500)",
+       0, 60'000, unsigned_field(&ServeConfig::payment_webhook_delay_ms, 0, 60'000)},
   };
   return kOptions;
 }

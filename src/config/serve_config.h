@@ -48,6 +48,13 @@ struct ServeConfig {
   std::string smpp_password;  // never logged
   std::string smpp_system_type;
   std::string smpp_source_addr = "Station";
+  // Ordering (src/orders).
+  std::string smdp_address = "smdp.station.localhost";
+  bool require_verified_identity = true;
+  bool confirmation_code_required = false;
+  std::uint32_t payment_timeout_seconds = 900;
+  std::string payment_webhook_secret;  // never logged; empty: random per start
+  std::uint32_t payment_webhook_delay_ms = 1'500;
 };
 
 // Raw flag values as given on the command line, by option key.

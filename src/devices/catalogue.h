@@ -3,7 +3,7 @@
 //
 // The catalogue is one row per model (brand, model, kind, whether it takes an eSIM) and the TACs
 // (the first 8 IMEI digits, which name a model) that are known for it. It ships with the binary:
-// data/devices.csv is embedded at build time and seeds an empty catalogue at start, so a server
+// src/devices/devices.csv is embedded at build time and seeds an empty catalogue at start, so a server
 // needs no repository at run time; operators update it with `station admin devices import FILE`
 // (same format; rows are upserted by brand + model, all or nothing).
 //
@@ -76,7 +76,7 @@ struct ImportOutcome {
   bool problems_truncated = false;
 };
 
-// The catalogue shipped with the binary (data/devices.csv, embedded at build time).
+// The catalogue shipped with the binary (src/devices/devices.csv, embedded at build time by cmake/EmbedText.cmake).
 std::string_view embedded_catalogue();
 
 // The key a model is matched by: ASCII lower case, runs of spaces collapsed, trimmed.

@@ -27,9 +27,10 @@ constexpr std::array<std::string_view, kProfileStateCount> kStateNames = {
 // (allocated), bound to a matching id / EID (linked), confirmed by the operator (confirmed),
 // released for download (released), downloaded and installed by the device. Before download an
 // order may be cancelled, which returns the profile to the pool.
-constexpr std::array<std::pair<ProfileState, ProfileState>, 17> kAllowedTransitions = {{
+constexpr std::array<std::pair<ProfileState, ProfileState>, 18> kAllowedTransitions = {{
     {kAvailable, kAllocated},
     {kAllocated, kLinked},
+    {kAllocated, kConfirmed},  // ES2+ ConfirmOrder without an EID
     {kLinked, kConfirmed},
     {kConfirmed, kReleased},
     {kReleased, kDownloaded},

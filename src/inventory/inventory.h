@@ -11,6 +11,7 @@
 // two writers can never both move the same profile (the loser gets kConflict).
 //
 //   available -> allocated -> linked -> confirmed -> released -> downloaded -> installed
+//   allocated -> confirmed                                    (confirmed without an EID)
 //   allocated | linked | confirmed | released -> available   (cancelled before download)
 //   released | downloaded -> error;  error -> available | unavailable
 //   available <-> unavailable, installed -> unavailable       (by the operator)

@@ -20,7 +20,7 @@ class Writer {
     for (int shift = 24; shift >= 0; shift -= 8) u8(static_cast<std::uint8_t>(value >> shift));
   }
   // A C-octet string: the text, then NUL; `max` counts the NUL.
-  void c_string(std::string_view text, std::size_t max) {
+  void c_string(std::string_view text, [[maybe_unused]] std::size_t max) {
     assert(text.size() < max && text.find('\0') == std::string_view::npos);
     out_.append(text);
     u8(0);

@@ -100,6 +100,28 @@ CREATE TABLE topups (
 );
 )sql";
 
+// The device catalogue (src/devices): models and whether they take an eSIM, matched by brand and
+// a lower-cased model key, and the TACs (first 8 IMEI digits) that identify each model.
+constexpr std::string_view kDeviceCatalogue = R"sql(
+CREATE TABLE devices (
+  id BIGINT PRIMARY KEY,
+  brand TEXT NOT NULL,
+  model TEXT NOT NULL,
+  brand_key TEXT NOT NULL,
+  model_key TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  esim_capable INTEGER NOT NULL,
+  UNIQUE (brand_key, model_key)
+);
+CREATE INDEX devices_model_idx ON devices (model_key);
+
+CREATE TABLE device_tacs (
+  tac TEXT PRIMARY KEY,
+  device_id BIGINT NOT NULL REFERENCES devices(id)
+);
+CREATE INDEX device_tacs_device_idx ON device_tacs (device_id);
+)sql";
+
 // The profile inventory (src/inventory): one row per eSIM profile, its secrets sealed by
 // src/secrets (text "v1:<key id>:<base64>"), and every state change it went through.
 constexpr std::string_view kProfileInventory = R"sql(
@@ -152,11 +174,114 @@ CREATE INDEX messages_state_idx ON messages (state, id);
 CREATE INDEX messages_smsc_idx ON messages (smsc_message_id);
 )sql";
 
+// The plan catalogue (src/catalogue): every version of every plan. A change inserts the next
+// version; an order keeps the id of the version it was sold at. countries: ISO 3166-1 alpha-2
+// codes joined by ',' (empty when none are listed); data_mb NULL: unlimited; active 0 or 1.
+constexpr std::string_view kPlanCatalogue = R"sql(
+CREATE TABLE plan_versions (
+  id BIGINT PRIMARY KEY,
+  code TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  name_zh TEXT NOT NULL,
+  name_en TEXT NOT NULL,
+  data_mb BIGINT,
+  validity_days BIGINT NOT NULL,
+  price_minor BIGINT NOT NULL,
+  currency TEXT NOT NULL,
+  countries TEXT NOT NULL,
+  active INTEGER NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  UNIQUE (code, version)
+);
+)sql";
+
+// Identity verification (src/kyc): a customer's latest submission and its review. The document
+// number is kept only as a keyed hash (HMAC-SHA256, key derived from the secrets key named by
+// document_key_id) and its last 4 characters.
+// Orders and their history; payment_events records each provider event once, so a redelivered
+// webhook changes nothing. The idempotency key is the caller's, scoped by API key.
+constexpr std::string_view kOrders = R"sql(
+CREATE TABLE orders (
+  id BIGINT PRIMARY KEY,
+  customer_id BIGINT NOT NULL REFERENCES customers(id),
+  plan_version_id BIGINT NOT NULL,
+  plan_code TEXT NOT NULL,
+  price_minor BIGINT NOT NULL,
+  currency TEXT NOT NULL,
+  imei TEXT,
+  eid TEXT,
+  delivery TEXT NOT NULL,
+  payment_method TEXT NOT NULL,
+  state TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL UNIQUE,
+  fingerprint TEXT NOT NULL,
+  confirmation_code_hash TEXT,
+  iccid TEXT,
+  matching_id TEXT UNIQUE,
+  activation_code TEXT,
+  reservation_transfer_id BIGINT,
+  payment_transfer_id BIGINT,
+  payment_intent_id TEXT UNIQUE,
+  payment_deadline_ms BIGINT,
+  delivery_message_id BIGINT,
+  failure_code TEXT,
+  failure_detail TEXT,
+  created_by TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX orders_customer_idx ON orders (customer_id, id);
+CREATE INDEX orders_state_idx ON orders (state, id);
+CREATE TABLE order_events (
+  id BIGINT PRIMARY KEY,
+  order_id BIGINT NOT NULL REFERENCES orders(id),
+  from_state TEXT,
+  to_state TEXT NOT NULL,
+  cause TEXT NOT NULL,
+  at_ms BIGINT NOT NULL
+);
+CREATE INDEX order_events_order_idx ON order_events (order_id, id);
+CREATE TABLE payment_events (
+  event_id TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  type TEXT NOT NULL,
+  intent_id TEXT NOT NULL,
+  order_id BIGINT,
+  received_at_ms BIGINT NOT NULL
+);
+)sql";
+
+constexpr std::string_view kIdentities = R"sql(
+CREATE TABLE identities (
+  customer_id BIGINT PRIMARY KEY REFERENCES customers(id),
+  state TEXT NOT NULL,
+  document_type TEXT NOT NULL,
+  document_hash TEXT NOT NULL,
+  document_key_id TEXT NOT NULL,
+  document_last4 TEXT NOT NULL,
+  full_name TEXT NOT NULL,
+  date_of_birth TEXT NOT NULL,
+  nationality TEXT NOT NULL,
+  rejection_reason TEXT,
+  reviewed_by TEXT,
+  -- Counts the row's changes; each change is a compare-and-set on it.
+  version BIGINT NOT NULL,
+  submitted_at_ms BIGINT NOT NULL,
+  reviewed_at_ms BIGINT
+);
+CREATE INDEX identities_state_idx ON identities (state, submitted_at_ms);
+CREATE INDEX identities_document_idx ON identities (document_hash);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
+    storage::Migration{3, "device catalogue", kDeviceCatalogue},
     storage::Migration{4, "profile inventory", kProfileInventory},
     storage::Migration{5, "sms outbox", kMessagingOutbox},
+    storage::Migration{6, "plan catalogue", kPlanCatalogue},
+    storage::Migration{7, "identity verification", kIdentities},
+    storage::Migration{8, "orders and payment events", kOrders},
 };
 
 }  // namespace

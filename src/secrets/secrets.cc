@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 namespace station::secrets {
@@ -309,6 +311,44 @@ Result<SecretString> Keyring::open(std::string_view sealed, std::string_view con
                   "sealed value does not verify: tampered, or sealed for another row or field");
   }
   return secret;
+}
+
+Result<std::string> Keyring::keyed_hash(std::string_view key_id, std::string_view purpose,
+                                        std::string_view data) const {
+  assert(!purpose.empty());
+  auto it = keys_.find(key_id);
+  if (it == keys_.end()) {
+    return Status(ErrorCode::kNotFound, fmt::format("no secrets key with id '{}'", key_id));
+  }
+  const std::string info = fmt::format("station:{}", purpose);
+  Key derived{};
+  std::size_t derived_size = derived.size();
+  std::unique_ptr<EVP_PKEY_CTX, decltype(&EVP_PKEY_CTX_free)> kdf(
+      EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, nullptr), &EVP_PKEY_CTX_free);
+  bool ok = kdf && EVP_PKEY_derive_init(kdf.get()) == 1 &&
+            EVP_PKEY_CTX_set_hkdf_md(kdf.get(), EVP_sha256()) == 1 &&
+            EVP_PKEY_CTX_set1_hkdf_key(kdf.get(), it->second.data(),
+                                       static_cast<int>(it->second.size())) == 1 &&
+            EVP_PKEY_CTX_add1_hkdf_info(kdf.get(),
+                                        reinterpret_cast<const unsigned char*>(info.data()),
+                                        static_cast<int>(info.size())) == 1 &&
+            EVP_PKEY_derive(kdf.get(), derived.data(), &derived_size) == 1 &&
+            derived_size == derived.size();
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_size = 0;
+  ok = ok && HMAC(EVP_sha256(), derived.data(), static_cast<int>(derived.size()),
+                  reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac,
+                  &mac_size) != nullptr;
+  OPENSSL_cleanse(derived.data(), derived.size());
+  if (!ok) return Status(ErrorCode::kInternal, "the keyed hash could not be computed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(mac_size * 2);
+  for (unsigned int i = 0; i < mac_size; ++i) {
+    out.push_back(kHex[mac[i] >> 4]);
+    out.push_back(kHex[mac[i] & 0x0f]);
+  }
+  return out;
 }
 
 Result<std::string> Keyring::key_id_of(std::string_view sealed) {

@@ -91,6 +91,14 @@ class Keyring {
   // The key id a sealed value names, without opening it.
   static Result<std::string> key_id_of(std::string_view sealed);
 
+  // A keyed hash, for matching a value that must not be stored (e.g. a document number): the
+  // lower-case hex HMAC-SHA256 of `data` under a key derived from the key `key_id` with
+  // HKDF-SHA256 (RFC 5869: no salt, info "station:" + purpose), so that a sealing key is never
+  // used directly and each purpose has its own key. Store the key id beside the hash.
+  // kNotFound for an unknown key id. REQUIRES: purpose not empty.
+  Result<std::string> keyed_hash(std::string_view key_id, std::string_view purpose,
+                                 std::string_view data) const;
+
  private:
   std::map<std::string, Key, std::less<>> keys_;
   std::string active_id_;

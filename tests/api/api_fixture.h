@@ -28,18 +28,33 @@ class ApiTest : public ::testing::TestWithParam<Engine> {
     auto store = ScratchDatabase::create(GetParam());
     ASSERT_TRUE(store.is_ok()) << store.status().to_string();
     store_ = std::move(store).value();
-    cli::AppOptions options;
-    options.database_url = store_->url();
-    options.server.listen_host = "127.0.0.1";
-    options.server.listen_port = 0;
-    options.server.threads = 2;
-    auto app = cli::App::start(options, clock_);
-    ASSERT_TRUE(app.is_ok()) << app.status().to_string();
-    app_ = std::move(app).value();
+    options_.database_url = store_->url();
+    options_.server.listen_host = "127.0.0.1";
+    options_.server.listen_port = 0;
+    options_.server.threads = 2;
+    customize(options_);
+    start_app();
     ASSERT_TRUE(app_->first_admin_key().has_value());
     admin_key_ = *app_->first_admin_key();
+  }
+
+  void start_app() {
+    auto app = cli::App::start(options_, clock_);
+    ASSERT_TRUE(app.is_ok()) << app.status().to_string();
+    app_ = std::move(app).value();
     runner_ = std::thread([this] { app_->run(); });
   }
+
+  // Stops the App and starts another on the same store (on a new port), as after a restart.
+  void restart_app() {
+    app_->stop();
+    runner_.join();
+    app_.reset();
+    start_app();
+  }
+
+  // Lets a suite change the App's options (keys, settings) before it starts.
+  virtual void customize(cli::AppOptions& /*options*/) {}
 
   void TearDown() override {
     if (app_) {
@@ -107,6 +122,7 @@ class ApiTest : public ::testing::TestWithParam<Engine> {
   }
 
   SystemClock clock_;
+  cli::AppOptions options_;
   std::unique_ptr<ScratchDatabase> store_;
   std::unique_ptr<cli::App> app_;
   std::thread runner_;

@@ -1,0 +1,24 @@
+// api/orders: ordering an eSIM over HTTP — create, read, cancel, the activation code's QR
+// image — and the payment provider's webhook, which authenticates by signature, not API key.
+#pragma once
+
+#include "auth/api_keys.h"
+#include "auth/audit.h"
+#include "http/router.h"
+#include "orders/orders.h"
+
+namespace station::api {
+
+struct OrderRoutesContext {
+  auth::Authenticator& authenticator;
+  auth::AuditWriter& audit;
+  orders::Orders& orders;
+  orders::PaymentProvider& payments;
+  IdGenerator& ids;
+  const Clock& clock;
+};
+
+// The context must outlive the router's use.
+void add_order_routes(http::Router& router, OrderRoutesContext& context);
+
+}  // namespace station::api

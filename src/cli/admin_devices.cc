@@ -1,0 +1,88 @@
+// `station admin devices import FILE`: updates the device catalogue from a CSV.
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "devices/catalogue.h"
+
+namespace station::cli {
+namespace {
+
+struct DevicesFlags {
+  StoreFlags store;
+  std::string file;
+};
+
+int fail(const Status& status) {
+  fmt::print(stderr, "error: {}\n", status.to_string());
+  return 1;
+}
+
+Result<std::string> read_bounded(const std::string& path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return Status(ErrorCode::kNotFound, fmt::format("cannot read {}", path));
+  }
+  if (static_cast<std::size_t>(info.st_size) > devices::kImportBytesMax) {
+    return Status(ErrorCode::kPayloadTooLarge,
+                  fmt::format("{} is larger than {} bytes", path, devices::kImportBytesMax));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string text(static_cast<std::size_t>(info.st_size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!in || in.peek() != std::char_traits<char>::eof()) {
+    return Status(ErrorCode::kStorageError, fmt::format("{} changed while being read", path));
+  }
+  return text;
+}
+
+int run_import(const DevicesFlags& flags) {
+  auto text = read_bounded(flags.file);
+  if (!text.is_ok()) return fail(text.status());
+  auto database = open_store(flags.store);
+  if (!database.is_ok()) return fail(database.status());
+  devices::DeviceCatalogue catalogue(**database);
+  auto outcome = catalogue.import_csv(*text);
+  if (!outcome.is_ok()) return fail(outcome.status());
+  if (!outcome->problems.empty()) {
+    for (const auto& problem : outcome->problems) {
+      if (problem.line == 0) {
+        fmt::print(stderr, "{}: {}\n", flags.file, problem.reason);
+      } else {
+        fmt::print(stderr, "{}: line {}: {}\n", flags.file, problem.line, problem.reason);
+      }
+    }
+    if (outcome->problems_truncated) {
+      fmt::print(stderr, "(only the first {} problems are listed)\n", outcome->problems.size());
+    }
+    fmt::print(stderr, "refused: nothing was imported\n");
+    return 1;
+  }
+  fmt::print(stderr, "imported {} devices from {} ({} new, {} updated)\n", outcome->imported,
+             flags.file, outcome->created, outcome->updated);
+  fmt::print("{}\n", outcome->imported);
+  return 0;
+}
+
+}  // namespace
+
+void add_devices_commands(CLI::App& admin, int* exit_code) {
+  auto* devices = admin.add_subcommand("devices", "The device catalogue of the device check");
+  devices->require_subcommand(1);
+
+  auto import_flags = std::make_shared<DevicesFlags>();
+  auto* import = devices->add_subcommand(
+      "import",
+      "Import a catalogue CSV (header brand,model,kind,esim_capable[,tacs]); rows are upserted "
+      "by brand and model, all or nothing. Prints the count imported, or the offending lines "
+      "and exits 1");
+  add_store_flags(*import, import_flags->store);
+  import->add_option("file", import_flags->file, "The CSV file")->required();
+  import->callback([=] { *exit_code = run_import(*import_flags);
+});
+}  // namespace station::cli
+
+}  // namespace station::cli
