@@ -138,6 +138,12 @@ struct Server::Impl {
 
   void accept();
   void begin_stop();
+  // On `control`: the stop itself (begin_stop posts it here).
+  void stop_on_control();
+  // On `control`: the first SIGINT/SIGTERM stops gracefully, the next one cuts the grace short.
+  void wait_for_signal();
+  // On `control`: closes every connection now; the stop is over.
+  void end_grace();
   // On `control`: ends the grace period early once a stop has no connection left.
   void check_drained();
   void record(const Request& request, int status, std::size_t bytes_in, std::size_t bytes_out,
@@ -160,6 +166,9 @@ struct Server::Impl {
   net::signal_set signals{control};
   net::steady_timer grace_timer{control};
   net::steady_timer accept_retry_timer{control};
+  // On `control`: end_grace() has run. A second signal can end the grace period before the
+  // stop it cuts short has run on `control`; the stop must then not start a new grace period.
+  bool grace_ended = false;
 };
 
 void SessionTracker::remove(Session* session) {
@@ -561,27 +570,57 @@ void Server::Impl::accept() {
 
 void Server::Impl::begin_stop() {
   if (tracker->stopping.exchange(true)) return;
-  net::post(control, [this] {
-    beast::error_code ignored;
-    acceptor.close(ignored);
-    accept_retry_timer.cancel();
-    signals.cancel(ignored);
-    for (auto& session : tracker->live()) {
-      net::post(session->executor(), [session] { session->stop_if_idle(); });
+  net::post(control, [this] { stop_on_control(); });
+}
+
+void Server::Impl::stop_on_control() {
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  accept_retry_timer.cancel();
+  if (grace_ended) return;  // cut short already: every connection has been closed
+  for (auto& session : tracker->live()) {
+    net::post(session->executor(), [session] { session->stop_if_idle(); });
+  }
+  grace_timer.expires_after(milliseconds(options.shutdown_grace_ms));
+  grace_timer.async_wait([this](beast::error_code ec) {
+    if (!ec) end_grace();  // else every connection finished in time
+  });
+  check_drained();
+}
+
+void Server::Impl::wait_for_signal() {
+  signals.async_wait([this](beast::error_code ec, int) {
+    if (ec) return;  // cancelled: the stop is over
+    if (tracker->stopping.exchange(true)) {
+      // Not waited for again: a wait outstanding would keep run() from returning.
+      return end_grace();
     }
-    grace_timer.expires_after(milliseconds(options.shutdown_grace_ms));
-    grace_timer.async_wait([this](beast::error_code ec) {
-      if (ec) return;  // every connection finished in time
-      for (auto& session : tracker->live()) {
-        net::post(session->executor(), [session] { session->force_close(); });
-      }
-    });
-    check_drained();
+    spdlog::info("http: stopping; in-flight requests get {} ms (signal again to cut short)",
+                 options.shutdown_grace_ms);
+    // Armed before the stop, whose check_drained() cancels it at once when nothing is open;
+    // otherwise cancelled by check_drained() or end_grace() when the stop is over.
+    wait_for_signal();
+    stop_on_control();
   });
 }
 
+void Server::Impl::end_grace() {
+  grace_ended = true;
+  for (auto& session : tracker->live()) {
+    net::post(session->executor(), [session] { session->force_close(); });
+  }
+  // Nothing is left to wait for: a session whose Responder is still held elsewhere is closed
+  // but not yet destroyed, and must not keep run() from returning.
+  grace_timer.cancel();
+  beast::error_code ignored;
+  signals.cancel(ignored);
+}
+
 void Server::Impl::check_drained() {
-  if (tracker->stopping && tracker->size() == 0) grace_timer.cancel();
+  if (!tracker->stopping || tracker->size() > 0) return;
+  grace_timer.cancel();
+  beast::error_code ignored;
+  signals.cancel(ignored);
 }
 
 void Server::Impl::record(const Request& request, int status, std::size_t bytes_in,
@@ -670,9 +709,7 @@ void Server::stop() { impl_->begin_stop(); }
 void Server::stop_on_signals() {
   impl_->signals.add(SIGINT);
   impl_->signals.add(SIGTERM);
-  impl_->signals.async_wait([impl = impl_.get()](beast::error_code ec, int) {
-    if (!ec) impl->begin_stop();
-  });
+  net::dispatch(impl_->control, [impl = impl_.get()] { impl->wait_for_signal(); });
 }
 
 void add_operational_routes(Router& router, metrics::Registry& registry,

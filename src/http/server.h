@@ -85,7 +85,8 @@ class Server {
   // Graceful stop; safe from any thread (and from handlers), any number of times, before or
   // during run().
   void stop();
-  // Makes SIGINT and SIGTERM call stop(). Call before run().
+  // Makes SIGINT and SIGTERM call stop(); a second one during the grace period closes every
+  // connection at once. Call before run().
   void stop_on_signals();
 
   struct Impl;  // opaque; public only so the connection type in server.cc can name it

@@ -4,6 +4,11 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -66,11 +71,13 @@ std::size_t count(const std::string& text, const std::string& part) {
 
 class ServerEdgesTest : public ::testing::Test {
  protected:
-  void start(ServerOptions options = {}) {
+  void start(ServerOptions options = {}, bool stop_on_signals = false) {
     options.listen_host = "127.0.0.1";
     options.listen_port = 0;
     options.threads = 2;
-    options.shutdown_grace_ms = 2'000;
+    if (options.shutdown_grace_ms == limits::kHttpShutdownGraceMsDefault) {
+      options.shutdown_grace_ms = 2'000;
+    }
     router_.add("GET", "/hello/{name}", [](Request& request, Responder respond) {
       request.principal = "key:test";
       respond(json_response(200, nlohmann::json{{"name", request.path_params["name"]}}.dump()));
@@ -83,12 +90,27 @@ class ServerEdgesTest : public ::testing::Test {
     router_.add("GET", "/drop", [](Request&, Responder respond) {
       std::thread([dropped = std::move(respond)] {}).join();  // dropped on another thread
     });
+    router_.add("GET", "/park", [this](Request&, Responder respond) {
+      std::lock_guard lock(parked_mutex_);
+      parked_ = std::move(respond);
+      parked_changed_.notify_all();
+    });
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(access_log_text_);
     auto access_log = std::make_shared<spdlog::logger>("access-test", sink);
     access_log->set_pattern("%v");
     server_ = std::make_unique<Server>(options, router_, registry_, access_log);
     ASSERT_TRUE(server_->listen().is_ok());
+    if (stop_on_signals) server_->stop_on_signals();
     runner_ = std::thread([this] { server_->run(); });
+  }
+
+  // Waits (at most 10 s) for a request to /park and returns its Responder.
+  std::optional<Responder> take_parked() {
+    std::unique_lock lock(parked_mutex_);
+    parked_changed_.wait_for(lock, std::chrono::seconds(10), [this] { return parked_.has_value(); });
+    std::optional<Responder> out = std::move(parked_);
+    parked_.reset();
+    return out;
   }
 
   void stop() {
@@ -104,6 +126,9 @@ class ServerEdgesTest : public ::testing::Test {
 
   Router router_;
   metrics::Registry registry_;
+  std::mutex parked_mutex_;
+  std::condition_variable parked_changed_;
+  std::optional<Responder> parked_;  // GUARDED_BY(parked_mutex_)
   std::ostringstream access_log_text_;
   std::unique_ptr<Server> server_;
   std::thread runner_;
@@ -211,6 +236,27 @@ TEST_F(ServerEdgesTest, AccessLogHasOneJsonLinePerRequestWithoutSecrets) {
   EXPECT_TRUE(get["ts"].get<std::string>().ends_with("Z"));
   EXPECT_EQ(entries[1]["bytes_in"], 12);
   EXPECT_EQ(entries[1]["bytes_out"], 12);
+}
+
+TEST_F(ServerEdgesTest, SecondSignalCutsTheGracePeriodShort) {
+  ServerOptions options;
+  options.shutdown_grace_ms = 600'000;  // the test would time out if it were waited for
+  start(options, /*stop_on_signals=*/true);
+  Client client(port());
+  client.send("GET /park HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto parked = take_parked();
+  ASSERT_TRUE(parked.has_value());
+
+  std::raise(SIGINT);   // stop: the parked request may still be answered...
+  std::raise(SIGTERM);  // ...until the second signal closes it
+  std::string out = client.read_until_closed();
+  EXPECT_EQ(out.find("HTTP/1.1"), std::string::npos) << out;
+  runner_.join();
+
+  // Answered after run() returned: dropped quietly.
+  (*parked)(json_response(200, "{}"));
+  parked.reset();
+  server_.reset();
 }
 
 }  // namespace
