@@ -177,7 +177,8 @@ TEST_F(LimitTest, HeaderBlockOverTheLimitIsRefused) {
 TEST_F(LimitTest, GarbageIsMalformed) {
   for (std::string garbage :
        {std::string("NONSENSE\r\n\r\n"), std::string("GET\r\n\r\n"),
-        std::string("GET /hello/x HTTP/9.9\r\n\r\n"), std::string("GET /hello/x HTTP/1.1\r\nNo colon\r\n\r\n"),
+        std::string("GET /hello/x HTTP/9.9\r\n\r\n"),
+        std::string("GET /hello/x HTTP/1.1\r\nNo colon\r\n\r\n"),
         std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11),  // a TLS ClientHello
         std::string("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n"),
         std::string("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"

@@ -107,7 +107,8 @@ class ServerEdgesTest : public ::testing::Test {
   // Waits (at most 10 s) for a request to /park and returns its Responder.
   std::optional<Responder> take_parked() {
     std::unique_lock lock(parked_mutex_);
-    parked_changed_.wait_for(lock, std::chrono::seconds(10), [this] { return parked_.has_value(); });
+    parked_changed_.wait_for(lock, std::chrono::seconds(10),
+                             [this] { return parked_.has_value(); });
     std::optional<Responder> out = std::move(parked_);
     parked_.reset();
     return out;
