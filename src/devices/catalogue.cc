@@ -130,30 +130,11 @@ class Importer {
   explicit Importer(ImportOutcome& outcome) : outcome_(outcome) {}
 
   bool read_header(const inventory::CsvRecord& header) {
-    for (std::size_t i = 0; i < header.fields.size(); ++i) {
-      std::string name = lower(trim(header.fields[i]));
-      auto known = std::find(kColumnNames.begin(), kColumnNames.end(), name);
-      if (known == kColumnNames.end()) {
-        problem(header.line, fmt::format("unknown column '{}' (known: {})", header.fields[i],
-                                         fmt::join(kColumnNames, ", ")));
-        continue;
-      }
-      auto column = static_cast<std::size_t>(known - kColumnNames.begin());
-      if (positions_[column]) {
-        problem(header.line, fmt::format("column '{}' appears twice", name));
-        continue;
-      }
-      positions_[column] = i;
-    }
-    for (std::size_t column = 0; column < kRequiredColumns; ++column) {
-      if (!positions_[column]) {
-        problem(header.line, fmt::format("the header lacks the '{}' column (required: "
-                                         "brand,model,kind,esim_capable; optional: tacs)",
-                                         kColumnNames[column]));
-      }
-    }
     width_ = header.fields.size();
-    return outcome_.problems.empty();
+    return inventory::map_csv_header(header, kColumnNames, kRequiredColumns, positions_,
+                                     [this](std::size_t line, std::string reason) {
+                                       problem(line, std::move(reason));
+                                     });
   }
 
   std::optional<ImportRow> read_row(const inventory::CsvRecord& record) {

@@ -2,7 +2,10 @@
 
 #include <cassert>
 
+#include <algorithm>
+
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "secrets/secrets.h"
 
@@ -130,6 +133,49 @@ class CsvParser {
 
 Result<std::vector<CsvRecord>> parse_csv(std::string_view text, const CsvLimits& limits) {
   return CsvParser(text, limits).parse();
+}
+
+}  // namespace station::inventory
+
+namespace station::inventory {
+
+bool map_csv_header(const CsvRecord& header, std::span<const std::string_view> names,
+                    std::size_t required, std::span<std::optional<std::size_t>> positions,
+                    const std::function<void(std::size_t line, std::string reason)>& problem) {
+  assert(required <= names.size() && positions.size() == names.size());
+  bool clean = true;
+  auto report = [&](std::string reason) {
+    clean = false;
+    problem(header.line, std::move(reason));
+  };
+  for (std::size_t i = 0; i < header.fields.size(); ++i) {
+    std::string_view field = header.fields[i];
+    while (!field.empty() && field.front() == ' ') field.remove_prefix(1);
+    while (!field.empty() && field.back() == ' ') field.remove_suffix(1);
+    std::string name(field);
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    auto known = std::find(names.begin(), names.end(), name);
+    if (known == names.end()) {
+      report(fmt::format("unknown column '{}' (known: {})", header.fields[i],
+                         fmt::join(names, ", ")));
+      continue;
+    }
+    auto column = static_cast<std::size_t>(known - names.begin());
+    if (positions[column]) {
+      report(fmt::format("column '{}' appears twice", name));
+      continue;
+    }
+    positions[column] = i;
+  }
+  for (std::size_t column = 0; column < required; ++column) {
+    if (!positions[column]) {
+      report(fmt::format("the header lacks the '{}' column (required: {})", names[column],
+                         fmt::join(names.first(required), ",")));
+    }
+  }
+  return clean;
 }
 
 }  // namespace station::inventory

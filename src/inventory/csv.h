@@ -8,6 +8,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,5 +32,13 @@ struct CsvLimits {
 
 // kValidationFailed naming the line on malformed input or a bound exceeded.
 Result<std::vector<CsvRecord>> parse_csv(std::string_view text, const CsvLimits& limits);
+
+// Where each known column sits in a header row: names are matched case-insensitively after
+// trimming spaces; the first `required` names must be present. Unknown, repeated and missing
+// columns are each reported to `problem` with the header's line; positions are filled for the
+// rest. Returns true when nothing was reported.
+bool map_csv_header(const CsvRecord& header, std::span<const std::string_view> names,
+                    std::size_t required, std::span<std::optional<std::size_t>> positions,
+                    const std::function<void(std::size_t line, std::string reason)>& problem);
 
 }  // namespace station::inventory

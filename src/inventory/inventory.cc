@@ -150,32 +150,11 @@ class Importer {
 
   // Maps header names to columns; false (with problems) when the header is not usable.
   bool read_header(const CsvRecord& header) {
-    for (std::size_t i = 0; i < header.fields.size(); ++i) {
-      std::string name = header.fields[i];
-      std::transform(name.begin(), name.end(), name.begin(),
-                     [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; });
-      auto known = std::find(kColumnNames.begin(), kColumnNames.end(), name);
-      if (known == kColumnNames.end()) {
-        problem(header.line, fmt::format("unknown column '{}' (known: {})", header.fields[i],
-                                         fmt::join(kColumnNames, ", ")));
-        continue;
-      }
-      auto column = static_cast<std::size_t>(known - kColumnNames.begin());
-      if (positions_[column]) {
-        problem(header.line, fmt::format("column '{}' appears twice", name));
-        continue;
-      }
-      positions_[column] = i;
-    }
-    for (std::size_t column = 0; column < kRequiredColumns; ++column) {
-      if (!positions_[column]) {
-        problem(header.line, fmt::format("the header lacks the '{}' column (required: "
-                                         "iccid,imsi,ki,opc)",
-                                         kColumnNames[column]));
-      }
-    }
     width_ = header.fields.size();
-    return outcome_.problems.empty();
+    return map_csv_header(header, kColumnNames, kRequiredColumns, positions_,
+                          [this](std::size_t line, std::string reason) {
+                            problem(line, std::move(reason));
+                          });
   }
 
   // Checks one data row; returns it when it is good.

@@ -4,6 +4,7 @@
 #include <future>
 #include <utility>
 
+#include "common/enum_names.h"
 #include "ledger/ledger_impl.h"
 
 namespace station::ledger {
@@ -23,34 +24,25 @@ constexpr std::array<std::uint64_t, 16> kCommitLatencyBoundsUs = {
     100,    200,     500,     1'000,   2'000,     5'000,     10'000,    20'000,
     50'000, 100'000, 200'000, 500'000, 1'000'000, 2'000'000, 5'000'000, 10'000'000};
 
-template <typename Enum, std::size_t N>
-std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,
-                               std::string_view name) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (names[i] == name) return static_cast<Enum>(i);
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::string_view account_kind_name(AccountKind kind) {
-  return kAccountKindNames.at(static_cast<std::size_t>(kind));
+  return enum_name(kAccountKindNames, kind);
 }
 std::optional<AccountKind> parse_account_kind(std::string_view name) {
-  return parse_name<AccountKind>(kAccountKindNames, name);
+  return enum_from_name<AccountKind>(kAccountKindNames, name);
 }
 std::string_view transfer_phase_name(TransferPhase phase) {
-  return kTransferPhaseNames.at(static_cast<std::size_t>(phase));
+  return enum_name(kTransferPhaseNames, phase);
 }
 std::optional<TransferPhase> parse_transfer_phase(std::string_view name) {
-  return parse_name<TransferPhase>(kTransferPhaseNames, name);
+  return enum_from_name<TransferPhase>(kTransferPhaseNames, name);
 }
 std::string_view transfer_state_name(TransferState state) {
-  return kTransferStateNames.at(static_cast<std::size_t>(state));
+  return enum_name(kTransferStateNames, state);
 }
 std::optional<TransferState> parse_transfer_state(std::string_view name) {
-  return parse_name<TransferState>(kTransferStateNames, name);
+  return enum_from_name<TransferState>(kTransferStateNames, name);
 }
 
 std::span<const std::uint64_t> batch_size_bucket_bounds() { return kBatchSizeBounds; }

@@ -4,7 +4,8 @@
 
 #include <fmt/format.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
+
+#include "auth/api_keys.h"
 
 namespace station::orders {
 namespace {
@@ -50,13 +51,7 @@ Result<std::string> new_confirmation_code() {
   return code;
 }
 
-std::string confirmation_code_hash(std::string_view code) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(code.data()), code.size(), digest.data());
-  std::string hex;
-  for (unsigned char byte : digest) hex += fmt::format("{:02x}", byte);
-  return hex;
-}
+std::string confirmation_code_hash(std::string_view code) { return auth::sha256_hex(code); }
 
 Status check_smdp_address(std::string_view address) {
   if (address.empty() || address.size() > 255) {

@@ -9,9 +9,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
+#include "auth/api_keys.h"
+#include "common/enum_names.h"
 #include "common/limits.h"
 #include "messaging/templates.h"
 #include "orders/activation.h"
@@ -27,7 +28,7 @@ constexpr std::array<std::string_view, 11> kStateNames = {
     "created", "awaiting_payment", "paid",      "profile_reserved", "code_issued", "downloaded",
     "installed", "active",         "cancelled", "refunded",         "failed"};
 
-constexpr std::array<std::pair<OrderState, OrderState>, 20> kAllowedTransitions = {{
+constexpr std::array<std::pair<OrderState, OrderState>, 19> kAllowedTransitions = {{
     {kCreated, kAwaitingPayment},
     {kCreated, kPaid},
     {kCreated, kFailed},
@@ -47,7 +48,6 @@ constexpr std::array<std::pair<OrderState, OrderState>, 20> kAllowedTransitions 
     {kInstalled, kActive},
     {kInstalled, kFailed},
     {kCancelled, kRefunded},
-    {kActive, kCancelled},  // never taken by cancel(): a later "terminate" feature will
 }};
 
 bool transition_allowed(OrderState from, OrderState to) {
@@ -57,15 +57,6 @@ bool transition_allowed(OrderState from, OrderState to) {
 
 constexpr std::array<std::string_view, 3> kDeliveryNames = {"app", "sms", "web"};
 constexpr std::array<std::string_view, 2> kPaymentNames = {"wallet", "card"};
-
-template <typename Enum, std::size_t N>
-std::optional<Enum> parse_name(const std::array<std::string_view, N>& names,
-                               std::string_view name) {
-  for (std::size_t i = 0; i < N; ++i) {
-    if (names[i] == name) return static_cast<Enum>(i);
-  }
-  return std::nullopt;
-}
 
 constexpr std::string_view kOrderColumns =
     "id, customer_id, plan_version_id, plan_code, price_minor, currency, imei, eid, delivery, "
@@ -114,16 +105,8 @@ StoredOrder order_from_row(const storage::Row& row) {
   return stored;
 }
 
-std::string sha256_hex(std::string_view text) {
-  std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
-  std::string hex;
-  for (unsigned char byte : digest) hex += fmt::format("{:02x}", byte);
-  return hex;
-}
-
 std::string fingerprint_of(const NewOrder& request) {
-  return sha256_hex(fmt::format("{}|{}|{}|{}|{}|{}|{}", request.customer_id, request.plan_code,
+  return auth::sha256_hex(fmt::format("{}|{}|{}|{}|{}|{}|{}", request.customer_id, request.plan_code,
                                 request.imei.value_or(""), request.eid.value_or(""),
                                 delivery_name(request.delivery),
                                 payment_method_name(request.payment), request.card_token));
@@ -144,22 +127,22 @@ Status failure_status(const Order& order) {
 }  // namespace
 
 std::string_view order_state_name(OrderState state) {
-  return kStateNames.at(static_cast<std::size_t>(state));
+  return enum_name(kStateNames, state);
 }
 std::optional<OrderState> parse_order_state(std::string_view name) {
-  return parse_name<OrderState>(kStateNames, name);
+  return enum_from_name<OrderState>(kStateNames, name);
 }
 std::string_view delivery_name(Delivery delivery) {
-  return kDeliveryNames.at(static_cast<std::size_t>(delivery));
+  return enum_name(kDeliveryNames, delivery);
 }
 std::optional<Delivery> parse_delivery(std::string_view name) {
-  return parse_name<Delivery>(kDeliveryNames, name);
+  return enum_from_name<Delivery>(kDeliveryNames, name);
 }
 std::string_view payment_method_name(PaymentMethod method) {
-  return kPaymentNames.at(static_cast<std::size_t>(method));
+  return enum_name(kPaymentNames, method);
 }
 std::optional<PaymentMethod> parse_payment_method(std::string_view name) {
-  return parse_name<PaymentMethod>(kPaymentNames, name);
+  return enum_from_name<PaymentMethod>(kPaymentNames, name);
 }
 
 struct Orders::Impl {
