@@ -1,7 +1,11 @@
 // rsp_crypto/internal: helpers shared by the library's .cc files; not part of its interface.
 #pragma once
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/evp.h>
+
+#include <memory>
 
 #include <string>
 #include <string_view>
@@ -10,6 +14,17 @@
 #include "rsp_crypto/rsp_crypto.h"
 
 namespace station::rsp_crypto::internal {
+
+// The deleter of a std::unique_ptr that owns an OpenSSL object freed by `Free`.
+template <auto Free>
+struct OpensslFree {
+  template <typename T>
+  void operator()(T* object) const {
+    Free(object);
+  }
+};
+using BioPtr = std::unique_ptr<BIO, OpensslFree<BIO_free>>;
+using BnPtr = std::unique_ptr<BIGNUM, OpensslFree<BN_free>>;
 
 // The OpenSSL error queue as text (and emptied).
 std::string openssl_error();

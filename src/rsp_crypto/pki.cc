@@ -31,31 +31,14 @@ void X509Free::operator()(x509_st* cert) const { X509_free(cert); }
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-struct StoreFree {
-  void operator()(X509_STORE* store) const { X509_STORE_free(store); }
-};
-struct StoreCtxFree {
-  void operator()(X509_STORE_CTX* ctx) const { X509_STORE_CTX_free(ctx); }
-};
+using StoreFree = internal::OpensslFree<X509_STORE_free>;
+using StoreCtxFree = internal::OpensslFree<X509_STORE_CTX_free>;
 struct StackFree {
   void operator()(STACK_OF(X509) * stack) const { sk_X509_free(stack); }
 };
-struct NameFree {
-  void operator()(X509_NAME* name) const { X509_NAME_free(name); }
-};
-struct ExtFree {
-  void operator()(X509_EXTENSION* ext) const { X509_EXTENSION_free(ext); }
-};
-struct PoliciesFree {
-  void operator()(CERTIFICATEPOLICIES* policies) const { CERTIFICATEPOLICIES_free(policies); }
-};
-struct BnFree {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
+using NameFree = internal::OpensslFree<X509_NAME_free>;
+using ExtFree = internal::OpensslFree<X509_EXTENSION_free>;
+using PoliciesFree = internal::OpensslFree<CERTIFICATEPOLICIES_free>;
 
 constexpr std::size_t kMaxCertificateFileBytes = 64 * 1024;
 constexpr std::int64_t kDay = 24 * 3600;
@@ -291,7 +274,7 @@ Result<Certificate> Certificate::from_pem(std::string_view pem) {
   if (pem.size() > kMaxCertificateFileBytes) {
     return Status(ErrorCode::kPayloadTooLarge, "certificate PEM exceeds the limit");
   }
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  internal::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return openssl_failure("BIO_new_mem_buf");
   X509* raw = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
   if (raw == nullptr) {
@@ -318,7 +301,7 @@ Result<Bytes> Certificate::der() const {
 
 Result<std::string> Certificate::pem() const {
   if (empty()) return invalid("no certificate");
-  BioPtr bio(BIO_new(BIO_s_mem()));
+  internal::BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio_X509(bio.get(), cert_.get()) != 1) {
     return openssl_failure("PEM_write_bio_X509");
   }
@@ -327,7 +310,7 @@ Result<std::string> Certificate::pem() const {
 
 std::string Certificate::subject() const {
   if (empty()) return "";
-  BioPtr bio(BIO_new(BIO_s_mem()));
+  internal::BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio) return "";
   X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert_.get()), 0, XN_FLAG_RFC2253);
   return bio_text(bio.get());
@@ -477,7 +460,7 @@ Result<Certificate> issue_certificate(const CertificateProfile& profile, const E
   X509* x = cert.get();
   if (x == nullptr || X509_set_version(x, X509_VERSION_3) != 1) return openssl_failure("X509_new");
 
-  std::unique_ptr<BIGNUM, BnFree> serial(BN_new());
+  internal::BnPtr serial(BN_new());
   if (!serial || BN_rand(serial.get(), 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1 ||
       BN_to_ASN1_INTEGER(serial.get(), X509_get_serialNumber(x)) == nullptr) {
     return openssl_failure("serial number");

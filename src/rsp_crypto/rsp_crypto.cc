@@ -69,25 +69,10 @@ using internal::openssl_failure;
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* bio) const { BIO_free(bio); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-struct SigFree {
-  void operator()(ECDSA_SIG* sig) const { ECDSA_SIG_free(sig); }
-};
-struct BnFree {
-  void operator()(BIGNUM* bn) const { BN_free(bn); }
-};
+using MdCtxFree = internal::OpensslFree<EVP_MD_CTX_free>;
+using PkeyCtxFree = internal::OpensslFree<EVP_PKEY_CTX_free>;
+using CipherCtxFree = internal::OpensslFree<EVP_CIPHER_CTX_free>;
+using SigFree = internal::OpensslFree<ECDSA_SIG_free>;
 
 Status too_large(std::string_view what, std::size_t size, std::size_t limit) {
   return Status(ErrorCode::kPayloadTooLarge, std::string(what) + " of " + std::to_string(size) +
@@ -284,7 +269,7 @@ Result<Bytes> public_point(const EcKey& key) {
 
 Result<EcKey> private_key_from_pem(std::string_view pem) {
   if (pem.size() > kMaxPemBytes) return too_large("private key PEM", pem.size(), kMaxPemBytes);
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  internal::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return openssl_failure("BIO_new_mem_buf");
   EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
   if (raw == nullptr) {
@@ -296,7 +281,7 @@ Result<EcKey> private_key_from_pem(std::string_view pem) {
 
 Result<EcKey> public_key_from_pem(std::string_view pem) {
   if (pem.size() > kMaxPemBytes) return too_large("public key PEM", pem.size(), kMaxPemBytes);
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  internal::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   if (!bio) return openssl_failure("BIO_new_mem_buf");
   EVP_PKEY* raw = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (raw == nullptr) {
@@ -309,7 +294,7 @@ Result<EcKey> public_key_from_pem(std::string_view pem) {
 Result<secrets::SecretString> private_key_to_pem(const EcKey& key) {
   if (key.empty() || !key.has_private()) return invalid("not a private key");
   // Secure-heap memory BIO: its buffer is cleansed when freed.
-  BioPtr bio(BIO_new(BIO_s_secmem()));
+  internal::BioPtr bio(BIO_new(BIO_s_secmem()));
   if (!bio) return openssl_failure("BIO_new");
   if (PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
     return openssl_failure("PEM_write_bio_PrivateKey");
@@ -319,7 +304,7 @@ Result<secrets::SecretString> private_key_to_pem(const EcKey& key) {
 
 Result<std::string> public_key_to_pem(const EcKey& key) {
   if (key.empty()) return invalid("no key");
-  BioPtr bio(BIO_new(BIO_s_mem()));
+  internal::BioPtr bio(BIO_new(BIO_s_mem()));
   if (!bio) return openssl_failure("BIO_new");
   if (PEM_write_bio_PUBKEY(bio.get(), key.get()) != 1) {
     return openssl_failure("PEM_write_bio_PUBKEY");
@@ -333,8 +318,8 @@ Result<Bytes> plain_to_der(ByteView plain) {
   if (plain.size() != kPlainSignatureBytes) {
     return invalid("plain ECDSA signature must be 64 bytes, got " + std::to_string(plain.size()));
   }
-  std::unique_ptr<BIGNUM, BnFree> r(BN_bin2bn(plain.data(), kFieldBytes, nullptr));
-  std::unique_ptr<BIGNUM, BnFree> s(BN_bin2bn(plain.data() + kFieldBytes, kFieldBytes, nullptr));
+  internal::BnPtr r(BN_bin2bn(plain.data(), kFieldBytes, nullptr));
+  internal::BnPtr s(BN_bin2bn(plain.data() + kFieldBytes, kFieldBytes, nullptr));
   if (!r || !s) return openssl_failure("BN_bin2bn");
   if (BN_is_zero(r.get()) || BN_is_zero(s.get())) return invalid("ECDSA signature with r or s 0");
   std::unique_ptr<ECDSA_SIG, SigFree> sig(ECDSA_SIG_new());
