@@ -114,7 +114,10 @@ Status App::start_orders() {
     for (unsigned char byte : bytes) secret += fmt::format("{:02x}", byte);
   }
   orders::TestProviderOptions provider;
-  provider.webhook_host = options_.server.listen_host;
+  // The provider calls back the server it runs in; a wildcard listen address is reached
+  // through loopback.
+  const std::string& host = options_.server.listen_host;
+  provider.webhook_host = host == "::" ? "::1" : host == "0.0.0.0" ? "127.0.0.1" : host;
   provider.webhook_port = server_->port();
   provider.delay_ms = options_.payment_webhook_delay_ms;
   payments_ = std::make_unique<orders::TestPaymentProvider>(

@@ -286,7 +286,8 @@ bool TestPaymentProvider::deliver(const std::string& body) {
     boost::asio::io_context io;
     beast::tcp_stream stream(io);
     stream.expires_after(std::chrono::seconds(kDeliveryTimeoutSeconds));
-    stream.connect(boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address(host), port));
+    boost::asio::ip::tcp::resolver resolver(io);
+    stream.connect(resolver.resolve(host, std::to_string(port)));
     http::request<http::string_body> request(http::verb::post, options_.webhook_path, 11);
     request.set(http::field::host, fmt::format("{}:{}", host, port));
     request.set(http::field::content_type, "application/json");
