@@ -1,6 +1,5 @@
 #include "api/kyc.h"
 
-#include <charconv>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -125,17 +124,9 @@ void list_identities(auth::Authenticator& authenticator, kyc::Identities& identi
                          "state must be one of pending, verified, rejected"));
     }
   }
-  std::uint32_t limit = 50;
-  if (auto text = request.query_param("limit")) {
-    auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), limit);
-    if (error != std::errc() || end != text->data() + text->size() || limit == 0 ||
-        limit > kyc::kIdentitiesListedMax) {
-      return fail(Status(ErrorCode::kValidationFailed,
-                         fmt::format("limit must be an integer from 1 to {}",
-                                     kyc::kIdentitiesListedMax)));
-    }
-  }
-  auto listed = identities.list(state, limit);
+  auto limit = page_limit(request);
+  if (!limit.is_ok()) return fail(limit.status());
+  auto listed = identities.list(state, *limit);
   if (!listed.is_ok()) return fail(listed.status());
   json out = json::array();
   for (const auto& identity : *listed) out.push_back(identity_json(identity, true));

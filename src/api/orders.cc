@@ -16,7 +16,7 @@ using http::Responder;
 using http::Response;
 using nlohmann::json;
 
-json order_json(const orders::Order& order) {
+json order_json(const orders::Order& order, bool with_history = true) {
   const std::string id = format_public_id(orders::kOrderIdPrefix, order.id);
   json device = json::object();
   if (order.imei) device["imei"] = *order.imei;
@@ -57,6 +57,7 @@ json order_json(const orders::Order& order) {
   if (order.failure_code) {
     out["failure"] = {{"code", *order.failure_code}, {"detail", order.failure_detail}};
   }
+  if (!with_history) out.erase("history");
   return out;
 }
 
@@ -180,6 +181,29 @@ void get_order(OrderRoutesContext& context, Request& request, Responder respond)
   respond(http::json_response(200, order_json(*order).dump()));
 }
 
+void list_customer_orders(OrderRoutesContext& context, Request& request, Responder respond) {
+  if (!authorise(context.authenticator, request, respond, auth::Permission::kOrdersRead)) return;
+  auto fail = [&](const Status& status) { respond(http::problem(status, request)); };
+  auto customer = path_id(request, "cus", "customer");
+  if (!customer.is_ok()) return fail(customer.status());
+  auto limit = page_limit(request);
+  if (!limit.is_ok()) return fail(limit.status());
+  auto before = page_cursor(request);
+  if (!before.is_ok()) return fail(before.status());
+  if (auto known = context.billing.get_customer(*customer); !known.is_ok()) {
+    return fail(known.status());
+  }
+  auto listed = context.orders.list_for_customer(*customer, *before, *limit + 1);
+  if (!listed.is_ok()) return fail(listed.status());
+  const bool more = listed->size() > *limit;
+  if (more) listed->resize(*limit);
+  json data = json::array();
+  for (const auto& order : *listed) data.push_back(order_json(order, false));
+  json out = {{"data", std::move(data)}, {"next_cursor", nullptr}};
+  if (more) out["next_cursor"] = format_public_id("cur", listed->back().id);
+  respond(http::json_response(200, out.dump()));
+}
+
 void get_qr(OrderRoutesContext& context, Request& request, Responder respond, bool png) {
   if (!authorise(context.authenticator, request, respond, auth::Permission::kOrdersRead)) return;
   auto id = path_id(request, orders::kOrderIdPrefix, "order");
@@ -221,6 +245,7 @@ void add_order_routes(http::Router& router, OrderRoutesContext& context) {
   };
   router.add("POST", "/v1/orders", bind(create_order));
   router.add("GET", "/v1/orders/{id}", bind(get_order));
+  router.add("GET", "/v1/customers/{id}/orders", bind(list_customer_orders));
   router.add("POST", "/v1/orders/{id}/cancel", bind(cancel_order));
   router.add("GET", "/v1/orders/{id}/qr.png",
              [&context](Request& request, Responder respond) {

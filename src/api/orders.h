@@ -1,9 +1,10 @@
-// api/orders: ordering an eSIM over HTTP — create, read, cancel, the activation code's QR
-// image — and the payment provider's webhook, which authenticates by signature, not API key.
+// api/orders: ordering an eSIM over HTTP — create, read, list a customer's, cancel, the
+// activation code's QR image — and the payment provider's webhook, which authenticates by signature, not API key.
 #pragma once
 
 #include "auth/api_keys.h"
 #include "auth/audit.h"
+#include "billing/billing.h"
 #include "http/router.h"
 #include "orders/orders.h"
 
@@ -11,6 +12,7 @@ namespace station::api {
 
 struct OrderRoutesContext {
   auth::Authenticator& authenticator;
+  billing::Billing& billing;
   auth::AuditWriter& audit;
   orders::Orders& orders;
   orders::PaymentProvider& payments;

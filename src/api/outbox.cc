@@ -1,12 +1,9 @@
 #include "api/outbox.h"
 
-#include <charconv>
 #include <nlohmann/json.hpp>
 
 #include "api/v1.h"
 #include "common/clock.h"
-#include "common/limits.h"
-#include "fmt/format.h"
 
 namespace station::api {
 namespace {
@@ -40,20 +37,9 @@ void add_outbox_routes(http::Router& router, auth::Authenticator& authenticator,
                if (!authorise(authenticator, request, respond, auth::Permission::kOutboxRead)) {
                  return;
                }
-               std::uint32_t limit = limits::kPageSizeDefault;
-               if (auto text = request.query_param("limit")) {
-                 auto [end, error] = std::from_chars(text->data(), text->data() + text->size(),
-                                                     limit);
-                 if (error != std::errc() || end != text->data() + text->size() || limit == 0 ||
-                     limit > limits::kPageSizeMax) {
-                   return respond(http::problem(
-                       Status(ErrorCode::kValidationFailed,
-                              fmt::format("limit must be an integer from 1 to {}",
-                                          limits::kPageSizeMax)),
-                       request));
-                 }
-               }
-               auto messages = messenger.list(limit);
+               auto limit = page_limit(request);
+               if (!limit.is_ok()) return respond(http::problem(limit.status(), request));
+               auto messages = messenger.list(*limit);
                if (!messages.is_ok()) return respond(http::problem(messages.status(), request));
                nlohmann::json list = nlohmann::json::array();
                for (const auto& message : *messages) list.push_back(message_json(message));

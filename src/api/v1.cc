@@ -66,6 +66,27 @@ Result<Id> path_id(const Request& request, std::string_view prefix, std::string_
   return *id;
 }
 
+Result<std::uint32_t> page_limit(const Request& request) {
+  auto text = request.query_param("limit");
+  if (!text) return limits::kPageSizeDefault;
+  std::uint32_t limit = 0;
+  auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), limit);
+  if (error != std::errc() || end != text->data() + text->size() || limit == 0 ||
+      limit > limits::kPageSizeMax) {
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("limit must be an integer from 1 to {}", limits::kPageSizeMax));
+  }
+  return limit;
+}
+
+Result<std::optional<Id>> page_cursor(const Request& request) {
+  auto cursor = request.query_param("cursor");
+  if (!cursor) return std::optional<Id>();
+  auto before = parse_public_id("cur", *cursor);
+  if (!before) return Status(ErrorCode::kValidationFailed, "cursor is not valid");
+  return std::optional<Id>(*before);
+}
+
 namespace {
 
 using http::Responder;
@@ -312,31 +333,18 @@ void list_transactions(ApiContext& context, Request& request, Responder respond)
   auto id = path_id(request, kCustomerPrefix, "customer");
   if (!id.is_ok()) return fail(id.status());
 
-  std::uint32_t limit = limits::kPageSizeDefault;
-  if (auto text = request.query_param("limit")) {
-    std::uint32_t parsed = 0;
-    auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), parsed);
-    if (error != std::errc() || end != text->data() + text->size() || parsed == 0 ||
-        parsed > limits::kPageSizeMax) {
-      return fail(Status(ErrorCode::kValidationFailed,
-                         fmt::format("limit must be an integer from 1 to {}",
-                                     limits::kPageSizeMax)));
-    }
-    limit = parsed;
-  }
-  std::optional<Id> before;
-  if (auto cursor = request.query_param("cursor")) {
-    before = parse_public_id("cur", *cursor);
-    if (!before) return fail(Status(ErrorCode::kValidationFailed, "cursor is not valid"));
-  }
+  auto limit = page_limit(request);
+  if (!limit.is_ok()) return fail(limit.status());
+  auto before = page_cursor(request);
+  if (!before.is_ok()) return fail(before.status());
   auto customer = context.billing.get_customer(*id);
   if (!customer.is_ok()) return fail(customer.status());
   // One more than asked tells whether another page exists.
-  auto movements = context.billing.transactions(*id, before, limit + 1);
+  auto movements = context.billing.transactions(*id, *before, *limit + 1);
   if (!movements.is_ok()) return fail(movements.status());
   json data = json::array();
-  bool more = movements->size() > limit;
-  if (more) movements->resize(limit);
+  bool more = movements->size() > *limit;
+  if (more) movements->resize(*limit);
   for (const auto& movement : *movements) {
     data.push_back(transaction_json(movement, customer->wallet_account_id));
   }

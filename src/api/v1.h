@@ -30,6 +30,10 @@ http::Request problem_context(const http::Request& request);
 Result<std::string> idempotency_key(const http::Request& request);
 // The {id} path parameter as a public id with that prefix; kNotFound naming `what` otherwise.
 Result<Id> path_id(const http::Request& request, std::string_view prefix, std::string_view what);
+// Paging of list routes: `limit` (1..limits::kPageSizeMax, default kPageSizeDefault) and an
+// opaque `cursor` (the public id "cur_..." of the last item of the previous page).
+Result<std::uint32_t> page_limit(const http::Request& request);
+Result<std::optional<Id>> page_cursor(const http::Request& request);
 
 // Registers every /v1 route on the router. The context must outlive the router's use.
 void add_v1_routes(http::Router& router, ApiContext& context);

@@ -3,6 +3,7 @@
 #include <array>
 #include <cassert>
 #include <condition_variable>
+#include <limits>
 #include <mutex>
 #include <thread>
 
@@ -877,6 +878,25 @@ void Orders::cancel(Id order_id, Actor actor, OrderCallback done) {
 Result<Order> Orders::get(Id order_id) {
   STATION_ASSIGN_OR_RETURN(auto stored, impl_->load(order_id));
   return std::move(stored.order);
+}
+
+Result<std::vector<Order>> Orders::list_for_customer(Id customer_id, std::optional<Id> before_id,
+                                                     std::uint32_t limit) {
+  if (limit == 0 || limit > limits::kPageSizeMax + 1) {
+    return Status(ErrorCode::kValidationFailed, "limit out of range");
+  }
+  STATION_ASSIGN_OR_RETURN(auto connection, impl_->deps.database.acquire());
+  std::array<Value, 3> params = {customer_id, before_id.value_or(std::numeric_limits<Id>::max()),
+                                 static_cast<std::int64_t>(limit)};
+  STATION_ASSIGN_OR_RETURN(
+      auto rows, connection->query(fmt::format("SELECT {} FROM orders WHERE customer_id = ? AND "
+                                               "id < ? ORDER BY id DESC LIMIT ?",
+                                               kOrderColumns),
+                                   params));
+  std::vector<Order> orders;
+  orders.reserve(rows.size());
+  for (const auto& row : rows) orders.push_back(order_from_row(row).order);
+  return orders;
 }
 
 Status Orders::handle_payment_event(const PaymentEvent& event) {

@@ -186,6 +186,10 @@ class Orders {
   // Cancels before download: releases the profile and refunds. kOrderNotCancellable after.
   void cancel(Id order_id, Actor actor, OrderCallback done);
   Result<Order> get(Id order_id);
+  // A customer's orders, newest first, with id < before_id when given; without their history.
+  // limit: 1 to limits::kPageSizeMax + 1 (one more than a page tells whether another follows).
+  Result<std::vector<Order>> list_for_customer(Id customer_id, std::optional<Id> before_id,
+                                               std::uint32_t limit);
 
   // A verified webhook event. Ok for an event already handled (redelivery) and for one about an
   // unknown intent (it is recorded and ignored). Runs the payment's consequences before

@@ -199,6 +199,33 @@ TEST_P(OrdersApiTest, WalletOrderIssuesAnActivationCodeAndTakesThePrice) {
   expect_ledger_consistent();
 }
 
+TEST_P(OrdersApiTest, CustomerOrdersAreListedNewestFirstInPages) {
+  import_profiles(3);
+  std::string customer = verified_customer(10'000);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    auto reply = post("/v1/orders", order_body(customer, "wallet", i), fmt::format("list-{}", i));
+    ASSERT_EQ(reply.status, 201) << reply.body;
+    ids.push_back(reply.json()["id"]);
+  }
+  auto first = get("/v1/customers/" + customer + "/orders?limit=2");
+  ASSERT_EQ(first.status, 200) << first.body;
+  ASSERT_EQ(first.json()["data"].size(), 2u);
+  EXPECT_EQ(first.json()["data"][0]["id"], ids[2]);
+  EXPECT_EQ(first.json()["data"][1]["id"], ids[1]);
+  EXPECT_FALSE(first.json()["data"][0].contains("history"));
+  std::string cursor = first.json()["next_cursor"];
+  auto second = get("/v1/customers/" + customer + "/orders?limit=2&cursor=" + cursor);
+  ASSERT_EQ(second.status, 200);
+  ASSERT_EQ(second.json()["data"].size(), 1u);
+  EXPECT_EQ(second.json()["data"][0]["id"], ids[0]);
+  EXPECT_TRUE(second.json()["next_cursor"].is_null());
+  expect_problem(get("/v1/customers/" + customer + "/orders?limit=0"), 400, "validation_failed");
+  expect_problem(get("/v1/customers/" + customer + "/orders?cursor=nope"), 400,
+                 "validation_failed");
+  expect_problem(get("/v1/customers/cus_0000000000000/orders"), 404, "not_found");
+}
+
 TEST_P(OrdersApiTest, RefusalsBeforeTheOrderChangeNothing) {
   import_profiles(1);
   std::string unverified = create_customer();
