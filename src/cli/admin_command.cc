@@ -1,6 +1,8 @@
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <memory>
 
 #include <fmt/format.h>
@@ -12,14 +14,10 @@
 #include "common/id.h"
 #include "ledger/ledger.h"
 #include "schema/migrations.h"
+#include "secrets/secrets.h"
 
 namespace station::cli {
 namespace {
-
-int fail(const Status& status) {
-  fmt::print(stderr, "error: {}\n", status.to_string());
-  return 1;
-}
 
 std::string cli_actor() {
   const char* user = std::getenv("USER");
@@ -105,6 +103,30 @@ int run_audit_list(const StoreFlags& store, std::uint32_t limit) {
 }
 
 }  // namespace
+
+int fail(const Status& status) {
+  fmt::print(stderr, "error: {}\n", status.to_string());
+  return 1;
+}
+
+Result<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return Status(ErrorCode::kNotFound, fmt::format("cannot read {}", path));
+  }
+  if (static_cast<std::size_t>(info.st_size) > max_bytes) {
+    return Status(ErrorCode::kPayloadTooLarge,
+                  fmt::format("{} is larger than {} bytes; split it", path, max_bytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::string text(static_cast<std::size_t>(info.st_size), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!in || in.peek() != std::char_traits<char>::eof()) {
+    secrets::wipe(text);
+    return Status(ErrorCode::kStorageError, fmt::format("{} changed while being read", path));
+  }
+  return text;
+}
 
 void add_store_flags(CLI::App& command, StoreFlags& flags) {
   command.add_option("--data-dir", flags.data_dir, "Data directory (SQLite default store)")

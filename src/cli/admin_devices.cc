@@ -1,8 +1,6 @@
 // `station admin devices import FILE`: updates the device catalogue from a CSV.
 #include <fmt/format.h>
-#include <sys/stat.h>
 
-#include <fstream>
 #include <memory>
 
 #include "cli/commands.h"
@@ -16,31 +14,8 @@ struct DevicesFlags {
   std::string file;
 };
 
-int fail(const Status& status) {
-  fmt::print(stderr, "error: {}\n", status.to_string());
-  return 1;
-}
-
-Result<std::string> read_bounded(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
-    return Status(ErrorCode::kNotFound, fmt::format("cannot read {}", path));
-  }
-  if (static_cast<std::size_t>(info.st_size) > devices::kImportBytesMax) {
-    return Status(ErrorCode::kPayloadTooLarge,
-                  fmt::format("{} is larger than {} bytes", path, devices::kImportBytesMax));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::string text(static_cast<std::size_t>(info.st_size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!in || in.peek() != std::char_traits<char>::eof()) {
-    return Status(ErrorCode::kStorageError, fmt::format("{} changed while being read", path));
-  }
-  return text;
-}
-
 int run_import(const DevicesFlags& flags) {
-  auto text = read_bounded(flags.file);
+  auto text = read_file_bounded(flags.file, devices::kImportBytesMax);
   if (!text.is_ok()) return fail(text.status());
   auto database = open_store(flags.store);
   if (!database.is_ok()) return fail(database.status());

@@ -23,11 +23,6 @@ struct KycFlags {
   std::string reason;
 };
 
-int fail(const Status& status) {
-  fmt::print(stderr, "error: {}\n", status.to_string());
-  return 1;
-}
-
 kyc::Actor cli_actor() {
   const char* user = std::getenv("USER");
   return kyc::Actor{fmt::format("cli:{}", user != nullptr ? user : std::to_string(getuid())), ""};

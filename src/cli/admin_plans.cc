@@ -40,11 +40,6 @@ struct PlanFlags {
   CLI::Option* countries_option = nullptr;
 };
 
-int fail(const Status& status) {
-  fmt::print(stderr, "error: {}\n", status.to_string());
-  return 1;
-}
-
 catalogue::Actor cli_actor() {
   const char* user = std::getenv("USER");
   return catalogue::Actor{fmt::format("cli:{}", user != nullptr ? user : std::to_string(getuid())),

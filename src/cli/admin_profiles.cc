@@ -1,7 +1,5 @@
 // `station admin profiles import|stats`: the profile inventory from the command line.
-#include <sys/stat.h>
 
-#include <fstream>
 #include <memory>
 
 #include <fmt/format.h>
@@ -20,38 +18,13 @@ struct ProfilesFlags {
   std::string file;
 };
 
-int fail(const Status& status) {
-  fmt::print(stderr, "error: {}\n", status.to_string());
-  return 1;
-}
-
-// Reads at most the import bound; the caller wipes the text (it holds Ki and OPc).
-Result<std::string> read_bounded(const std::string& path) {
-  struct stat info {};
-  if (::stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
-    return Status(ErrorCode::kNotFound, fmt::format("cannot read {}", path));
-  }
-  if (static_cast<std::size_t>(info.st_size) > limits::kProfileImportBytesMax) {
-    return Status(ErrorCode::kPayloadTooLarge,
-                  fmt::format("{} is larger than {} bytes; split it", path,
-                              limits::kProfileImportBytesMax));
-  }
-  std::ifstream in(path, std::ios::binary);
-  std::string text(static_cast<std::size_t>(info.st_size), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!in || in.peek() != std::char_traits<char>::eof()) {
-    secrets::wipe(text);
-    return Status(ErrorCode::kStorageError, fmt::format("{} changed while being read", path));
-  }
-  return text;
-}
-
 int run_import(const ProfilesFlags& flags) {
   auto database = open_store(flags.store);
   if (!database.is_ok()) return fail(database.status());
   auto keyring = open_keyring(flags.key_file, flags.store.data_dir);
   if (!keyring.is_ok()) return fail(keyring.status());
-  auto text = read_bounded(flags.file);
+  // Holds Ki and OPc: wiped once imported.
+  auto text = read_file_bounded(flags.file, limits::kProfileImportBytesMax);
   if (!text.is_ok()) return fail(text.status());
   SystemClock clock;
   inventory::Inventory inventory(**database, **keyring, clock);

@@ -13,6 +13,12 @@
 
 namespace station::cli {
 
+// Prints "error: <status>" on stderr; returns the exit code 1.
+int fail(const Status& status);
+// A regular file's whole text, refused (kPayloadTooLarge) beyond `max_bytes` before reading it.
+// The buffer is wiped on a failed read, as the file may hold secrets (profile Ki and OPc).
+Result<std::string> read_file_bounded(const std::string& path, std::size_t max_bytes);
+
 // Where a command finds its store: --database URL wins, else sqlite under --data-dir.
 struct StoreFlags {
   std::string data_dir = "./data";

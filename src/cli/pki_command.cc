@@ -20,11 +20,6 @@ struct PkiInitFlags {
   bool force = false;
 };
 
-int fail(const Status& status) {
-  fmt::print(stderr, "error: {}\n", status.to_string());
-  return 1;
-}
-
 int run_pki_init(const PkiInitFlags& flags) {
   rsp_crypto::TestPkiOptions options;
   if (flags.curve == "nist" || flags.curve == "p256") {
