@@ -84,6 +84,25 @@ Response outcome_response(const orders::OrderOutcome& outcome, const Request& co
   return response;
 }
 
+std::string outcome_label(const Status& status) {
+  return status.is_ok() ? "succeeded" : std::string(error_name(status.code()));
+}
+
+void count_order(OrderRoutesContext& context, const orders::OrderOutcome& outcome) {
+  if (outcome.replayed) return;
+  context.metrics
+      .counter("station_orders_total", "Orders created, by the answer to their creation",
+               {{"outcome", outcome_label(outcome.status)}})
+      .add();
+}
+
+void count_webhook(OrderRoutesContext& context, const Status& status) {
+  context.metrics
+      .counter("station_payment_webhooks_total", "Payment provider webhook deliveries, by answer",
+               {{"outcome", outcome_label(status)}})
+      .add();
+}
+
 void audit(OrderRoutesContext& context, const auth::Principal& principal, const Request& request,
            std::string_view action, const orders::OrderOutcome& outcome) {
   if (outcome.replayed) return;
@@ -152,6 +171,7 @@ void create_order(OrderRoutesContext& context, Request& request, Responder respo
       [&context, respond, principal = *principal, problem_request = problem_context(request)](
           orders::OrderOutcome outcome) {
         audit(context, principal, problem_request, "order.create", outcome);
+        count_order(context, outcome);
         respond(outcome_response(outcome, problem_request, 201));
       });
 }
@@ -228,9 +248,12 @@ void get_qr(OrderRoutesContext& context, Request& request, Responder respond, bo
 void payment_webhook(OrderRoutesContext& context, Request& request, Responder respond) {
   auto event = context.payments.parse_webhook(
       request.header(orders::kSignatureHeader).value_or(""), request.body);
-  if (!event.is_ok()) return respond(http::problem(event.status(), request));
-  request.principal = fmt::format("payments:{}", context.payments.name());
-  Status handled = context.orders.handle_payment_event(*event);
+  Status handled = event.status();
+  if (handled.is_ok()) {
+    request.principal = fmt::format("payments:{}", context.payments.name());
+    handled = context.orders.handle_payment_event(*event);
+  }
+  count_webhook(context, handled);
   if (!handled.is_ok()) return respond(http::problem(handled, request));
   respond(http::json_response(200, json{{"received", true}}.dump()));
 }

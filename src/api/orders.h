@@ -6,6 +6,7 @@
 #include "auth/audit.h"
 #include "billing/billing.h"
 #include "http/router.h"
+#include "metrics/registry.h"
 #include "orders/orders.h"
 
 namespace station::api {
@@ -18,6 +19,9 @@ struct OrderRoutesContext {
   orders::PaymentProvider& payments;
   IdGenerator& ids;
   const Clock& clock;
+  // station_orders_total{outcome} (created orders by their answer: "succeeded" or the error
+  // code) and station_payment_webhooks_total{outcome} (deliveries by their answer).
+  metrics::Registry& metrics;
 };
 
 // The context must outlive the router's use.

@@ -127,7 +127,8 @@ Status App::start_orders() {
                                  *devices_, *inventory_, *messenger_, *payments_, *ids_, *clock_},
       options_.orders);
   api_->orders.emplace(
-      api::OrderRoutesContext{*authenticator_, *billing_, *audit_, *orders_, *payments_, *ids_, *clock_});
+      api::OrderRoutesContext{*authenticator_, *billing_, *audit_, *orders_, *payments_, *ids_,
+                              *clock_, metrics_});
   api::add_order_routes(router_, *api_->orders);
   payments_->start();
   orders_->start();

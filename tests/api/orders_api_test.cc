@@ -395,6 +395,14 @@ TEST_P(OrdersApiTest, WebhooksAreCheckedAndRedeliveryChangesNothing) {
   EXPECT_EQ(order(id)["history"].size(), 5u);  // created, awaiting_payment, paid, reserved, issued
   EXPECT_EQ(profile_state(iccid(2)), "available");
   expect_ledger_consistent();
+
+  auto metrics = http_request(app_->port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("station_payment_webhooks_total{outcome=\"succeeded\"} 2"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("station_payment_webhooks_total{outcome=\"webhook_signature_invalid\"} 2"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("station_orders_total{outcome=\"succeeded\"} 1"), std::string::npos);
 }
 
 // A crash between reserving the price and posting it leaves an order in `created` with an open
