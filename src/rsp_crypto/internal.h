@@ -9,6 +9,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "common/result.h"
 #include "rsp_crypto/rsp_crypto.h"
@@ -26,6 +27,16 @@ struct OpensslFree {
 using BioPtr = std::unique_ptr<BIO, OpensslFree<BIO_free>>;
 using BnPtr = std::unique_ptr<BIGNUM, OpensslFree<BN_free>>;
 
+// kValidationFailed with that message.
+inline Status invalid(std::string message) {
+  return Status(ErrorCode::kValidationFailed, std::move(message));
+}
+// What a memory BIO holds, as text.
+inline std::string bio_text(BIO* bio) {
+  char* data = nullptr;
+  const long size = BIO_get_mem_data(bio, &data);
+  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
+}
 // The OpenSSL error queue as text (and emptied).
 std::string openssl_error();
 // kInternal naming what failed and the OpenSSL errors.

@@ -25,6 +25,8 @@
 
 namespace station::rsp_crypto {
 
+using internal::bio_text;
+using internal::invalid;
 using internal::openssl_failure;
 
 void X509Free::operator()(x509_st* cert) const { X509_free(cert); }
@@ -43,16 +45,6 @@ using PoliciesFree = internal::OpensslFree<CERTIFICATEPOLICIES_free>;
 constexpr std::size_t kMaxCertificateFileBytes = 64 * 1024;
 constexpr std::int64_t kDay = 24 * 3600;
 constexpr std::int64_t kYear = 365 * kDay;
-
-Status invalid(std::string message) {
-  return Status(ErrorCode::kValidationFailed, std::move(message));
-}
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
-}
 
 Result<std::string> read_file(const std::string& path, std::size_t limit) {
   std::ifstream in(path, std::ios::binary);

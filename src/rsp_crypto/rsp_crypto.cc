@@ -65,6 +65,8 @@ Result<EcKey> wrap_key(EVP_PKEY* raw, bool has_private) {
 
 }  // namespace internal
 
+using internal::bio_text;
+using internal::invalid;
 using internal::openssl_failure;
 
 namespace {
@@ -78,16 +80,6 @@ Status too_large(std::string_view what, std::size_t size, std::size_t limit) {
   return Status(ErrorCode::kPayloadTooLarge, std::string(what) + " of " + std::to_string(size) +
                                                  " bytes exceeds the limit of " +
                                                  std::to_string(limit));
-}
-
-Status invalid(std::string message) {
-  return Status(ErrorCode::kValidationFailed, std::move(message));
-}
-
-std::string bio_text(BIO* bio) {
-  char* data = nullptr;
-  const long size = BIO_get_mem_data(bio, &data);
-  return size > 0 ? std::string(data, static_cast<std::size_t>(size)) : std::string();
 }
 
 // BER-TLV length field (ISO/IEC 8825-1 definite form) of a value up to 65535 bytes.
