@@ -64,6 +64,7 @@ constexpr std::array kTable = {
           {"order_not_cancellable", 409, "Order can no longer be cancelled", kFinal}},
     Entry{kPaymentDeclined, {"payment_declined", 402, "Payment declined", kFinal}},
     Entry{kPaymentTimedOut, {"payment_timed_out", 409, "Payment not confirmed in time", kFinal}},
+    Entry{kTooManyRequests, {"too_many_requests", 429, "Too many requests", kRetryLater}},
 };
 
 constexpr bool table_follows_enum() {

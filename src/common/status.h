@@ -53,6 +53,7 @@ enum class ErrorCode : std::uint16_t {
   kOrderNotCancellable,      // 409 the order is past the point where it can be cancelled
   kPaymentDeclined,          // 402 the card payment was declined
   kPaymentTimedOut,          // 409 the card payment was not confirmed in time
+  kTooManyRequests,          // 429 a rate or attempt limit (e.g. one-time codes) was reached
 };
 
 enum class RetryClass : std::uint8_t {
