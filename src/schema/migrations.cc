@@ -273,6 +273,43 @@ CREATE INDEX identities_state_idx ON identities (state, submitted_at_ms);
 CREATE INDEX identities_document_idx ON identities (document_hash);
 )sql";
 
+// The web portal (src/web): a subscriber's sign-in name (the verified phone number) and
+// preferences; one-time sign-in codes, stored as a salted SHA-256 only, with their attempts and
+// the requester's address for rate limits; sessions of any kind of principal (customer now,
+// operator staff later), looked up by the SHA-256 of the cookie's value, each with the CSRF
+// token its forms must carry.
+constexpr std::string_view kWebPortal = R"sql(
+CREATE TABLE web_accounts (
+  customer_id BIGINT PRIMARY KEY REFERENCES customers(id),
+  login TEXT NOT NULL UNIQUE,
+  language TEXT NOT NULL,
+  notify_sms BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE web_login_codes (
+  id BIGINT PRIMARY KEY,
+  destination TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  code_hash TEXT NOT NULL,
+  signup_name TEXT,
+  attempts BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  expires_at_ms BIGINT NOT NULL,
+  used_at_ms BIGINT
+);
+CREATE INDEX web_login_codes_destination_idx ON web_login_codes (destination, created_at_ms);
+CREATE INDEX web_login_codes_requester_idx ON web_login_codes (requester, created_at_ms);
+CREATE TABLE web_sessions (
+  id_hash TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  principal_id BIGINT,
+  csrf_token TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  expires_at_ms BIGINT NOT NULL
+);
+CREATE INDEX web_sessions_expiry_idx ON web_sessions (expires_at_ms);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -282,6 +319,7 @@ constexpr std::array kMigrations = {
     storage::Migration{6, "plan catalogue", kPlanCatalogue},
     storage::Migration{7, "identity verification", kIdentities},
     storage::Migration{8, "orders and payment events", kOrders},
+    storage::Migration{9, "web portal accounts, sign-in codes and sessions", kWebPortal},
 };
 
 }  // namespace
