@@ -310,6 +310,51 @@ CREATE TABLE web_sessions (
 CREATE INDEX web_sessions_expiry_idx ON web_sessions (expires_at_ms);
 )sql";
 
+// The SM-DP+ (src/smdp). smdp_download_orders: one ES2+ download order per row (a profile bound
+// to a Matching ID, optionally to an EID and a confirmation code's SHA-256), whose state follows
+// the profile's; session_id names the one RSP session that holds it (compare-and-set claim).
+// smdp_sessions: one RSP session (ES9+) per transaction id; the one-time private key is sealed
+// with the secrets keyring (smdp_otsk_sealed), never stored in clear.
+constexpr std::string_view kSmdp = R"sql(
+CREATE TABLE smdp_download_orders (
+  id BIGINT PRIMARY KEY,
+  iccid TEXT NOT NULL,
+  matching_id TEXT UNIQUE,
+  eid TEXT,
+  confirmation_code_hash TEXT,
+  cc_failures BIGINT NOT NULL,
+  state TEXT NOT NULL,
+  order_id BIGINT,
+  session_id TEXT,
+  expires_at_ms BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  created_by TEXT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX smdp_download_orders_iccid_idx ON smdp_download_orders (iccid, id);
+CREATE TABLE smdp_sessions (
+  transaction_id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  euicc_challenge TEXT NOT NULL,
+  server_challenge TEXT NOT NULL,
+  ci_pkid TEXT NOT NULL,
+  download_order_id BIGINT,
+  eid TEXT,
+  euicc_certificate TEXT,
+  eum_certificate TEXT,
+  euicc_otpk TEXT,
+  smdp_otpk TEXT,
+  smdp_otsk_sealed TEXT,
+  failure_reason TEXT,
+  expires_at_ms BIGINT NOT NULL,
+  version BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX smdp_sessions_expiry_idx ON smdp_sessions (state, expires_at_ms);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -320,6 +365,7 @@ constexpr std::array kMigrations = {
     storage::Migration{7, "identity verification", kIdentities},
     storage::Migration{8, "orders and payment events", kOrders},
     storage::Migration{9, "web portal accounts, sign-in codes and sessions", kWebPortal},
+    storage::Migration{10, "sm-dp+ download orders and rsp sessions", kSmdp},
 };
 
 }  // namespace
