@@ -355,6 +355,17 @@ CREATE TABLE smdp_sessions (
 CREATE INDEX smdp_sessions_expiry_idx ON smdp_sessions (state, expires_at_ms);
 )sql";
 
+// The ledger's write-ahead journal (src/ledger/ledger_journal.h): one row per batch of transfers
+// made durable before its relational rows (transfers, balances, idempotency records) are derived;
+// a row is deleted in the transaction that writes its rows, so what is left after a crash is
+// exactly what recovery applies.
+constexpr std::string_view kLedgerJournal = R"sql(
+CREATE TABLE ledger_journal (
+  seq BIGINT PRIMARY KEY,
+  entry TEXT NOT NULL
+);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -366,6 +377,7 @@ constexpr std::array kMigrations = {
     storage::Migration{8, "orders and payment events", kOrders},
     storage::Migration{9, "web portal accounts, sign-in codes and sessions", kWebPortal},
     storage::Migration{10, "sm-dp+ download orders and rsp sessions", kSmdp},
+    storage::Migration{11, "ledger journal", kLedgerJournal},
 };
 
 }  // namespace
