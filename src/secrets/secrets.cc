@@ -75,29 +75,6 @@ std::string to_hex(const std::uint8_t* data, std::size_t size) {
   return out;
 }
 
-std::string base64_encode(const std::vector<std::uint8_t>& bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
-                                static_cast<int>(bytes.size()));
-  assert(written >= 0);
-  out.resize(static_cast<std::size_t>(written));
-  return out;
-}
-
-std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::vector<std::uint8_t> out(text.size() / 4 * 3);
-  int written = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (written < 0) return std::nullopt;
-  // EVP_DecodeBlock keeps the zero bytes that padding stands for; drop them.
-  std::size_t padding = 0;
-  if (text.back() == '=') ++padding;
-  if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
-  out.resize(static_cast<std::size_t>(written) - padding);
-  return out;
-}
-
 std::string associated_data(std::string_view key_id, std::string_view context) {
   return fmt::format("{}:{}:{}", kFormatVersion, key_id, context);
 }
@@ -181,6 +158,42 @@ Status create_key_file(const std::string& path) {
 }
 
 }  // namespace
+
+std::string base64_encode(const std::vector<std::uint8_t>& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), bytes.data(),
+                                static_cast<int>(bytes.size()));
+  assert(written >= 0);
+  out.resize(static_cast<std::size_t>(written));
+  return out;
+}
+
+std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  // EVP_DecodeBlock skips whitespace and stops at odd places; only the alphabet and final '='
+  // padding are accepted here.
+  const std::size_t data_end = text.find('=');
+  if (data_end != std::string_view::npos &&
+      (data_end + 2 < text.size() ||
+       text.find_first_not_of('=', data_end) != std::string_view::npos)) {
+    return std::nullopt;
+  }
+  for (char c : text.substr(0, data_end)) {
+    const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '+' || c == '/';
+    if (!alphabet) return std::nullopt;
+  }
+  std::vector<std::uint8_t> out(text.size() / 4 * 3);
+  int written = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (written < 0) return std::nullopt;
+  // EVP_DecodeBlock keeps the zero bytes that padding stands for; drop them.
+  std::size_t padding = 0;
+  if (text.back() == '=') ++padding;
+  if (text.size() >= 2 && text[text.size() - 2] == '=') ++padding;
+  out.resize(static_cast<std::size_t>(written) - padding);
+  return out;
+}
 
 SecretString::SecretString(SecretString&& other) noexcept : value_(std::move(other.value_)) {
   other.wipe();

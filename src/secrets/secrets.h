@@ -27,8 +27,10 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 
@@ -129,5 +131,11 @@ Result<LoadedKeyring> load_keyring(const KeySource& source);
 
 // A fresh random key (OpenSSL's CSPRNG).
 Key random_key();
+
+// Standard base64 (RFC 4648 section 4, with padding), as sealed values and the GSMA ES9+ JSON
+// binding carry binary data. Decoding accepts only the alphabet and final '=' padding (no
+// whitespace); nullopt otherwise, or for empty input.
+std::string base64_encode(const std::vector<std::uint8_t>& bytes);
+std::optional<std::vector<std::uint8_t>> base64_decode(std::string_view text);
 
 }  // namespace station::secrets

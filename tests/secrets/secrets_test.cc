@@ -21,6 +21,18 @@ Keyring keyring_of(std::initializer_list<std::string_view> hex_keys) {
   return keyring;
 }
 
+TEST(Base64Test, RoundTripsAndRefusesAnythingButTheAlphabetAndFinalPadding) {
+  // RFC 4648 section 10 vectors.
+  EXPECT_EQ(base64_encode({'f', 'o', 'o', 'b'}), "Zm9vYg==");
+  EXPECT_EQ(base64_encode({'f', 'o', 'o'}), "Zm9v");
+  auto decoded = base64_decode("Zm9vYmE=");
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(std::string(decoded->begin(), decoded->end()), "fooba");
+  for (std::string_view bad : {"", "Zm9", "Zm9v\n", " Zm9v", "Zm=v", "Z===", "Zm9vY===", "Zm*v"}) {
+    EXPECT_FALSE(base64_decode(bad).has_value()) << bad;
+  }
+}
+
 TEST(SecretsTest, SealsAndOpensWithTheRowContext) {
   Keyring keyring = keyring_of({kKeyA});
   std::string sealed = keyring.seal(kKi, "profile:8988247000000000003:ki");
