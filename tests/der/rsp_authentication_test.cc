@@ -2,31 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include "rsp_test_util.h"
 
 namespace station::der::rsp {
 namespace {
 
-Bytes repeat(std::uint8_t byte, std::size_t n) { return Bytes(n, byte); }
-
-std::string to_hex(ByteView bytes) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
-
-Bytes read_file(const std::string& relative) {
-  std::ifstream file(std::filesystem::path(STATION_RSP_SHARED_DIR) / relative, std::ios::binary);
-  return Bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-}
-
-Bytes finish(Builder& builder) { return std::move(builder).finish().value(); }
+using namespace test_util;
 
 InitiateAuthenticationRequest sample_request() {
   return InitiateAuthenticationRequest{
@@ -301,6 +282,219 @@ TEST(RspAuthenticateServerResponseTest, RefusesBrokenParts) {
   EXPECT_FALSE(decode_authenticate_server_response(der, Limits{.max_bytes = 1024}).is_ok());
   EXPECT_FALSE(decode_authenticate_server_response(der, Limits{.max_depth = 4}).is_ok());
   EXPECT_FALSE(decode_authenticate_server_response(Bytes{}).is_ok());
+}
+
+
+// --- ServerSigned1, CtxParams1, EUICCInfo2, AuthenticateServerRequest ---------------------------
+
+ServerSigned1 sample_server_signed1() {
+  return ServerSigned1{.transaction_id = {0x01, 0x02},
+                       .euicc_challenge = repeat(0x11, 16),
+                       .server_address = "a.b",
+                       .server_challenge = repeat(0x22, 16)};
+}
+
+CtxParams1 sample_ctx() {
+  return CtxParams1{
+      .matching_id = "AB",
+      .device_info = {.tac = {0x35, 0x29, 0x06, 0x11, 0, 0, 0, 0},
+                      .device_capabilities = {.eutran_supported_release = Bytes{0x0D, 0, 0}}}};
+}
+
+TEST(RspServerSigned1Test, MatchesHandWrittenDerAndRoundTrips) {
+  // SEQUENCE { [0] 01 02, [1] 16 x 11, [3] "a.b", [4] 16 x 22 }: 4 + 18 + 5 + 18 = 45 = 0x2D.
+  const Bytes expected = from_hex("302D 80020102 8110" + std::string(32, '1') + " 8303612E62 8410" +
+                                  std::string(32, '2'));
+  auto der = encode(sample_server_signed1());
+  ASSERT_TRUE(der.is_ok()) << der.status().to_string();
+  EXPECT_EQ(to_hex(*der), to_hex(expected));
+  EXPECT_EQ(decode_server_signed1(expected).value(), sample_server_signed1());
+
+  EXPECT_EQ(decode_server_signed1(with_trailing_byte(expected)).status().code(),
+            ErrorCode::kMalformedRequest);
+  EXPECT_FALSE(decode_server_signed1(truncated(expected)).is_ok());
+  EXPECT_FALSE(decode_server_signed1(expected, Limits{.max_bytes = 46, .max_elements = 4}).is_ok());
+
+  ServerSigned1 long_id = sample_server_signed1();
+  long_id.transaction_id = repeat(1, 17);  // TransactionId is SIZE(1..16)
+  EXPECT_EQ(encode(long_id).status().code(), ErrorCode::kValidationFailed);
+  ServerSigned1 short_challenge = sample_server_signed1();
+  short_challenge.server_challenge.pop_back();
+  EXPECT_EQ(encode(short_challenge).status().code(), ErrorCode::kValidationFailed);
+  Bytes bad_challenge = expected;  // [1] with 15 bytes: the constraint check refuses it
+  bad_challenge.erase(bad_challenge.begin() + 6);
+  bad_challenge[5] = 0x0F;
+  bad_challenge[1] = 0x2C;
+  EXPECT_EQ(decode_server_signed1(bad_challenge).status().code(), ErrorCode::kMalformedRequest);
+}
+
+TEST(RspCtxParams1Test, MatchesHandWrittenDerAndRoundTrips) {
+  // A0 { [0] "AB", [1] DeviceInfo { [0] tac, [1] DeviceCapabilities { [5] 0D 00 00 } } }
+  const Bytes expected = from_hex("A017 80024142 A111 8008 3529061100000000 A105 8503 0D0000");
+  auto der = encode(sample_ctx());
+  ASSERT_TRUE(der.is_ok()) << der.status().to_string();
+  EXPECT_EQ(to_hex(*der), to_hex(expected));
+  EXPECT_EQ(decode_ctx_params1(expected).value(), sample_ctx());
+
+  CtxParams1 full = sample_ctx();
+  full.matching_id.reset();
+  full.device_info.imei = repeat(0x49, 8);
+  DeviceCapabilities& caps = full.device_info.device_capabilities;
+  for (auto* release : {&caps.gsm_supported_release, &caps.utran_supported_release,
+                        &caps.cdma2000onex_supported_release, &caps.cdma2000hrpd_supported_release,
+                        &caps.cdma2000ehrpd_supported_release, &caps.contactless_supported_release,
+                        &caps.rsp_crl_supported_version, &caps.rsp_rpm_supported_version}) {
+    *release = Bytes{1, 2, 3};
+  }
+  auto full_der = encode(full);
+  ASSERT_TRUE(full_der.is_ok()) << full_der.status().to_string();
+  EXPECT_EQ(decode_ctx_params1(*full_der).value(), full);
+
+  CtxParams1 bad_tac = sample_ctx();
+  bad_tac.device_info.tac = {0x35, 0x29, 0x06, 0x11};  // Octet8
+  EXPECT_EQ(encode(bad_tac).status().code(), ErrorCode::kValidationFailed);
+  EXPECT_FALSE(decode_ctx_params1(with_trailing_byte(expected)).is_ok());
+  Bytes other_alternative = expected;  // A1: an alternative this module does not define
+  other_alternative[0] = 0xA1;
+  EXPECT_FALSE(decode_ctx_params1(other_alternative).is_ok());
+}
+
+EuiccInfo2 sample_info2_fields() {
+  return EuiccInfo2{
+      .profile_version = {2, 3, 1},
+      .svn = {2, 2, 0},
+      .euicc_firmware_ver = {4, 0, 0},
+      .ext_card_resource = {0x81, 0x01, 0x00},
+      .uicc_capability =
+          kUiccCapabilityUsimSupport | kUiccCapabilityIsimSupport | kUiccCapabilityAkaMilenage,
+      .rsp_capability = kRspCapabilityAdditionalProfile | kRspCapabilityCrlSupport |
+                        kRspCapabilityTestProfileSupport,
+      .ci_pkids_for_verification = {repeat(0xF5, 20)},
+      .ci_pkids_for_signing = {repeat(0xF5, 20)},
+      .pp_version = {0, 0, 1},
+      .sas_accreditation_number = "GI",
+  };
+}
+
+TEST(RspEuiccInfo2Test, MatchesHandWrittenDerAndRoundTrips) {
+  // Named bits: UICCCapability bits 1, 2, 4 = 0110 1000 with 3 unused bits -> 85 02 03 68;
+  // RspCapability bits 0, 1, 3 = 1101 0000 with 4 unused bits -> 88 02 04 D0.
+  const std::string ski = "0414" + to_hex(repeat(0xF5, 20));
+  const Bytes expected = from_hex("BF2255 8103020301 8203020200 8303040000 8403810100 85020368" +
+                                  std::string(" 880204D0 A916") + ski + " AA16" + ski +
+                                  " 0403000001 0C024749");
+  auto der = encode(sample_info2_fields());
+  ASSERT_TRUE(der.is_ok()) << der.status().to_string();
+  EXPECT_EQ(to_hex(*der), to_hex(expected));
+  EXPECT_EQ(decode_euicc_info2(expected).value(), sample_info2_fields());
+
+  EuiccInfo2 full = sample_info2_fields();
+  full.ts102241_version = Bytes{9, 2, 0};
+  full.globalplatform_version = Bytes{2, 3, 0};
+  full.euicc_category = 2;
+  full.forbidden_profile_policy_rules = kPpr1DisableNotAllowed | kPpr2DeleteNotAllowed;
+  full.certification_data_object =
+      CertificationDataObject{.platform_label = "1.2.3", .discovery_base_url = "dloa.example"};
+  full.uicc_capability |= std::uint64_t{1} << 18;  // multipleCsimSupport: a third byte
+  auto full_der = encode(full);
+  ASSERT_TRUE(full_der.is_ok()) << full_der.status().to_string();
+  EXPECT_NE(to_hex(*full_der).find("8B0102"), std::string::npos);
+  EXPECT_NE(to_hex(*full_der).find("99020560"), std::string::npos);  // bits 1, 2 -> 0110 0000
+  EXPECT_NE(to_hex(*full_der).find("850405680020"), std::string::npos);  // bit 18: 3rd byte, 5 unused
+  EXPECT_EQ(decode_euicc_info2(*full_der).value(), full);
+
+  // The sample the AuthenticateServerResponse tests send (written with the TLV builder) decodes.
+  auto sample = decode_euicc_info2(sample_euicc_info2());
+  ASSERT_TRUE(sample.is_ok()) << sample.status().to_string();
+  EXPECT_EQ(sample->rsp_capability, 0xDu);  // B0 with 4 unused bits: bits 0, 2, 3
+  EXPECT_EQ(sample->sas_accreditation_number, "GI-BA-UP-0419");
+
+  EuiccInfo2 long_sas = sample_info2_fields();
+  long_sas.sas_accreditation_number = std::string(65, 'x');  // SIZE(0..64)
+  EXPECT_EQ(encode(long_sas).status().code(), ErrorCode::kValidationFailed);
+  EXPECT_FALSE(decode_euicc_info2(with_trailing_byte(expected)).is_ok());
+  EXPECT_FALSE(decode_euicc_info2(truncated(expected)).is_ok());
+  EXPECT_FALSE(decode_euicc_info2(expected, Limits{.max_bytes = 64}).is_ok());
+  Bytes missing_pp = expected;  // without ppVersion and sasAcreditationNumber
+  missing_pp.resize(missing_pp.size() - 9);
+  missing_pp[2] = static_cast<std::uint8_t>(missing_pp[2] - 9);
+  EXPECT_FALSE(decode_euicc_info2(missing_pp).is_ok());
+}
+
+TEST(RspAuthenticateServerRequestTest, RoundTripKeepsSignedPartsAsReceived) {
+  const Bytes cert = test_certificate();
+  ASSERT_FALSE(cert.empty());
+  const AuthenticateServerRequest request{
+      .server_signed1 = sample_server_signed1(),
+      .server_signature1 = repeat(0x5A, 64),
+      .euicc_ci_pkid_to_be_used = repeat(0xF5, 20),
+      .server_certificate = cert,
+      .ctx_params1 = sample_ctx(),
+  };
+  auto der = encode(request);
+  ASSERT_TRUE(der.is_ok()) << der.status().to_string();
+  // BF38 { ServerSigned1, 5F37 40 sig, 04 14 ski, certificate, ctxParams1 } by hand.
+  const Bytes signed1 = encode(sample_server_signed1()).value();
+  const Bytes ctx = encode(sample_ctx()).value();
+  Builder b;
+  b.begin(Tag::context(56, true))
+      .raw(signed1)
+      .raw(from_hex("5F3740" + to_hex(repeat(0x5A, 64))))
+      .raw(from_hex("0414" + to_hex(repeat(0xF5, 20))))
+      .raw(cert)
+      .raw(ctx)
+      .end();
+  EXPECT_EQ(to_hex(*der), to_hex(finish(b)));
+
+  auto back = decode_authenticate_server_request(*der);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(back->server_signed1, request.server_signed1);
+  EXPECT_EQ(back->server_signed1_der, signed1);
+  EXPECT_EQ(back->server_signature1, request.server_signature1);
+  EXPECT_EQ(back->euicc_ci_pkid_to_be_used, request.euicc_ci_pkid_to_be_used);
+  EXPECT_EQ(back->server_certificate, cert);
+  EXPECT_EQ(back->ctx_params1, request.ctx_params1);
+  EXPECT_EQ(back->ctx_params1_der, ctx);
+  EXPECT_EQ(encode(*back).value(), *der);
+
+  EXPECT_EQ(decode_authenticate_server_request(with_trailing_byte(*der)).status().code(),
+            ErrorCode::kMalformedRequest);
+  EXPECT_FALSE(decode_authenticate_server_request(truncated(*der)).is_ok());
+  EXPECT_FALSE(decode_authenticate_server_request(*der, Limits{.max_bytes = 512}).is_ok());
+  EXPECT_FALSE(decode_authenticate_server_request(*der, Limits{.max_depth = 3}).is_ok());
+  // A BF38 response is not a request.
+  EXPECT_FALSE(decode_authenticate_server_request(
+                   encode(AuthenticateServerResponse(
+                              AuthenticateResponseError{.transaction_id = {1}, .code = 2}))
+                       .value())
+                   .is_ok());
+}
+
+TEST(RspAuthenticateServerRequestTest, ServerSigned1WithAnExtensionIsKeptVerbatim) {
+  // A later version's extra component ([5] at the end of ServerSigned1) must survive, since
+  // serverSignature1 covers it.
+  Bytes signed1 = encode(sample_server_signed1()).value();
+  signed1.insert(signed1.end(), {0x85, 0x01, 0x07});
+  signed1[1] = static_cast<std::uint8_t>(signed1[1] + 3);
+  EXPECT_EQ(decode_server_signed1(signed1).value(), sample_server_signed1());
+
+  AuthenticateServerRequest request{.server_signed1_der = signed1,
+                                    .server_signature1 = repeat(0x5A, 64),
+                                    .euicc_ci_pkid_to_be_used = repeat(0xF5, 20),
+                                    .server_certificate = test_certificate(),
+                                    .ctx_params1 = sample_ctx()};
+  auto der = encode(request);
+  ASSERT_TRUE(der.is_ok()) << der.status().to_string();
+  auto back = decode_authenticate_server_request(*der);
+  ASSERT_TRUE(back.is_ok()) << back.status().to_string();
+  EXPECT_EQ(back->server_signed1_der, signed1);
+  EXPECT_EQ(back->server_signed1, sample_server_signed1());
+
+  request.server_signed1_der = Bytes{0x30, 0x00};  // required components missing
+  EXPECT_EQ(encode(request).status().code(), ErrorCode::kValidationFailed);
+  request.server_signed1_der = signed1;
+  request.server_certificate = Bytes{0x04, 0x00};  // not a SEQUENCE
+  EXPECT_EQ(encode(request).status().code(), ErrorCode::kValidationFailed);
 }
 
 }  // namespace
