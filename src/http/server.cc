@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -19,12 +20,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
@@ -37,6 +42,7 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
+using TlsStream = net::ssl::stream<tcp::socket>;
 using SteadyClock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
@@ -101,7 +107,14 @@ void fill_from_header(const RequestHeader& header, Request& request) {
 
 }  // namespace
 
-class Session;
+// What the server and its tracker need of a connection, whatever its transport.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual net::any_io_executor executor() = 0;
+  virtual void stop_if_idle() = 0;
+  virtual void force_close() = 0;
+};
 
 // The sessions alive. Shared with every session, so that a session destroyed late (when its
 // last owner is a queued handler destroyed with the io_context) never touches a destroyed
@@ -111,12 +124,12 @@ struct SessionTracker {
     std::lock_guard lock(mutex);
     return sessions.size();
   }
-  void add(const std::shared_ptr<Session>& session) {
+  void add(const std::shared_ptr<Connection>& session) {
     std::lock_guard lock(mutex);
     sessions.emplace(session.get(), session);
   }
-  std::vector<std::shared_ptr<Session>> live() {
-    std::vector<std::shared_ptr<Session>> out;
+  std::vector<std::shared_ptr<Connection>> live() {
+    std::vector<std::shared_ptr<Connection>> out;
     std::lock_guard lock(mutex);
     for (auto& [pointer, weak] : sessions) {
       if (auto session = weak.lock()) out.push_back(std::move(session));
@@ -124,11 +137,11 @@ struct SessionTracker {
     return out;
   }
   // From ~Session; tells the server when the last session of a stop is gone.
-  void remove(Session* session);
+  void remove(Connection* session);
 
   std::atomic<bool> stopping{false};
   std::mutex mutex;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;  // GUARDED_BY(mutex)
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions;  // GUARDED_BY(mutex)
   Server::Impl* server = nullptr;  // GUARDED_BY(mutex); null once the server is being destroyed
 };
 
@@ -146,6 +159,8 @@ struct Server::Impl {
   void end_grace();
   // On `control`: ends the grace period early once a stop has no connection left.
   void check_drained();
+  // TLS 1.2 and later only, with the certificate chain and key of `files`.
+  Status load_tls(const TlsFiles& files);
   void record(const Request& request, int status, std::size_t bytes_in, std::size_t bytes_out,
               SteadyClock::time_point started);
 
@@ -163,6 +178,9 @@ struct Server::Impl {
   // Accepting, signals, the grace period and the drain check are serialised on this strand.
   net::strand<net::io_context::executor_type> control{io.get_executor()};
   tcp::acceptor acceptor{control};
+  // Set by listen() when options.tls is given: the certificate chain and key every HTTPS
+  // connection is served with.
+  std::optional<net::ssl::context> tls;
   net::signal_set signals{control};
   net::steady_timer grace_timer{control};
   net::steady_timer accept_retry_timer{control};
@@ -171,7 +189,7 @@ struct Server::Impl {
   bool grace_ended = false;
 };
 
-void SessionTracker::remove(Session* session) {
+void SessionTracker::remove(Connection* session) {
   std::lock_guard lock(mutex);
   sessions.erase(session);
   if (sessions.empty() && stopping && server != nullptr) {
@@ -188,36 +206,54 @@ void SessionTracker::remove(Session* session) {
 //   kWriting   writing the answer; on expiry the connection is closed
 //   kLingering after an error answer: dropping what the client still sends, then closing
 //   kClosed
-class Session : public std::enable_shared_from_this<Session> {
+//
+// `Stream` is tcp::socket (plain HTTP) or ssl::stream<tcp::socket> (HTTPS). With TLS the
+// handshake comes first, in phase kIdle under the first request's deadline; closing skips the
+// TLS close_notify (HTTP/1.1 frames its messages, so a truncation cannot pass for an end).
+template <class Stream>
+class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
  public:
+  static constexpr bool kTls = !std::is_same_v<Stream, tcp::socket>;
+
   Session(Server::Impl& server, std::shared_ptr<SessionTracker> tracker, tcp::socket socket)
       : server_(server),
         tracker_(std::move(tracker)),
-        socket_(std::move(socket)),
+        socket_(make_stream(server, std::move(socket))),
         timer_(socket_.get_executor()) {
     beast::error_code ec;
-    auto endpoint = socket_.remote_endpoint(ec);
+    auto endpoint = tcp_socket().remote_endpoint(ec);
     remote_ = ec ? "" : endpoint.address().to_string();
   }
-  ~Session() { tracker_->remove(this); }
+  ~Session() override { tracker_->remove(this); }
 
-  net::any_io_executor executor() { return socket_.get_executor(); }
+  net::any_io_executor executor() override { return socket_.get_executor(); }
 
   void start() {
     // A new connection must send its whole first request within the request timeout.
     request_deadline_ = SteadyClock::now() + request_timeout();
-    wait_for_request(request_deadline_);
+    if constexpr (kTls) {
+      phase_ = Phase::kIdle;
+      arm(request_deadline_);
+      socket_.async_handshake(net::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (self->phase_ != Phase::kIdle) return;  // closed meanwhile
+                                if (ec) return self->close();  // not TLS, or no common ground
+                                self->wait_for_request(self->request_deadline_);
+                              });
+    } else {
+      wait_for_request(request_deadline_);
+    }
   }
 
-  void stop_if_idle() {
+  void stop_if_idle() override {
     if (phase_ == Phase::kIdle) close();
   }
 
-  void force_close() { close(); }
+  void force_close() override { close(); }
 
   // From any thread: the handler's answer.
   void post_answer(Response response) {
-    net::post(executor(), [self = shared_from_this(), response = std::move(response)]() mutable {
+    net::post(executor(), [self = this->shared_from_this(), response = std::move(response)]() mutable {
       if (self->phase_ != Phase::kHandling) return;  // closed when the grace period ended
       self->write(std::move(response));
     });
@@ -225,7 +261,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // From any thread: the handler dropped its Responder without answering.
   void post_unanswered() {
-    net::post(executor(), [self = shared_from_this()] {
+    net::post(executor(), [self = this->shared_from_this()] {
       if (self->phase_ != Phase::kHandling) return;
       spdlog::error("http: the handler of {} {} dropped its responder without answering",
                     self->request_.method, self->request_.route);
@@ -236,6 +272,9 @@ class Session : public std::enable_shared_from_this<Session> {
  private:
   enum class Phase { kIdle, kReading, kHandling, kWriting, kLingering, kClosed };
 
+  static Stream make_stream(Server::Impl& server, tcp::socket socket);
+  tcp::socket& tcp_socket() { return beast::get_lowest_layer(socket_); }
+
   milliseconds request_timeout() const { return milliseconds(server_.options.request_timeout_ms); }
 
   void wait_for_request(SteadyClock::time_point idle_deadline) {
@@ -244,7 +283,7 @@ class Session : public std::enable_shared_from_this<Session> {
     phase_ = Phase::kIdle;
     arm(idle_deadline);
     socket_.async_read_some(buffer_.prepare(limits::kHttpReadChunkBytes),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               self->buffer_.commit(n);
                               if (self->phase_ != Phase::kIdle) return;  // closed meanwhile
                               if (ec) return self->close();              // the client left
@@ -265,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(server_.options.body_bytes_max);
     bhttp::async_read_header(
         socket_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -275,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
       // The body is within limits (Beast checked Content-Length): ask the client for it.
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       return net::async_write(socket_, net::buffer(kContinue.data(), kContinue.size()),
-                              [self = shared_from_this()](beast::error_code write_ec, std::size_t) {
+                              [self = this->shared_from_this()](beast::error_code write_ec, std::size_t) {
                                 if (write_ec || self->timed_out_) {
                                   return self->on_read_error(write_ec);
                                 }
@@ -287,7 +326,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void read_body() {
     bhttp::async_read(socket_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                         if (ec || self->timed_out_) return self->on_read_error(ec);
                         self->on_request();
                       });
@@ -365,7 +404,7 @@ class Session : public std::enable_shared_from_this<Session> {
     disarm();
     // The handler may answer later from another thread; until then run() must not return.
     work_.emplace(server_.io.get_executor());
-    auto pending = std::make_shared<PendingAnswer>(shared_from_this());
+    auto pending = std::make_shared<PendingAnswer>(this->shared_from_this());
     try {
       server_.router.dispatch(
           request_, [pending](Response response) { pending->answer(std::move(response)); });
@@ -390,7 +429,14 @@ class Session : public std::enable_shared_from_this<Session> {
     message->set("X-Request-Id", request_.request_id);
     message->set("X-Content-Type-Options", "nosniff");
     message->set(bhttp::field::cache_control, "no-store");
-    for (const auto& [name, value] : response.headers) message->set(name, value);
+    // A handler's header replaces the default of that name; Set-Cookie may come several times.
+    for (const auto& [name, value] : response.headers) {
+      if (beast::iequals(name, "Set-Cookie")) {
+        message->insert(bhttp::field::set_cookie, value);
+      } else {
+        message->set(name, value);
+      }
+    }
     message->body() = std::move(response.body);
     bool keep = keep_alive_ && !tracker_->stopping;
     message->keep_alive(keep);
@@ -402,7 +448,7 @@ class Session : public std::enable_shared_from_this<Session> {
     arm(SteadyClock::now() + request_timeout());  // a client that does not read its answer
     bhttp::async_write(
         socket_, *message,
-        [self = shared_from_this(), message, keep](beast::error_code ec, std::size_t) {
+        [self = this->shared_from_this(), message, keep](beast::error_code ec, std::size_t) {
           self->work_.reset();
           if (self->phase_ != Phase::kWriting) return;  // closed meanwhile
           if (ec) return self->close();
@@ -418,7 +464,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger() {
     phase_ = Phase::kLingering;
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_send, ignored);
+    tcp_socket().shutdown(tcp::socket::shutdown_send, ignored);
     arm(SteadyClock::now() + milliseconds(limits::kHttpLingerMs));
     buffer_.consume(buffer_.size());
     lingered_bytes_ = 0;
@@ -427,7 +473,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void linger_read() {
     socket_.async_read_some(buffer_.prepare(limits::kHttpReadChunkBytes),
-                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (self->phase_ != Phase::kLingering) return;
                               self->lingered_bytes_ += n;  // not committed: dropped
                               if (ec || self->lingered_bytes_ >= limits::kHttpLingerBytesMax) {
@@ -443,8 +489,8 @@ class Session : public std::enable_shared_from_this<Session> {
     disarm();
     work_.reset();
     beast::error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
+    tcp_socket().close(ignored);
   }
 
   // One deadline at a time; a generation number makes a superseded expiry harmless.
@@ -452,7 +498,7 @@ class Session : public std::enable_shared_from_this<Session> {
     ++timer_generation_;
     timer_.expires_at(deadline);
     timer_.async_wait(
-        [self = shared_from_this(), generation = timer_generation_](beast::error_code ec) {
+        [self = this->shared_from_this(), generation = timer_generation_](beast::error_code ec) {
           if (ec || generation != self->timer_generation_) return;
           self->on_deadline();
         });
@@ -469,7 +515,7 @@ class Session : public std::enable_shared_from_this<Session> {
         // The cancelled read's handler answers 408 on this strand.
         timed_out_ = true;
         beast::error_code ignored;
-        socket_.cancel(ignored);
+        tcp_socket().cancel(ignored);
         return;
       }
       case Phase::kIdle:
@@ -506,7 +552,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Server::Impl& server_;
   std::shared_ptr<SessionTracker> tracker_;
-  tcp::socket socket_;
+  Stream socket_;
   net::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
   beast::flat_buffer buffer_;
@@ -524,6 +570,17 @@ class Session : public std::enable_shared_from_this<Session> {
   bool first_request_ = true;
   bool timed_out_ = false;
 };
+
+template <>
+tcp::socket Session<tcp::socket>::make_stream(Server::Impl&, tcp::socket socket) {
+  return socket;
+}
+
+template <>
+TlsStream Session<TlsStream>::make_stream(Server::Impl& server, tcp::socket socket) {
+  assert(server.tls.has_value());
+  return TlsStream(std::move(socket), *server.tls);
+}
 
 Server::Impl::Impl(ServerOptions o, const Router& r, metrics::Registry& m,
                    std::shared_ptr<spdlog::logger> l)
@@ -560,9 +617,15 @@ void Server::Impl::accept() {
       beast::error_code ignored;
       socket.close(ignored);
     } else {
-      auto session = std::make_shared<Session>(*this, tracker, std::move(socket));
-      tracker->add(session);
-      net::dispatch(session->executor(), [session] { session->start(); });
+      auto start = [this](auto session) {
+        tracker->add(session);
+        net::dispatch(session->executor(), [session] { session->start(); });
+      };
+      if (tls) {
+        start(std::make_shared<Session<TlsStream>>(*this, tracker, std::move(socket)));
+      } else {
+        start(std::make_shared<Session<tcp::socket>>(*this, tracker, std::move(socket)));
+      }
     }
     accept();
   });
@@ -623,6 +686,32 @@ void Server::Impl::check_drained() {
   signals.cancel(ignored);
 }
 
+Status Server::Impl::load_tls(const TlsFiles& files) {
+  net::ssl::context context(net::ssl::context::tls_server);
+  beast::error_code ec;
+  context.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                          net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                          net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use,
+                      ec);
+  if (!ec) context.use_certificate_chain_file(files.certificate_chain_file, ec);
+  if (ec) {
+    return Status(ErrorCode::kValidationFailed, "cannot use the TLS certificate chain '" +
+                                                    files.certificate_chain_file +
+                                                    "': " + ec.message());
+  }
+  context.use_private_key_file(files.private_key_file, net::ssl::context::pem, ec);
+  if (!ec && SSL_CTX_check_private_key(context.native_handle()) != 1) {
+    ec = beast::error_code(static_cast<int>(ERR_get_error()), net::error::get_ssl_category());
+  }
+  if (ec) {
+    return Status(ErrorCode::kValidationFailed, "cannot use the TLS private key '" +
+                                                    files.private_key_file + "' with '" +
+                                                    files.certificate_chain_file + "'");
+  }
+  tls.emplace(std::move(context));
+  return Status::ok();
+}
+
 void Server::Impl::record(const Request& request, int status, std::size_t bytes_in,
                           std::size_t bytes_out, SteadyClock::time_point started) {
   double seconds = std::chrono::duration<double>(SteadyClock::now() - started).count();
@@ -664,6 +753,7 @@ Status Server::listen() {
   auto& options = impl_->options;
   auto& acceptor = impl_->acceptor;
   assert(!acceptor.is_open() && "listen() is called once");
+  if (options.tls) STATION_RETURN_IF_ERROR(impl_->load_tls(*options.tls));
   beast::error_code ec;
   auto address = net::ip::make_address(options.listen_host, ec);
   if (ec) {

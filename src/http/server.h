@@ -1,4 +1,6 @@
-// http/server: an asynchronous HTTP/1.1 server on Boost.Beast.
+// http/server: an asynchronous HTTP/1.1 server on Boost.Beast, plain or over TLS (HTTPS, when
+// ServerOptions.tls names a certificate and key; the handshake counts against the first
+// request's deadline).
 //
 // Connections: keep-alive; requests on one connection are answered in order (the next request
 // is read only after the previous answer is written, so pipelined requests wait in the buffer).
@@ -39,6 +41,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -50,6 +53,13 @@
 
 namespace station::http {
 
+// HTTPS: the server's certificate chain (PEM: the leaf first, then intermediates) and its
+// unencrypted PEM private key. TLS 1.2 and 1.3 only.
+struct TlsFiles {
+  std::string certificate_chain_file;
+  std::string private_key_file;
+};
+
 struct ServerOptions {
   std::string listen_host = "127.0.0.1";  // an address, or a name resolved at listen()
   std::uint16_t listen_port = 8080;       // 0: any free port (see Server::port())
@@ -60,6 +70,7 @@ struct ServerOptions {
   std::uint32_t keep_alive_idle_ms = limits::kHttpKeepAliveIdleMsDefault;
   std::uint32_t shutdown_grace_ms = limits::kHttpShutdownGraceMsDefault;
   std::uint32_t connections_max = limits::kHttpConnectionsMax;
+  std::optional<TlsFiles> tls;  // none: plain HTTP
 };
 
 class Server {
@@ -75,7 +86,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and listens; after it, port() is the bound port. kUnavailable when the address is
-  // taken, kValidationFailed when the host is not an address or a resolvable name.
+  // taken, kValidationFailed when the host is not an address or a resolvable name, or when the
+  // TLS certificate or key cannot be used.
   Status listen();
   // The bound port (0 before a successful listen()).
   std::uint16_t port() const;
