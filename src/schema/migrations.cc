@@ -343,6 +343,7 @@ CREATE TABLE smdp_sessions (
   eid TEXT,
   euicc_certificate TEXT,
   eum_certificate TEXT,
+  smdp_signature2 TEXT,
   euicc_otpk TEXT,
   smdp_otpk TEXT,
   smdp_otsk_sealed TEXT,
