@@ -52,5 +52,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   STATION_CHECK_DECODER(decode_ctx_params1);
   STATION_CHECK_DECODER(decode_authenticate_server_request);
   STATION_CHECK_DECODER(decode_authenticate_server_response);
+  STATION_CHECK_DECODER(decode_smdp_signed2);
+  STATION_CHECK_DECODER(decode_prepare_download_request);
+  STATION_CHECK_DECODER(decode_euicc_signed2);
+  STATION_CHECK_DECODER(decode_prepare_download_response);
+  STATION_CHECK_DECODER(decode_store_metadata_request);
+  STATION_CHECK_DECODER(decode_initialise_secure_channel_request);
+  STATION_CHECK_DECODER(decode_configure_isdp_request);
+  STATION_CHECK_DECODER(decode_replace_session_keys_request);
+  STATION_CHECK_DECODER(decode_bound_profile_package);
   return 0;
 }

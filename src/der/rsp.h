@@ -2,6 +2,9 @@
 // This header gathers the message groups, one header each:
 //   rsp_authentication.h  EUICCInfo1/2, InitiateAuthentication, ServerSigned1, CtxParams1,
 //                         AuthenticateServerRequest/Response (mutual authentication)
+//   rsp_download.h        SmdpSigned2, PrepareDownloadRequest/Response, StoreMetadataRequest,
+//                         InitialiseSecureChannel, ConfigureISDP, ReplaceSessionKeys and the
+//                         Bound Profile Package (download and installation)
 //
 // asn1c (Debian package asn1c, 0.9.28) compiles the RSPDefinitions module of SGP.22 together
 // with the PKIX modules it imports, as they are, into C codecs for every type (the build runs
@@ -31,3 +34,4 @@
 #pragma once
 
 #include "der/rsp_authentication.h"
+#include "der/rsp_download.h"

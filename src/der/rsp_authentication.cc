@@ -166,16 +166,6 @@ void append(Builder& builder, const CtxParams1& value) {
   builder.end().end();
 }
 
-// `given` if the caller supplied the part already encoded (checked to be one `tag` element),
-// else `value` encoded.
-template <typename T>
-Result<Bytes> given_or_encoded(const Bytes& given, const T& value, const Tag& tag,
-                               std::string_view what) {
-  if (given.empty()) return encode(value);
-  STATION_RETURN_IF_ERROR(check_part(given, tag, what));
-  return given;
-}
-
 }  // namespace
 
 Result<Bytes> encode(const EuiccInfo1& value) {

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <climits>
+#include <cstdint>
 
 #include "ber_decoder.h"
 #include "constraints.h"
@@ -76,6 +78,16 @@ Status check_part(ByteView der, const Tag& tag, std::string_view what) {
                                      tag.to_string()));
   }
   return Status::ok();
+}
+
+Result<Bytes> components_before(const Element& parent, const Tag& end, std::string_view what) {
+  for (Element child : parent.children()) {
+    if (child.tag() == end) {
+      const auto offset = static_cast<std::size_t>(child.encoded().data() - parent.value().data());
+      return copy(parent.value().first(offset));
+    }
+  }
+  return malformed(what, fmt::format("no {} component", end.to_string()));
 }
 
 Status set_octets(OCTET_STRING_t& target, ByteView bytes, std::string_view what) {
@@ -152,6 +164,71 @@ Result<std::optional<std::uint64_t>> optional_named_bits(const BIT_STRING_t* sou
 }
 
 Bytes copy(ByteView bytes) { return Bytes(bytes.begin(), bytes.end()); }
+
+Result<std::string> oid_to_text(ByteView contents, std::string_view what) {
+  if (contents.empty() || (contents.back() & 0x80) != 0) {
+    return Status(ErrorCode::kMalformedRequest, fmt::format("{}: truncated OID", what));
+  }
+  std::string text;
+  std::uint64_t arc = 0;
+  bool first = true;
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    const std::uint8_t byte = contents[i];
+    const bool starts_arc = i == 0 || (contents[i - 1] & 0x80) == 0;
+    if ((starts_arc && byte == 0x80) || arc > (UINT64_MAX >> 7)) {
+      return Status(ErrorCode::kMalformedRequest, fmt::format("{}: bad OID arc", what));
+    }
+    arc = (arc << 7) | (byte & 0x7F);
+    if ((byte & 0x80) != 0) continue;
+    if (first) {  // the first two arcs share one number: 40 * first + second
+      const std::uint64_t top = arc < 80 ? arc / 40 : 2;
+      text = fmt::format("{}.{}", top, arc - 40 * top);
+      first = false;
+    } else {
+      text += fmt::format(".{}", arc);
+    }
+    arc = 0;
+  }
+  return text;
+}
+
+Result<Bytes> oid_from_text(std::string_view dotted, std::string_view what) {
+  std::vector<std::uint64_t> arcs;
+  std::size_t at = 0;
+  while (at <= dotted.size()) {
+    const std::size_t dot = std::min(dotted.find('.', at), dotted.size());
+    const std::string_view digits = dotted.substr(at, dot - at);
+    std::uint64_t arc = 0;
+    if (digits.empty() || digits.size() > 19 || (digits.size() > 1 && digits[0] == '0')) {
+      return invalid(what, "not a dotted OID");
+    }
+    for (char c : digits) {
+      if (c < '0' || c > '9') return invalid(what, "not a dotted OID");
+      arc = arc * 10 + static_cast<std::uint64_t>(c - '0');
+    }
+    arcs.push_back(arc);
+    at = dot + 1;
+  }
+  if (arcs.size() < 2 || arcs[0] > 2 || (arcs[0] < 2 && arcs[1] >= 40) ||
+      arcs[1] > UINT64_MAX - 80) {
+    return invalid(what, "not a dotted OID");
+  }
+  arcs[1] += 40 * arcs[0];
+  Bytes out;
+  for (std::size_t i = 1; i < arcs.size(); ++i) {
+    std::uint8_t groups[10];
+    std::size_t n = 0;
+    for (std::uint64_t v = arcs[i];; v >>= 7) {
+      groups[n++] = static_cast<std::uint8_t>(v & 0x7F);
+      if (v < 0x80) break;
+    }
+    while (n > 0) {
+      --n;
+      out.push_back(static_cast<std::uint8_t>(groups[n] | (n > 0 ? 0x80 : 0)));
+    }
+  }
+  return out;
+}
 
 void append_named_bits(Builder& builder, const Tag& tag, std::uint64_t bits) {
   if (bits == 0) {

@@ -16,7 +16,10 @@
 #include "INTEGER.h"
 #include "OCTET_STRING.h"
 #include "asn_application.h"
+#include "NotificationConfigurationInformation.h"
+#include "OperatorID.h"
 #include "common/result.h"
+#include "der/rsp_download.h"
 #include "der/tlv.h"
 
 namespace station::der::rsp::internal {
@@ -102,6 +105,19 @@ Result<Bytes> finish_checked(Builder builder, asn_TYPE_descriptor_t& type, const
 // encoded, to be written verbatim).
 Status check_part(ByteView der, const Tag& tag, std::string_view what);
 
+// `given` if the caller supplied a part already encoded (checked to be one `tag` element), else
+// `value` encoded (with the encode() overload of its type).
+template <typename T>
+Result<Bytes> given_or_encoded(const Bytes& given, const T& value, const Tag& tag,
+                               std::string_view what) {
+  if (given.empty()) return encode(value);
+  STATION_RETURN_IF_ERROR(check_part(given, tag, what));
+  return given;
+}
+
+// The component TLVs of `parent` before its first child with tag `end`, as received.
+Result<Bytes> components_before(const Element& parent, const Tag& end, std::string_view what);
+
 // Filling asn1c values (for the encoders that go through asn1c).
 Status set_octets(OCTET_STRING_t& target, ByteView bytes, std::string_view what);
 Status set_text(OCTET_STRING_t& target, std::string_view text, std::string_view what);
@@ -142,6 +158,10 @@ std::vector<Bytes> list_of(const List& list) {
 
 Bytes copy(ByteView bytes);
 
+// OBJECT IDENTIFIER contents <-> dotted text ("2.999.10"); arcs up to 64 bits.
+Result<std::string> oid_to_text(ByteView contents, std::string_view what);  // kMalformedRequest
+Result<Bytes> oid_from_text(std::string_view dotted, std::string_view what);  // kValidationFailed
+
 // Writing with the TLV builder.
 // A named-bit BIT STRING from its mask, without trailing zero bits (X.690 11.2.2).
 void append_named_bits(Builder& builder, const Tag& tag, std::uint64_t bits);
@@ -150,5 +170,23 @@ void append_optional(Builder& builder, const Tag& tag, const std::optional<std::
 void append_optional(Builder& builder, const Tag& tag, const std::optional<std::int64_t>& value);
 // A SEQUENCE OF OCTET STRING (lists of SubjectKeyIdentifiers) under `tag`.
 void append_octets_list(Builder& builder, const Tag& tag, const std::vector<Bytes>& items);
+
+// Components shared by several messages (StoreMetadataRequest, ProfileInfo).
+void append(Builder& builder, const Tag& tag, const OperatorId& value);
+OperatorId extract(const OperatorID_t& source);
+void append(Builder& builder, const Tag& tag, const std::vector<NotificationConfiguration>& items);
+template <typename List>
+Result<std::vector<NotificationConfiguration>> notification_configurations_of(const List& list) {
+  std::vector<NotificationConfiguration> out;
+  for (int i = 0; i < list.count; ++i) {
+    STATION_ASSIGN_OR_RETURN(
+        std::uint64_t bits,
+        named_bits_of(list.array[i]->profileManagementOperation, "profileManagementOperation"));
+    out.push_back(NotificationConfiguration{
+        .profile_management_operation = bits,
+        .notification_address = text_of(list.array[i]->notificationAddress)});
+  }
+  return out;
+}
 
 }  // namespace station::der::rsp::internal
