@@ -61,5 +61,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   STATION_CHECK_DECODER(decode_configure_isdp_request);
   STATION_CHECK_DECODER(decode_replace_session_keys_request);
   STATION_CHECK_DECODER(decode_bound_profile_package);
+  STATION_CHECK_DECODER(decode_notification_metadata);
+  STATION_CHECK_DECODER(decode_profile_installation_result);
+  STATION_CHECK_DECODER(decode_other_signed_notification);
+  STATION_CHECK_DECODER(decode_pending_notification);
+  STATION_CHECK_DECODER(decode_cancel_session_request);
+  STATION_CHECK_DECODER(decode_euicc_cancel_session_signed);
+  STATION_CHECK_DECODER(decode_cancel_session_response);
   return 0;
 }

@@ -5,6 +5,8 @@
 //   rsp_download.h        SmdpSigned2, PrepareDownloadRequest/Response, StoreMetadataRequest,
 //                         InitialiseSecureChannel, ConfigureISDP, ReplaceSessionKeys and the
 //                         Bound Profile Package (download and installation)
+//   rsp_notification.h    NotificationMetadata, ProfileInstallationResult, OtherSignedNotification,
+//                         PendingNotification, CancelSessionRequest/Response
 //
 // asn1c (Debian package asn1c, 0.9.28) compiles the RSPDefinitions module of SGP.22 together
 // with the PKIX modules it imports, as they are, into C codecs for every type (the build runs
@@ -35,3 +37,4 @@
 
 #include "der/rsp_authentication.h"
 #include "der/rsp_download.h"
+#include "der/rsp_notification.h"
