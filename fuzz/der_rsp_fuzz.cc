@@ -68,5 +68,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   STATION_CHECK_DECODER(decode_cancel_session_request);
   STATION_CHECK_DECODER(decode_euicc_cancel_session_signed);
   STATION_CHECK_DECODER(decode_cancel_session_response);
+  STATION_CHECK_DECODER(decode_get_euicc_challenge_request);
+  STATION_CHECK_DECODER(decode_get_euicc_challenge_response);
+  STATION_CHECK_DECODER(decode_get_euicc_data_request);
+  STATION_CHECK_DECODER(decode_get_euicc_data_response);
+  STATION_CHECK_DECODER(decode_profile_info_list_request);
+  STATION_CHECK_DECODER(decode_profile_info_list_response);
+  STATION_CHECK_DECODER(decode_enable_profile_request);
+  STATION_CHECK_DECODER(decode_enable_profile_response);
+  STATION_CHECK_DECODER(decode_disable_profile_request);
+  STATION_CHECK_DECODER(decode_disable_profile_response);
+  STATION_CHECK_DECODER(decode_delete_profile_request);
+  STATION_CHECK_DECODER(decode_delete_profile_response);
+  STATION_CHECK_DECODER(decode_list_notification_request);
+  STATION_CHECK_DECODER(decode_list_notification_response);
+  STATION_CHECK_DECODER(decode_retrieve_notifications_list_request);
+  STATION_CHECK_DECODER(decode_retrieve_notifications_list_response);
+  STATION_CHECK_DECODER(decode_notification_sent_request);
+  STATION_CHECK_DECODER(decode_notification_sent_response);
   return 0;
 }

@@ -7,6 +7,9 @@
 //                         Bound Profile Package (download and installation)
 //   rsp_notification.h    NotificationMetadata, ProfileInstallationResult, OtherSignedNotification,
 //                         PendingNotification, CancelSessionRequest/Response
+//   rsp_es10c.h           the card-local ES10b/ES10c commands: GetEUICCChallenge, GetEID,
+//                         GetProfilesInfo, Enable/Disable/DeleteProfile, ListNotification,
+//                         RetrieveNotificationsList, RemoveNotificationFromList
 //
 // asn1c (Debian package asn1c, 0.9.28) compiles the RSPDefinitions module of SGP.22 together
 // with the PKIX modules it imports, as they are, into C codecs for every type (the build runs
@@ -37,4 +40,5 @@
 
 #include "der/rsp_authentication.h"
 #include "der/rsp_download.h"
+#include "der/rsp_es10c.h"
 #include "der/rsp_notification.h"
