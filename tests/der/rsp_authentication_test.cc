@@ -1,13 +1,12 @@
-#include "der/rsp.h"
-
 #include <gtest/gtest.h>
 
-#include "rsp_test_util.h"
+#include "der/rsp.h"
+#include "der_test_util.h"
 
 namespace station::der::rsp {
 namespace {
 
-using namespace test_util;
+using namespace der::test_util;
 
 InitiateAuthenticationRequest sample_request() {
   return InitiateAuthenticationRequest{
@@ -284,7 +283,6 @@ TEST(RspAuthenticateServerResponseTest, RefusesBrokenParts) {
   EXPECT_FALSE(decode_authenticate_server_response(Bytes{}).is_ok());
 }
 
-
 // --- ServerSigned1, CtxParams1, EUICCInfo2, AuthenticateServerRequest ---------------------------
 
 ServerSigned1 sample_server_signed1() {
@@ -380,9 +378,9 @@ TEST(RspEuiccInfo2Test, MatchesHandWrittenDerAndRoundTrips) {
   // Named bits: UICCCapability bits 1, 2, 4 = 0110 1000 with 3 unused bits -> 85 02 03 68;
   // RspCapability bits 0, 1, 3 = 1101 0000 with 4 unused bits -> 88 02 04 D0.
   const std::string ski = "0414" + to_hex(repeat(0xF5, 20));
-  const Bytes expected = from_hex("BF2255 8103020301 8203020200 8303040000 8403810100 85020368" +
-                                  std::string(" 880204D0 A916") + ski + " AA16" + ski +
-                                  " 0403000001 0C024749");
+  const Bytes expected =
+      from_hex("BF2255 8103020301 8203020200 8303040000 8403810100 85020368" +
+               std::string(" 880204D0 A916") + ski + " AA16" + ski + " 0403000001 0C024749");
   auto der = encode(sample_info2_fields());
   ASSERT_TRUE(der.is_ok()) << der.status().to_string();
   EXPECT_EQ(to_hex(*der), to_hex(expected));
@@ -400,7 +398,8 @@ TEST(RspEuiccInfo2Test, MatchesHandWrittenDerAndRoundTrips) {
   ASSERT_TRUE(full_der.is_ok()) << full_der.status().to_string();
   EXPECT_NE(to_hex(*full_der).find("8B0102"), std::string::npos);
   EXPECT_NE(to_hex(*full_der).find("99020560"), std::string::npos);  // bits 1, 2 -> 0110 0000
-  EXPECT_NE(to_hex(*full_der).find("850405680020"), std::string::npos);  // bit 18: 3rd byte, 5 unused
+  EXPECT_NE(to_hex(*full_der).find("850405680020"),
+            std::string::npos);  // bit 18: 3rd byte, 5 unused
   EXPECT_EQ(decode_euicc_info2(*full_der).value(), full);
 
   // The sample the AuthenticateServerResponse tests send (written with the TLV builder) decodes.

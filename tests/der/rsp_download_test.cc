@@ -1,13 +1,12 @@
-#include "der/rsp.h"
-
 #include <gtest/gtest.h>
 
-#include "rsp_test_util.h"
+#include "der/rsp.h"
+#include "der_test_util.h"
 
 namespace station::der::rsp {
 namespace {
 
-using namespace test_util;
+using namespace der::test_util;
 
 TEST(RspSmdpSigned2Test, MatchesHandWrittenDerAndReadsBooleansStrictly) {
   // SEQUENCE { [0] 01, BOOLEAN TRUE }
@@ -24,7 +23,7 @@ TEST(RspSmdpSigned2Test, MatchesHandWrittenDerAndReadsBooleansStrictly) {
             ErrorCode::kMalformedRequest);
   EXPECT_FALSE(decode_smdp_signed2(with_trailing_byte(expected)).is_ok());
   EXPECT_FALSE(decode_smdp_signed2(truncated(expected)).is_ok());
-  EXPECT_FALSE(decode_smdp_signed2(from_hex("3003 800101")).is_ok());  // flag missing
+  EXPECT_FALSE(decode_smdp_signed2(from_hex("3003 800101")).is_ok());              // flag missing
   EXPECT_EQ(encode(SmdpSigned2{}).status().code(), ErrorCode::kValidationFailed);  // empty id
 }
 
@@ -70,11 +69,13 @@ TEST(RspPrepareDownloadTest, RequestRoundTripKeepsSignedPartAndCertificate) {
 }
 
 TEST(RspPrepareDownloadTest, ResponseOkAndErrorAlternatives) {
-  const EuiccSigned2 signed2{.transaction_id = {0x07}, .euicc_otpk = repeat(0x04, 65),
-                             .hash_cc = repeat(0xCC, 32)};
+  const EuiccSigned2 signed2{
+      .transaction_id = {0x07}, .euicc_otpk = repeat(0x04, 65), .hash_cc = repeat(0xCC, 32)};
   // SEQUENCE { [0] 07, 5F49 65 bytes, OCTET STRING 32 bytes }: 3 + 68 + 34 = 105 = 0x69.
   EXPECT_EQ(to_hex(encode(signed2).value()),
-            "3069800107" "5F4941" + to_hex(repeat(0x04, 65)) + "0420" + to_hex(repeat(0xCC, 32)));
+            "3069800107"
+            "5F4941" +
+                to_hex(repeat(0x04, 65)) + "0420" + to_hex(repeat(0xCC, 32)));
   EXPECT_EQ(decode_euicc_signed2(encode(signed2).value()).value(), signed2);
 
   const PrepareDownloadResponseOk ok{.euicc_signed2 = signed2,
@@ -92,8 +93,8 @@ TEST(RspPrepareDownloadTest, ResponseOkAndErrorAlternatives) {
   EXPECT_EQ(encode(*back).value(), *der);
 
   const Bytes error_der = from_hex("BF2108A106800107020105");  // invalidTransactionId(5)
-  EXPECT_EQ(to_hex(encode(PrepareDownloadResponse(PrepareDownloadResponseError{
-                                     .transaction_id = {0x07}, .code = 5}))
+  EXPECT_EQ(to_hex(encode(PrepareDownloadResponse(
+                              PrepareDownloadResponseError{.transaction_id = {0x07}, .code = 5}))
                        .value()),
             to_hex(error_der));
   const auto error = decode_prepare_download_response(error_der).value();

@@ -1,13 +1,12 @@
-#include "der/rsp.h"
-
 #include <gtest/gtest.h>
 
-#include "rsp_test_util.h"
+#include "der/rsp.h"
+#include "der_test_util.h"
 
 namespace station::der::rsp {
 namespace {
 
-using namespace test_util;
+using namespace der::test_util;
 
 const std::string kIccid = "98103254769810325476";
 const std::string kAid = "A000000559";
@@ -37,8 +36,7 @@ void expect_codec(const T& value, const std::string& hex, Decode decode) {
 #define DECODER(name) [](ByteView input) { return name(input); }
 
 TEST(RspEs10Test, ChallengeAndEid) {
-  expect_codec(GetEuiccChallengeRequest{}, "BF2E00",
-               DECODER(decode_get_euicc_challenge_request));
+  expect_codec(GetEuiccChallengeRequest{}, "BF2E00", DECODER(decode_get_euicc_challenge_request));
   expect_codec(GetEuiccChallengeResponse{.euicc_challenge = repeat(0x11, 16)},
                "BF2E12 8010" + to_hex(repeat(0x11, 16)),
                DECODER(decode_get_euicc_challenge_response));
@@ -128,11 +126,11 @@ TEST(RspEs10Test, EnableDisableDelete) {
                DECODER(decode_delete_profile_response));
 
   // DER's TRUE is FF only.
-  EXPECT_FALSE(decode_enable_profile_request(from_hex("BF3111 A00C 5A0A" + kIccid + " 810101"))
-                   .is_ok());
+  EXPECT_FALSE(
+      decode_enable_profile_request(from_hex("BF3111 A00C 5A0A" + kIccid + " 810101")).is_ok());
   // An Enable request is not a Disable request, and an ICCID has 10 bytes.
-  EXPECT_FALSE(decode_disable_profile_request(from_hex("BF3111 A00C 5A0A" + kIccid + " 8101FF"))
-                   .is_ok());
+  EXPECT_FALSE(
+      decode_disable_profile_request(from_hex("BF3111 A00C 5A0A" + kIccid + " 8101FF")).is_ok());
   EXPECT_EQ(encode(DeleteProfileRequest{.profile = {.value = {1, 2}}}).status().code(),
             ErrorCode::kValidationFailed);
   EXPECT_EQ(encode(EnableProfileRequest{.profile = {.kind = ProfileIdentifier::Kind::kIsdpAid,
@@ -160,14 +158,14 @@ TEST(RspEs10Test, NotificationLists) {
                DECODER(decode_retrieve_notifications_list_request));
   expect_codec(RetrieveNotificationsListRequest{.seq_number = 5}, "BF2B05 A003 800105",
                DECODER(decode_retrieve_notifications_list_request));
-  expect_codec(RetrieveNotificationsListRequest{.profile_management_operation =
-                                                    kNotificationDelete},
-               "BF2B06 A004 81020410", DECODER(decode_retrieve_notifications_list_request));
-  EXPECT_EQ(encode(RetrieveNotificationsListRequest{.seq_number = 1,
-                                                    .profile_management_operation = 1})
-                .status()
-                .code(),
-            ErrorCode::kValidationFailed);
+  expect_codec(
+      RetrieveNotificationsListRequest{.profile_management_operation = kNotificationDelete},
+      "BF2B06 A004 81020410", DECODER(decode_retrieve_notifications_list_request));
+  EXPECT_EQ(
+      encode(RetrieveNotificationsListRequest{.seq_number = 1, .profile_management_operation = 1})
+          .status()
+          .code(),
+      ErrorCode::kValidationFailed);
 
   // The notifications come back as the exact TLVs the card sent.
   const Bytes cert = test_certificate();
@@ -195,8 +193,7 @@ TEST(RspEs10Test, NotificationLists) {
   expect_codec(RetrieveNotificationsListResponse(RetrieveNotificationsListError{.code = 1}),
                "BF2B03 810101", DECODER(decode_retrieve_notifications_list_response));
   // A bare NotificationMetadata is not a PendingNotification.
-  EXPECT_EQ(encode(RetrieveNotificationsListResponse(
-                       std::vector<Bytes>{encode(metadata).value()}))
+  EXPECT_EQ(encode(RetrieveNotificationsListResponse(std::vector<Bytes>{encode(metadata).value()}))
                 .status()
                 .code(),
             ErrorCode::kValidationFailed);

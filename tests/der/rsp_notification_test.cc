@@ -1,13 +1,12 @@
-#include "der/rsp.h"
-
 #include <gtest/gtest.h>
 
-#include "rsp_test_util.h"
+#include "der/rsp.h"
+#include "der_test_util.h"
 
 namespace station::der::rsp {
 namespace {
 
-using namespace test_util;
+using namespace der::test_util;
 
 const char kIccidHex[] = "98103254769810325476";
 
@@ -44,8 +43,8 @@ ProfileInstallationResultData success_data() {
   return ProfileInstallationResultData{
       .transaction_id = {0x07},
       .notification_metadata = sample_metadata(),
-      .final_result = ProfileInstallationSuccess{.aid = from_hex("A000000559"),
-                                                 .sima_response = {0x30, 0x00}},
+      .final_result =
+          ProfileInstallationSuccess{.aid = from_hex("A000000559"), .sima_response = {0x30, 0x00}},
   };
 }
 
@@ -152,13 +151,14 @@ TEST(RspCancelSessionTest, RequestAndResponseMatchHandWrittenDer) {
   const Bytes error = from_hex("BF4103 810105");  // invalidTransactionId(5)
   EXPECT_EQ(to_hex(encode(CancelSessionResponse(CancelSessionResponseError{.code = 5})).value()),
             to_hex(error));
-  EXPECT_EQ(std::get<CancelSessionResponseError>(decode_cancel_session_response(error).value()).code,
-            5);
+  EXPECT_EQ(
+      std::get<CancelSessionResponseError>(decode_cancel_session_response(error).value()).code, 5);
   EXPECT_FALSE(decode_cancel_session_response(with_trailing_byte(response)).is_ok());
   EXPECT_FALSE(decode_cancel_session_response(truncated(response)).is_ok());
   EXPECT_FALSE(decode_cancel_session_response(from_hex("BF4103820105")).is_ok());
-  EXPECT_EQ(encode(EuiccCancelSessionSigned{.transaction_id = {7}, .smdp_oid = "x"}).status().code(),
-            ErrorCode::kValidationFailed);
+  EXPECT_EQ(
+      encode(EuiccCancelSessionSigned{.transaction_id = {7}, .smdp_oid = "x"}).status().code(),
+      ErrorCode::kValidationFailed);
 }
 
 }  // namespace

@@ -6,31 +6,13 @@
 #include <fstream>
 #include <iterator>
 
+#include "der_test_util.h"
+
 namespace station::der {
 namespace {
 
-Bytes hex(std::string_view text) {
-  Bytes out;
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    if (text[i] == ' ') {
-      --i;
-      continue;
-    }
-    out.push_back(static_cast<std::uint8_t>(nibble(text[i]) * 16 + nibble(text[i + 1])));
-  }
-  return out;
-}
-
-std::string to_hex(ByteView bytes) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
-  std::string out;
-  for (std::uint8_t b : bytes) {
-    out += kDigits[b >> 4];
-    out += kDigits[b & 15];
-  }
-  return out;
-}
+using test_util::from_hex;
+using test_util::to_hex;
 
 // Writes a parsed tree again with the Builder: DER has one encoding, so this must give the input.
 void rebuild(const Element& element, Builder& builder) {
@@ -74,7 +56,7 @@ TEST(DerTagTest, ReadsMultiByteTagsOfEveryClass) {
       {"FFFFFFFF7F00", Tag::private_use(kTagNumberMax, true)},
   };
   for (const auto& c : cases) {
-    Bytes bytes = hex(c.encoding);
+    Bytes bytes = from_hex(c.encoding);
     auto element = parse_hex(bytes);
     ASSERT_TRUE(element.is_ok()) << c.encoding << ": " << element.status().to_string();
     EXPECT_EQ(element->tag(), c.tag) << c.encoding;
@@ -94,7 +76,7 @@ TEST(DerTagTest, RefusesNonMinimalAndOversizedTags) {
            "9F",               // truncated
            "9F81",             // truncated mid-tag
        }) {
-    const Bytes bytes = hex(bad);
+    const Bytes bytes = from_hex(bad);
     auto element = parse_hex(bytes);
     EXPECT_FALSE(element.is_ok()) << bad;
     if (!element.is_ok()) {
@@ -115,8 +97,9 @@ TEST(DerLengthTest, ReadsShortAndLongForms) {
     EXPECT_EQ(element->value().size(), length);
     EXPECT_EQ(element->header_size(), 1 + length_size(length));
   }
-  EXPECT_EQ(to_hex(parse_hex(hex("0481 80" + std::string(256, 'A'))).value().encoded().first(3)),
-            "048180");
+  EXPECT_EQ(
+      to_hex(parse_hex(from_hex("0481 80" + std::string(256, 'A'))).value().encoded().first(3)),
+      "048180");
 }
 
 TEST(DerLengthTest, RefusesNonMinimalIndefiniteAndReservedLengths) {
@@ -139,7 +122,7 @@ TEST(DerLengthTest, RefusesNonMinimalIndefiniteAndReservedLengths) {
       {"", "no element"},
   };
   for (const auto& c : cases) {
-    const Bytes bytes = hex(c.bytes);
+    const Bytes bytes = from_hex(c.bytes);
     auto element = parse_hex(bytes);
     ASSERT_FALSE(element.is_ok()) << c.bytes;
     EXPECT_EQ(element.status().code(), ErrorCode::kMalformedRequest);
@@ -183,7 +166,7 @@ TEST(DerLimitsTest, ElementCountAndSizeAreBounded) {
 }
 
 TEST(DerDocumentTest, ParsesElementsBackToBack) {
-  Bytes bytes = hex("8001 01 A1 03 020105 5A 00");
+  Bytes bytes = from_hex("8001 01 A1 03 020105 5A 00");
   auto document = Document::parse(bytes, {});
   ASSERT_TRUE(document.is_ok()) << document.status().to_string();
   std::vector<std::string> tags;
@@ -191,7 +174,7 @@ TEST(DerDocumentTest, ParsesElementsBackToBack) {
   EXPECT_EQ(tags, (std::vector<std::string>{"80", "A1", "5A"}));
   EXPECT_EQ(document->elements().size(), 3u);
   EXPECT_TRUE(Document::parse({}, {}).is_ok());
-  EXPECT_FALSE(Document::parse(hex("8001 01 A1 03 0201"), {}).is_ok());
+  EXPECT_FALSE(Document::parse(from_hex("8001 01 A1 03 0201"), {}).is_ok());
 }
 
 TEST(DerValueTest, IntegersAreMinimalTwosComplement) {
@@ -211,7 +194,7 @@ TEST(DerValueTest, IntegersAreMinimalTwosComplement) {
   b.integer(128).integer(-129);
   EXPECT_EQ(to_hex(std::move(b).finish().value()), "020200800202FF7F");
   for (std::string_view bad : {"0200", "02020001", "0202FF80", "0209010000000000000000"}) {
-    const Bytes bytes = hex(bad);
+    const Bytes bytes = from_hex(bad);
     auto element = parse_hex(bytes);
     ASSERT_TRUE(element.is_ok()) << bad;
     EXPECT_FALSE(element->as_integer().is_ok()) << bad;
@@ -219,27 +202,27 @@ TEST(DerValueTest, IntegersAreMinimalTwosComplement) {
 }
 
 TEST(DerValueTest, BooleanNullUtf8AndBitString) {
-  EXPECT_TRUE(parse_hex(hex("0101FF")).value().as_boolean().value());
-  EXPECT_FALSE(parse_hex(hex("010100")).value().as_boolean().value());
-  EXPECT_FALSE(parse_hex(hex("010101")).value().as_boolean().is_ok());
-  EXPECT_TRUE(parse_hex(hex("0500")).value().as_null().is_ok());
-  EXPECT_FALSE(parse_hex(hex("050100")).value().as_null().is_ok());
+  EXPECT_TRUE(parse_hex(from_hex("0101FF")).value().as_boolean().value());
+  EXPECT_FALSE(parse_hex(from_hex("010100")).value().as_boolean().value());
+  EXPECT_FALSE(parse_hex(from_hex("010101")).value().as_boolean().is_ok());
+  EXPECT_TRUE(parse_hex(from_hex("0500")).value().as_null().is_ok());
+  EXPECT_FALSE(parse_hex(from_hex("050100")).value().as_null().is_ok());
 
-  EXPECT_EQ(parse_hex(hex("0C 06 E69D8EE99BB7")).value().as_utf8().value(), "李雷");
+  EXPECT_EQ(parse_hex(from_hex("0C 06 E69D8EE99BB7")).value().as_utf8().value(), "李雷");
   for (std::string_view bad : {"0C01FF", "0C02C0AF", "0C03EDA080", "0C02E69D", "0C0480808080"}) {
-    EXPECT_FALSE(parse_hex(hex(bad)).value().as_utf8().is_ok()) << bad;
+    EXPECT_FALSE(parse_hex(from_hex(bad)).value().as_utf8().is_ok()) << bad;
   }
 
-  const Bytes bit_bytes = hex("0302 06 C0");
+  const Bytes bit_bytes = from_hex("0302 06 C0");
   auto bits = parse_hex(bit_bytes).value().as_bit_string();
   ASSERT_TRUE(bits.is_ok());
   EXPECT_EQ(bits->unused_bits, 6);
   EXPECT_EQ(to_hex(bits->bytes), "C0");
-  EXPECT_FALSE(parse_hex(hex("0302 06 C1")).value().as_bit_string().is_ok());  // padding set
-  EXPECT_FALSE(parse_hex(hex("0301 01")).value().as_bit_string().is_ok());     // no bytes
-  EXPECT_FALSE(parse_hex(hex("0302 08 00")).value().as_bit_string().is_ok());
+  EXPECT_FALSE(parse_hex(from_hex("0302 06 C1")).value().as_bit_string().is_ok());  // padding set
+  EXPECT_FALSE(parse_hex(from_hex("0301 01")).value().as_bit_string().is_ok());     // no bytes
+  EXPECT_FALSE(parse_hex(from_hex("0302 08 00")).value().as_bit_string().is_ok());
   Builder b;
-  b.bit_string(kBitString, hex("FF"), 3);
+  b.bit_string(kBitString, from_hex("FF"), 3);
   EXPECT_EQ(to_hex(std::move(b).finish().value()), "030203F8");
 }
 
@@ -247,12 +230,12 @@ TEST(DerCursorTest, WalksASequenceWithOptionalAndExtensionComponents) {
   // BF39 { 81 euiccChallenge, 83 smdpAddress, BF20 {...}, 99 unknown extension }
   Builder builder;
   builder.begin(Tag::context(57, true))
-      .primitive(Tag::context(1), hex("00112233445566778899AABBCCDDEEFF"))
+      .primitive(Tag::context(1), from_hex("00112233445566778899AABBCCDDEEFF"))
       .primitive(Tag::context(3), "smdp.example.com")
       .begin(Tag::context(32, true))
-      .primitive(Tag::context(2), hex("020200"))
+      .primitive(Tag::context(2), from_hex("020200"))
       .end()
-      .primitive(Tag::context(25), hex("01"))
+      .primitive(Tag::context(25), from_hex("01"))
       .end();
   EXPECT_EQ(builder.open(), 0u);
   Bytes bytes = std::move(builder).finish().value();
@@ -286,7 +269,7 @@ TEST(DerBuilderTest, LengthsAcrossTheLongFormBoundaryAreBackpatched) {
   Builder builder;
   builder.begin(kSequence).begin(Tag::context(0, true));
   builder.octets(Bytes(200, 1));
-  builder.end().raw(hex("0500")).end();
+  builder.end().raw(from_hex("0500")).end();
   Bytes bytes = std::move(builder).finish().value();
   EXPECT_EQ(to_hex(ByteView(bytes).first(9)), "3081D0A081CB0481C8");
   auto top = parse(bytes, {});

@@ -1,4 +1,4 @@
-// Shared by the RSP codec tests: byte helpers, the SGP.26 test certificates, hex in and out.
+// Shared by the DER tests: byte helpers, the SGP.26 test certificates, hex in and out.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +10,7 @@
 
 #include "der/tlv.h"
 
-namespace station::der::rsp::test_util {
+namespace station::der::test_util {
 
 inline Bytes repeat(std::uint8_t byte, std::size_t n) { return Bytes(n, byte); }
 
@@ -47,7 +47,9 @@ inline Bytes read_file(const std::string& relative) {
 }
 
 // A real certificate (SGP.26 DPauth, NIST P-256) for the certificate fields.
-inline Bytes test_certificate() { return read_file("certs/DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der"); }
+inline Bytes test_certificate() {
+  return read_file("certs/DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der");
+}
 
 inline Bytes finish(Builder& builder) { return std::move(builder).finish().value(); }
 
@@ -58,4 +60,4 @@ inline Bytes with_trailing_byte(Bytes der) {
 }
 inline Bytes truncated(const Bytes& der) { return Bytes(der.begin(), der.end() - 1); }
 
-}  // namespace station::der::rsp::test_util
+}  // namespace station::der::test_util
