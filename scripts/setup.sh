@@ -9,7 +9,12 @@ packages=(
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libpng-dev libnet-smpp-perl asn1c
   postgresql postgresql-contrib wrk curl openssl python3 procps util-linux
+  chromium nodejs fonts-wqy-zenhei
 )
+# The portal's browser test: Chromium with a CJK font for the zh-CN pages, and npm for
+# playwright-core. npm is Debian's package unless the installed nodejs brings its own (NodeSource
+# builds do, and conflict with Debian's npm).
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
