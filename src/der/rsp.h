@@ -25,13 +25,17 @@
 //   4. copies the fields out. Parts that are signed or certificates are copied as the exact bytes
 //      received (their TLV), never re-encoded, so signatures are verified over what was sent.
 // Unknown extensions (the module has EXTENSIBILITY IMPLIED) are skipped. Every failure is
-// kMalformedRequest with a message naming the message type.
+// kMalformedRequest with a message naming the message type. Content rules below the TLV layer are
+// asn1c's BER ones (it takes a BOOLEAN 01, a non-minimal INTEGER, a constructed OCTET STRING),
+// except where a decoder reads the TLV itself: the BOOLEANs (FF only) and the BPP's segments.
+// The Bound Profile Package is read with tlv.h alone (asn1c 0.9.28 mistags it; see
+// rsp_download.cc).
 //
-// Every encode writes DER and checks the same constraints (kValidationFailed when a field is out
-// of range or a part is not what its type says). Parts given already encoded (a signed
-// EuiccSigned1, certificates, EUICCInfo2, CtxParams1) are written verbatim with the TLV builder,
-// never decoded and re-encoded (asn1c drops unknown extensions), and the whole is then checked by
-// decoding it with asn1c.
+// Every encode writes DER with the TLV builder and checks the same constraints
+// (kValidationFailed when a field is out of range or a part is not what its type says). Parts
+// given already encoded (a signed part as received, certificates, EUICCInfo2, CtxParams1, BPP
+// segments) are written verbatim, never decoded and re-encoded (asn1c drops unknown extensions),
+// and the whole is then checked by decoding it.
 //
 // Names: encode(const T&) and decode_<snake_name>(ByteView, Limits = k<Name>Limits); a struct's
 // comment names its ASN.1 type and tag. BIT STRINGs of named bits are masks (named bit n is

@@ -1,6 +1,5 @@
 #include "der/rsp_authentication.h"
 
-#include <climits>
 #include <string_view>
 #include <utility>
 
@@ -27,16 +26,11 @@ constexpr Tag kAuthenticateServerTag = Tag::context(56, true);  // BF38, request
 constexpr Tag kCtxParams1Tag = Tag::context(0, true);           // A0: common authentication
 constexpr Tag kSignatureTag = Tag::application(55);             // 5F37
 
-Status fill(EUICCInfo1_t& target, const EuiccInfo1& value) {
-  constexpr std::string_view kWhat = "EUICCInfo1";
-  STATION_RETURN_IF_ERROR(set_octets(target.svn, value.svn, kWhat));
-  for (const Bytes& id : value.ci_pkids_for_verification) {
-    STATION_RETURN_IF_ERROR(add_octets(target.euiccCiPKIdListForVerification.list, id, kWhat));
-  }
-  for (const Bytes& id : value.ci_pkids_for_signing) {
-    STATION_RETURN_IF_ERROR(add_octets(target.euiccCiPKIdListForSigning.list, id, kWhat));
-  }
-  return Status::ok();
+void append(Builder& builder, const EuiccInfo1& value) {
+  builder.begin(kEuiccInfo1Tag).primitive(Tag::context(2), value.svn);
+  append_octets_list(builder, Tag::context(9, true), value.ci_pkids_for_verification);
+  append_octets_list(builder, Tag::context(10, true), value.ci_pkids_for_signing);
+  builder.end();
 }
 
 EuiccInfo1 extract(const EUICCInfo1_t& source) {
@@ -62,7 +56,8 @@ Result<EuiccInfo2> extract(const EUICCInfo2_t& source) {
   };
   STATION_ASSIGN_OR_RETURN(out.uicc_capability,
                            named_bits_of(source.uiccCapability, "uiccCapability"));
-  STATION_ASSIGN_OR_RETURN(out.rsp_capability, named_bits_of(source.rspCapability, "rspCapability"));
+  STATION_ASSIGN_OR_RETURN(out.rsp_capability,
+                           named_bits_of(source.rspCapability, "rspCapability"));
   STATION_ASSIGN_OR_RETURN(out.euicc_category,
                            optional_integer(source.euiccCategory, "euiccCategory"));
   STATION_ASSIGN_OR_RETURN(
@@ -169,10 +164,10 @@ void append(Builder& builder, const CtxParams1& value) {
 }  // namespace
 
 Result<Bytes> encode(const EuiccInfo1& value) {
-  Owned<EUICCInfo1_t> owned(asn_DEF_EUICCInfo1);
-  if (owned.allocate() == nullptr) return Status(ErrorCode::kInternal, "EUICCInfo1: out of memory");
-  STATION_RETURN_IF_ERROR(fill(*owned.get(), value));
-  return encode_checked(owned.type(), owned.get(), "EUICCInfo1");
+  Builder builder;
+  append(builder, value);
+  return finish_checked<EUICCInfo1_t>(std::move(builder), asn_DEF_EUICCInfo1, kEuiccInfo1Tag,
+                                      "EUICCInfo1");
 }
 
 Result<EuiccInfo1> decode_euicc_info1(ByteView der, const Limits& limits) {
@@ -218,14 +213,15 @@ Result<EuiccInfo2> decode_euicc_info2(ByteView der, const Limits& limits) {
 }
 
 Result<Bytes> encode(const InitiateAuthenticationRequest& value) {
-  constexpr std::string_view kWhat = "InitiateAuthenticationRequest";
-  Owned<InitiateAuthenticationRequest_t> owned(asn_DEF_InitiateAuthenticationRequest);
-  auto* target = owned.allocate();
-  if (target == nullptr) return Status(ErrorCode::kInternal, "out of memory");
-  STATION_RETURN_IF_ERROR(set_octets(target->euiccChallenge, value.euicc_challenge, kWhat));
-  STATION_RETURN_IF_ERROR(set_text(target->smdpAddress, value.smdp_address, kWhat));
-  STATION_RETURN_IF_ERROR(fill(target->euiccInfo1, value.euicc_info1));
-  return encode_checked(owned.type(), target, kWhat);
+  Builder builder;
+  builder.begin(kInitiateAuthenticationRequestTag)
+      .primitive(Tag::context(1), value.euicc_challenge)
+      .primitive(Tag::context(3), value.smdp_address);
+  append(builder, value.euicc_info1);
+  builder.end();
+  return finish_checked<InitiateAuthenticationRequest_t>(
+      std::move(builder), asn_DEF_InitiateAuthenticationRequest, kInitiateAuthenticationRequestTag,
+      "InitiateAuthenticationRequest");
 }
 
 Result<InitiateAuthenticationRequest> decode_initiate_authentication_request(ByteView der,
@@ -270,12 +266,12 @@ Result<CtxParams1> decode_ctx_params1(ByteView der, const Limits& limits) {
 }
 
 Result<Bytes> encode(const AuthenticateServerRequest& value) {
-  STATION_ASSIGN_OR_RETURN(Bytes signed1,
-                           given_or_encoded(value.server_signed1_der, value.server_signed1,
-                                            kSequence, "AuthenticateServerRequest serverSigned1"));
-  STATION_ASSIGN_OR_RETURN(Bytes ctx,
-                           given_or_encoded(value.ctx_params1_der, value.ctx_params1,
-                                            kCtxParams1Tag, "AuthenticateServerRequest ctxParams1"));
+  STATION_ASSIGN_OR_RETURN(
+      Bytes signed1, given_or_encoded(value.server_signed1_der, value.server_signed1, kSequence,
+                                      "AuthenticateServerRequest serverSigned1"));
+  STATION_ASSIGN_OR_RETURN(
+      Bytes ctx, given_or_encoded(value.ctx_params1_der, value.ctx_params1, kCtxParams1Tag,
+                                  "AuthenticateServerRequest ctxParams1"));
   STATION_RETURN_IF_ERROR(check_part(value.server_certificate, kSequence,
                                      "AuthenticateServerRequest serverCertificate"));
   Builder builder;
@@ -286,10 +282,9 @@ Result<Bytes> encode(const AuthenticateServerRequest& value) {
       .raw(value.server_certificate)
       .raw(ctx)
       .end();
-  return finish_checked<AuthenticateServerRequest_t>(std::move(builder),
-                                                     asn_DEF_AuthenticateServerRequest,
-                                                     kAuthenticateServerTag,
-                                                     "AuthenticateServerRequest");
+  return finish_checked<AuthenticateServerRequest_t>(
+      std::move(builder), asn_DEF_AuthenticateServerRequest, kAuthenticateServerTag,
+      "AuthenticateServerRequest");
 }
 
 Result<AuthenticateServerRequest> decode_authenticate_server_request(ByteView der,
@@ -339,9 +334,9 @@ Result<Bytes> encode(const AuthenticateServerResponse& value) {
   if (const auto* ok = std::get_if<AuthenticateResponseOk>(&value)) {
     // Written with the TLV builder so that the signed part and the certificates go out exactly
     // as given; asn1c then checks the whole.
-    STATION_ASSIGN_OR_RETURN(
-        Bytes signed1, given_or_encoded(ok->euicc_signed1_der, ok->euicc_signed1, kSequence,
-                                        "AuthenticateServerResponse euiccSigned1"));
+    STATION_ASSIGN_OR_RETURN(Bytes signed1,
+                             given_or_encoded(ok->euicc_signed1_der, ok->euicc_signed1, kSequence,
+                                              "AuthenticateServerResponse euiccSigned1"));
     STATION_RETURN_IF_ERROR(check_part(ok->euicc_certificate, kSequence, "euiccCertificate"));
     STATION_RETURN_IF_ERROR(check_part(ok->eum_certificate, kSequence, "eumCertificate"));
     Builder builder;
@@ -386,7 +381,8 @@ Result<AuthenticateServerResponse> decode_authenticate_server_response(ByteView 
             STATION_RETURN_IF_ERROR(cursor.required(kSignatureTag, "euiccSignature1").status());
             STATION_ASSIGN_OR_RETURN(Element euicc_cert,
                                      cursor.required(kSequence, "euiccCertificate"));
-            STATION_ASSIGN_OR_RETURN(Element eum_cert, cursor.required(kSequence, "eumCertificate"));
+            STATION_ASSIGN_OR_RETURN(Element eum_cert,
+                                     cursor.required(kSequence, "eumCertificate"));
             STATION_ASSIGN_OR_RETURN(EuiccSigned1 fields, extract(ok.euiccSigned1, signed1));
             return AuthenticateServerResponse(AuthenticateResponseOk{
                 .euicc_signed1 = std::move(fields),
@@ -398,9 +394,8 @@ Result<AuthenticateServerResponse> decode_authenticate_server_response(ByteView 
           }
           case AuthenticateServerResponse_PR_authenticateResponseError: {
             const AuthenticateResponseError_t& error = source.choice.authenticateResponseError;
-            STATION_ASSIGN_OR_RETURN(std::int64_t code,
-                                     integer_of(error.authenticateErrorCode,
-                                                "authenticateErrorCode"));
+            STATION_ASSIGN_OR_RETURN(std::int64_t code, integer_of(error.authenticateErrorCode,
+                                                                   "authenticateErrorCode"));
             return AuthenticateServerResponse(AuthenticateResponseError{
                 .transaction_id = octets_of(error.transactionId),
                 .code = code,

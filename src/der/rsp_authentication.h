@@ -23,10 +23,8 @@ inline constexpr Limits kEuiccInfo2Limits{
     .max_bytes = 4 * 1024, .max_elements = 256, .max_depth = 4};
 inline constexpr Limits kInitiateAuthenticationRequestLimits{
     .max_bytes = 4 * 1024, .max_elements = 256, .max_depth = 5};
-inline constexpr Limits kServerSigned1Limits{
-    .max_bytes = 1024, .max_elements = 16, .max_depth = 2};
-inline constexpr Limits kCtxParams1Limits{
-    .max_bytes = 1024, .max_elements = 64, .max_depth = 4};
+inline constexpr Limits kServerSigned1Limits{.max_bytes = 1024, .max_elements = 16, .max_depth = 2};
+inline constexpr Limits kCtxParams1Limits{.max_bytes = 1024, .max_elements = 64, .max_depth = 4};
 // Two certificates and the signed parts.
 inline constexpr Limits kAuthenticateServerRequestLimits{
     .max_bytes = 16 * 1024, .max_elements = 2048, .max_depth = 16};
@@ -63,8 +61,7 @@ inline constexpr std::uint64_t kPpr3DeleteOnDisable = 1u << 3;
 struct CertificationDataObject {
   std::string platform_label;
   std::string discovery_base_url;
-  friend bool operator==(const CertificationDataObject&,
-                         const CertificationDataObject&) = default;
+  friend bool operator==(const CertificationDataObject&, const CertificationDataObject&) = default;
 };
 
 // EUICCInfo2 ::= [34] SEQUENCE (tag BF22): what GetEUICCInfo2 answers; the card puts it into
@@ -77,14 +74,14 @@ struct EuiccInfo2 {
   std::uint64_t uicc_capability = 0;  // [5] UICCCapability named bits
   // [6]: ts102241Version in SGP.22 v2.1+ (javacardVersion in the v2.0 module of asn1/).
   std::optional<Bytes> ts102241_version;
-  std::optional<Bytes> globalplatform_version;  // [7]
-  std::uint64_t rsp_capability = 0;             // [8] RspCapability named bits
+  std::optional<Bytes> globalplatform_version;   // [7]
+  std::uint64_t rsp_capability = 0;              // [8] RspCapability named bits
   std::vector<Bytes> ci_pkids_for_verification;  // [9]
   std::vector<Bytes> ci_pkids_for_signing;       // [10]
   // [11] other(0), basicEuicc(1), mediumEuicc(2), contactlessEuicc(3).
   std::optional<std::int64_t> euicc_category;
   std::optional<std::uint64_t> forbidden_profile_policy_rules;  // [25] PprIds, tag 99
-  Bytes pp_version;                     // VersionType (universal 04)
+  Bytes pp_version;                                             // VersionType (universal 04)
   std::string sas_accreditation_number;  // UTF8String SIZE(0..64) (universal 0C)
   std::optional<CertificationDataObject> certification_data_object;  // [12]
   friend bool operator==(const EuiccInfo2&, const EuiccInfo2&) = default;
@@ -102,10 +99,10 @@ struct InitiateAuthenticationRequest {
 // ServerSigned1 ::= SEQUENCE (tag 30): what the SM-DP+ signs (serverSignature1) in
 // InitiateAuthentication and the card verifies in AuthenticateServer.
 struct ServerSigned1 {
-  Bytes transaction_id;  // [0] TransactionId: 1..16 bytes
-  Bytes euicc_challenge;  // [1] Octet16
+  Bytes transaction_id;        // [0] TransactionId: 1..16 bytes
+  Bytes euicc_challenge;       // [1] Octet16
   std::string server_address;  // [3]
-  Bytes server_challenge;  // [4] Octet16
+  Bytes server_challenge;      // [4] Octet16
   friend bool operator==(const ServerSigned1&, const ServerSigned1&) = default;
 };
 
@@ -143,15 +140,15 @@ struct CtxParams1 {
 // AuthenticateServerRequest ::= [56] SEQUENCE (tag BF38): ES10b AuthenticateServer, from the LPA
 // to the card with what InitiateAuthentication returned.
 struct AuthenticateServerRequest {
-  ServerSigned1 server_signed1;  // its fields
-  Bytes server_signed1_der;      // the ServerSigned1 TLV exactly as received (what is signed);
-                                 // when encoding, empty means "encode server_signed1"
-  Bytes server_signature1;          // contents of 5F37: the TR-03111 r||s signature
-  Bytes euicc_ci_pkid_to_be_used;   // contents of the SubjectKeyIdentifier (04)
-  Bytes server_certificate;         // CERT.DPauth.ECDSA, X.509 DER, as received
-  CtxParams1 ctx_params1;           // its fields
-  Bytes ctx_params1_der;  // the CtxParams1 TLV as received (the card copies it into
-                          // EuiccSigned1); when encoding, empty means "encode ctx_params1"
+  ServerSigned1 server_signed1;    // its fields
+  Bytes server_signed1_der;        // the ServerSigned1 TLV exactly as received (what is signed);
+                                   // when encoding, empty means "encode server_signed1"
+  Bytes server_signature1;         // contents of 5F37: the TR-03111 r||s signature
+  Bytes euicc_ci_pkid_to_be_used;  // contents of the SubjectKeyIdentifier (04)
+  Bytes server_certificate;        // CERT.DPauth.ECDSA, X.509 DER, as received
+  CtxParams1 ctx_params1;          // its fields
+  Bytes ctx_params1_der;           // the CtxParams1 TLV as received (the card copies it into
+                                   // EuiccSigned1); when encoding, empty means "encode ctx_params1"
   friend bool operator==(const AuthenticateServerRequest&,
                          const AuthenticateServerRequest&) = default;
 };

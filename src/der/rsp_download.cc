@@ -48,15 +48,15 @@ namespace {
 
 using namespace internal;
 
-constexpr Tag kPrepareDownloadTag = Tag::context(33, true);             // BF21
-constexpr Tag kStoreMetadataRequestTag = Tag::context(37, true);        // BF25
-constexpr Tag kInitialiseSecureChannelTag = Tag::context(35, true);     // BF23
-constexpr Tag kConfigureIsdpRequestTag = Tag::context(36, true);        // BF24
-constexpr Tag kReplaceSessionKeysRequestTag = Tag::context(38, true);   // BF26
-constexpr Tag kBoundProfilePackageTag = Tag::context(54, true);         // BF36
-constexpr Tag kSignatureTag = Tag::application(55);                     // 5F37
-constexpr Tag kOtpkTag = Tag::application(73);                          // 5F49
-constexpr Tag kIccidTag = Tag::application(26);                         // 5A
+constexpr Tag kPrepareDownloadTag = Tag::context(33, true);            // BF21
+constexpr Tag kStoreMetadataRequestTag = Tag::context(37, true);       // BF25
+constexpr Tag kInitialiseSecureChannelTag = Tag::context(35, true);    // BF23
+constexpr Tag kConfigureIsdpRequestTag = Tag::context(36, true);       // BF24
+constexpr Tag kReplaceSessionKeysRequestTag = Tag::context(38, true);  // BF26
+constexpr Tag kBoundProfilePackageTag = Tag::context(54, true);        // BF36
+constexpr Tag kSignatureTag = Tag::application(55);                    // 5F37
+constexpr Tag kOtpkTag = Tag::application(73);                         // 5F49
+constexpr Tag kIccidTag = Tag::application(26);                        // 5A
 
 // The SmdpSigned2 fields; the BOOLEAN is read from the TLV because DER allows only FF for TRUE
 // and asn1c's BER decoder takes any non-zero byte.
@@ -84,7 +84,8 @@ Result<StoreMetadataRequest> extract(const StoreMetadataRequest_t& source) {
       .icon = optional_octets(source.icon),
   };
   STATION_ASSIGN_OR_RETURN(out.icon_type, optional_integer(source.iconType, "iconType"));
-  STATION_ASSIGN_OR_RETURN(out.profile_class, optional_integer(source.profileClass, "profileClass"));
+  STATION_ASSIGN_OR_RETURN(out.profile_class,
+                           optional_integer(source.profileClass, "profileClass"));
   if (source.notificationConfigurationInfo != nullptr) {
     STATION_ASSIGN_OR_RETURN(
         out.notification_configuration_info,
@@ -152,12 +153,11 @@ Result<Bytes> encode(const PrepareDownloadRequest& value) {
   builder.begin(kPrepareDownloadTag).raw(signed2).primitive(kSignatureTag, value.smdp_signature2);
   if (value.hash_cc.has_value()) builder.octets(*value.hash_cc);
   builder.raw(value.smdp_certificate).end();
-  return finish_checked<PrepareDownloadRequest_t>(std::move(builder), asn_DEF_PrepareDownloadRequest,
-                                                  kPrepareDownloadTag, kWhat);
+  return finish_checked<PrepareDownloadRequest_t>(
+      std::move(builder), asn_DEF_PrepareDownloadRequest, kPrepareDownloadTag, kWhat);
 }
 
-Result<PrepareDownloadRequest> decode_prepare_download_request(ByteView der,
-                                                               const Limits& limits) {
+Result<PrepareDownloadRequest> decode_prepare_download_request(ByteView der, const Limits& limits) {
   return decode_as<PrepareDownloadRequest_t>(
       asn_DEF_PrepareDownloadRequest, der, limits, kPrepareDownloadTag, "PrepareDownloadRequest",
       [](const PrepareDownloadRequest_t& source,
@@ -224,8 +224,7 @@ Result<Bytes> encode(const PrepareDownloadResponse& value) {
 Result<PrepareDownloadResponse> decode_prepare_download_response(ByteView der,
                                                                  const Limits& limits) {
   return decode_as<PrepareDownloadResponse_t>(
-      asn_DEF_PrepareDownloadResponse, der, limits, kPrepareDownloadTag,
-      "PrepareDownloadResponse",
+      asn_DEF_PrepareDownloadResponse, der, limits, kPrepareDownloadTag, "PrepareDownloadResponse",
       [](const PrepareDownloadResponse_t& source,
          const Element& top) -> Result<PrepareDownloadResponse> {
         Cursor outer(top);
@@ -266,7 +265,8 @@ Result<Bytes> encode(const StoreMetadataRequest& value) {
   if (value.notification_configuration_info.has_value()) {
     append(builder, Tag::context(22, true), *value.notification_configuration_info);
   }
-  if (value.profile_owner.has_value()) append(builder, Tag::context(23, true), *value.profile_owner);
+  if (value.profile_owner.has_value())
+    append(builder, Tag::context(23, true), *value.profile_owner);
   if (value.profile_policy_rules.has_value()) {
     append_named_bits(builder, Tag::context(25), *value.profile_policy_rules);
   }
@@ -344,8 +344,7 @@ Result<ConfigureIsdpRequest> decode_configure_isdp_request(ByteView der, const L
         ConfigureIsdpRequest out;
         if (source.dpProprietaryData != nullptr) {
           const OBJECT_IDENTIFIER_t& oid = source.dpProprietaryData->dpOid;
-          STATION_ASSIGN_OR_RETURN(out.dp_oid,
-                                   oid_to_text(ByteView(oid.buf, oid.size), "dpOid"));
+          STATION_ASSIGN_OR_RETURN(out.dp_oid, oid_to_text(ByteView(oid.buf, oid.size), "dpOid"));
         }
         return out;
       });
@@ -417,8 +416,8 @@ Result<BoundProfilePackage> decode_bound_profile_package(ByteView der, const Lim
   }
   auto parts = [&]() -> Result<BoundProfilePackage> {
     Cursor cursor(*top);
-    STATION_ASSIGN_OR_RETURN(
-        Element isc, cursor.required(kInitialiseSecureChannelTag, "initialiseSecureChannelRequest"));
+    STATION_ASSIGN_OR_RETURN(Element isc, cursor.required(kInitialiseSecureChannelTag,
+                                                          "initialiseSecureChannelRequest"));
     STATION_RETURN_IF_ERROR(decode_initialise_secure_channel_request(isc.encoded()).status());
     STATION_ASSIGN_OR_RETURN(Element first87,
                              cursor.required(Tag::context(0, true), "firstSequenceOf87"));

@@ -54,12 +54,12 @@ struct SmdpSigned2 {
 
 // PrepareDownloadRequest ::= [33] SEQUENCE (tag BF21): ES10b PrepareDownload, LPA to card.
 struct PrepareDownloadRequest {
-  SmdpSigned2 smdp_signed2;  // its fields
-  Bytes smdp_signed2_der;    // the SmdpSigned2 TLV as received (what is signed); when encoding,
-                             // empty means "encode smdp_signed2"
-  Bytes smdp_signature2;       // contents of 5F37
+  SmdpSigned2 smdp_signed2;      // its fields
+  Bytes smdp_signed2_der;        // the SmdpSigned2 TLV as received (what is signed); when encoding,
+                                 // empty means "encode smdp_signed2"
+  Bytes smdp_signature2;         // contents of 5F37
   std::optional<Bytes> hash_cc;  // Octet32: SHA-256(SHA-256(code) | transactionId)
-  Bytes smdp_certificate;      // CERT.DPpb.ECDSA, X.509 DER, as received
+  Bytes smdp_certificate;        // CERT.DPpb.ECDSA, X.509 DER, as received
   friend bool operator==(const PrepareDownloadRequest&, const PrepareDownloadRequest&) = default;
 };
 
@@ -93,7 +93,8 @@ struct PrepareDownloadResponseError {
 
 // PrepareDownloadResponse ::= [33] CHOICE (tag BF21): the card's answer, relayed by the LPA in
 // ES9+ GetBoundProfilePackage.
-using PrepareDownloadResponse = std::variant<PrepareDownloadResponseOk, PrepareDownloadResponseError>;
+using PrepareDownloadResponse =
+    std::variant<PrepareDownloadResponseOk, PrepareDownloadResponseError>;
 
 // NotificationConfigurationInformation ::= SEQUENCE: where to send which notifications.
 struct NotificationConfiguration {
@@ -114,16 +115,16 @@ struct OperatorId {
 // StoreMetadataRequest ::= [37] SEQUENCE (tag BF25): the profile's metadata, sent in the BPP
 // (encrypted in '88' segments) and, as profileMetaData, in ES9+ AuthenticateClient's answer.
 struct StoreMetadataRequest {
-  Bytes iccid;                        // 5A: 10 bytes as coded in EF_ICCID
-  std::string service_provider_name;  // [17] tag 91, SIZE(0..32)
-  std::string profile_name;           // [18] tag 92, SIZE(0..64)
-  std::optional<std::int64_t> icon_type;  // [19] tag 93: jpg(0), png(1)
-  std::optional<Bytes> icon;              // [20] tag 94: SIZE(0..1024)
+  Bytes iccid;                                // 5A: 10 bytes as coded in EF_ICCID
+  std::string service_provider_name;          // [17] tag 91, SIZE(0..32)
+  std::string profile_name;                   // [18] tag 92, SIZE(0..64)
+  std::optional<std::int64_t> icon_type;      // [19] tag 93: jpg(0), png(1)
+  std::optional<Bytes> icon;                  // [20] tag 94: SIZE(0..1024)
   std::optional<std::int64_t> profile_class;  // [21] tag 95: test(0), provisioning(1),
                                               // operational(2); absent means operational
   std::optional<std::vector<NotificationConfiguration>> notification_configuration_info;  // B6
-  std::optional<OperatorId> profile_owner;                // [23] tag B7
-  std::optional<std::uint64_t> profile_policy_rules;      // [25] tag 99: PprIds named bits
+  std::optional<OperatorId> profile_owner;            // [23] tag B7
+  std::optional<std::uint64_t> profile_policy_rules;  // [25] tag 99: PprIds named bits
   friend bool operator==(const StoreMetadataRequest&, const StoreMetadataRequest&) = default;
 };
 
@@ -137,11 +138,11 @@ struct ControlRefTemplate {
 
 // InitialiseSecureChannelRequest ::= [35] SEQUENCE (tag BF23): the first part of a BPP.
 struct InitialiseSecureChannelRequest {
-  std::int64_t remote_op_id = 1;  // [2] RemoteOpId: installBoundProfilePackage(1)
-  Bytes transaction_id;           // [0] TransactionId
+  std::int64_t remote_op_id = 1;            // [2] RemoteOpId: installBoundProfilePackage(1)
+  Bytes transaction_id;                     // [0] TransactionId
   ControlRefTemplate control_ref_template;  // [6] tag A6
-  Bytes smdp_otpk;                // 5F49: otPK.DP.ECKA
-  Bytes smdp_sign;                // contents of 5F37
+  Bytes smdp_otpk;                          // 5F49: otPK.DP.ECKA
+  Bytes smdp_sign;                          // contents of 5F37
   // Decoding only: the component TLVs before smdpSign, exactly as received (82, 80, A6, 5F49):
   // what smdpSign covers (together with the card's euiccOtpk TLV). Ignored when encoding.
   Bytes signed_part;
@@ -170,11 +171,11 @@ struct ReplaceSessionKeysRequest {
 // sent, because SCP03t MACs are computed over the TLVs and the LPA forwards them segment by
 // segment. encode() builds the package from the parts; decode splits one into its parts.
 struct BoundProfilePackage {
-  Bytes initialise_secure_channel_request;  // the BF23 TLV
-  std::vector<Bytes> first_sequence_of87;   // [0] A0: '87' TLVs (ConfigureISDP)
-  std::vector<Bytes> sequence_of88;         // [1] A1: '88' TLVs (StoreMetadata)
+  Bytes initialise_secure_channel_request;                 // the BF23 TLV
+  std::vector<Bytes> first_sequence_of87;                  // [0] A0: '87' TLVs (ConfigureISDP)
+  std::vector<Bytes> sequence_of88;                        // [1] A1: '88' TLVs (StoreMetadata)
   std::optional<std::vector<Bytes>> second_sequence_of87;  // [2] A2: '87' TLVs (ReplaceSessionKeys)
-  std::vector<Bytes> sequence_of86;         // [3] A3: '86' TLVs (the profile elements)
+  std::vector<Bytes> sequence_of86;  // [3] A3: '86' TLVs (the profile elements)
   friend bool operator==(const BoundProfilePackage&, const BoundProfilePackage&) = default;
 };
 

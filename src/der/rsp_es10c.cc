@@ -56,12 +56,11 @@ Result<Bytes> encode_integer0(std::int64_t value, asn_TYPE_descriptor_t& type, c
 template <typename Out, typename T>
 Result<Out> decode_integer0(ByteView der, const Limits& limits, asn_TYPE_descriptor_t& type,
                             const Tag& tag, std::string_view what, INTEGER_t T::*member) {
-  return decode_as<T>(type, der, limits, tag, what,
-                      [member](const T& source, const Element&) -> Result<Out> {
-                        STATION_ASSIGN_OR_RETURN(std::int64_t value,
-                                                 integer_of(source.*member, "[0]"));
-                        return Out{value};
-                      });
+  return decode_as<T>(
+      type, der, limits, tag, what, [member](const T& source, const Element&) -> Result<Out> {
+        STATION_ASSIGN_OR_RETURN(std::int64_t value, integer_of(source.*member, "[0]"));
+        return Out{value};
+      });
 }
 
 void append(Builder& builder, const ProfileIdentifier& id) {
@@ -98,18 +97,17 @@ Result<Request> decode_profile_switch(ByteView der, const Limits& limits,
                                       std::string_view what) {
   // The fields are read from the TLVs asn1c has validated: the BOOLEAN strictly (DER's TRUE is
   // FF), and one reading serves both messages.
-  return decode_as<T>(type, der, limits, tag, what,
-                      [](const T&, const Element& top) -> Result<Request> {
-                        Cursor cursor(top);
-                        STATION_ASSIGN_OR_RETURN(
-                            Element choice, cursor.required(Tag::context(0, true), "profileIdentifier"));
-                        STATION_ASSIGN_OR_RETURN(Element id, Cursor(choice).next("profileIdentifier"));
-                        STATION_ASSIGN_OR_RETURN(ProfileIdentifier profile, identifier_of(id));
-                        STATION_ASSIGN_OR_RETURN(Element flag,
-                                                 cursor.required(Tag::context(1), "refreshFlag"));
-                        STATION_ASSIGN_OR_RETURN(bool refresh, flag.as_boolean());
-                        return Request{.profile = std::move(profile), .refresh = refresh};
-                      });
+  return decode_as<T>(
+      type, der, limits, tag, what, [](const T&, const Element& top) -> Result<Request> {
+        Cursor cursor(top);
+        STATION_ASSIGN_OR_RETURN(Element choice,
+                                 cursor.required(Tag::context(0, true), "profileIdentifier"));
+        STATION_ASSIGN_OR_RETURN(Element id, Cursor(choice).next("profileIdentifier"));
+        STATION_ASSIGN_OR_RETURN(ProfileIdentifier profile, identifier_of(id));
+        STATION_ASSIGN_OR_RETURN(Element flag, cursor.required(Tag::context(1), "refreshFlag"));
+        STATION_ASSIGN_OR_RETURN(bool refresh, flag.as_boolean());
+        return Request{.profile = std::move(profile), .refresh = refresh};
+      });
 }
 
 Status append(Builder& builder, const ProfileInfo& value) {
@@ -149,7 +147,8 @@ Result<ProfileInfo> extract(const ProfileInfo_t& source) {
       .profile_name = optional_text(source.profileName),
       .icon = optional_octets(source.icon),
   };
-  STATION_ASSIGN_OR_RETURN(out.profile_state, optional_integer(source.profileState, "profileState"));
+  STATION_ASSIGN_OR_RETURN(out.profile_state,
+                           optional_integer(source.profileState, "profileState"));
   STATION_ASSIGN_OR_RETURN(out.icon_type, optional_integer(source.iconType, "iconType"));
   STATION_ASSIGN_OR_RETURN(std::optional<std::int64_t> profile_class,
                            optional_integer(source.profileClass, "profileClass"));
@@ -236,7 +235,8 @@ Result<GetEuiccDataResponse> decode_get_euicc_data_response(ByteView der, const 
   return decode_as<GetEuiccDataResponse_t>(
       asn_DEF_GetEuiccDataResponse, der, limits, kGetEuiccDataTag, "GetEuiccDataResponse",
       [](const GetEuiccDataResponse_t& source, const Element&) {
-        return Result<GetEuiccDataResponse>(GetEuiccDataResponse{.eid = octets_of(source.eidValue)});
+        return Result<GetEuiccDataResponse>(
+            GetEuiccDataResponse{.eid = octets_of(source.eidValue)});
       });
 }
 
@@ -258,16 +258,15 @@ Result<Bytes> encode(const ProfileInfoListRequest& value) {
   }
   append_optional(builder, kTagListTag, value.tag_list);
   builder.end();
-  return finish_checked<ProfileInfoListRequest_t>(std::move(builder), asn_DEF_ProfileInfoListRequest,
-                                                  kProfileInfoListTag, kWhat);
+  return finish_checked<ProfileInfoListRequest_t>(
+      std::move(builder), asn_DEF_ProfileInfoListRequest, kProfileInfoListTag, kWhat);
 }
 
 Result<ProfileInfoListRequest> decode_profile_info_list_request(ByteView der,
                                                                 const Limits& limits) {
   return decode_as<ProfileInfoListRequest_t>(
       asn_DEF_ProfileInfoListRequest, der, limits, kProfileInfoListTag, "ProfileInfoListRequest",
-      [](const ProfileInfoListRequest_t& source,
-         const Element&) -> Result<ProfileInfoListRequest> {
+      [](const ProfileInfoListRequest_t& source, const Element&) -> Result<ProfileInfoListRequest> {
         ProfileInfoListRequest out{.tag_list = optional_octets(source.tagList)};
         if (source.searchCriteria == nullptr) return out;
         const auto& criteria = *source.searchCriteria;
@@ -357,8 +356,8 @@ Result<EnableProfileResponse> decode_enable_profile_response(ByteView der, const
 }
 
 Result<Bytes> encode(const DisableProfileRequest& value) {
-  return encode_profile_switch<DisableProfileRequest_t>(value, asn_DEF_DisableProfileRequest,
-                                                        kDisableProfileTag, "DisableProfileRequest");
+  return encode_profile_switch<DisableProfileRequest_t>(
+      value, asn_DEF_DisableProfileRequest, kDisableProfileTag, "DisableProfileRequest");
 }
 
 Result<DisableProfileRequest> decode_disable_profile_request(ByteView der, const Limits& limits) {
@@ -371,8 +370,7 @@ Result<Bytes> encode(const DisableProfileResponse& value) {
                                                    kDisableProfileTag, "DisableProfileResponse");
 }
 
-Result<DisableProfileResponse> decode_disable_profile_response(ByteView der,
-                                                               const Limits& limits) {
+Result<DisableProfileResponse> decode_disable_profile_response(ByteView der, const Limits& limits) {
   return decode_integer0<DisableProfileResponse>(der, limits, asn_DEF_DisableProfileResponse,
                                                  kDisableProfileTag, "DisableProfileResponse",
                                                  &DisableProfileResponse_t::disableResult);
@@ -423,8 +421,7 @@ Result<Bytes> encode(const ListNotificationRequest& value) {
 Result<ListNotificationRequest> decode_list_notification_request(ByteView der,
                                                                  const Limits& limits) {
   return decode_as<ListNotificationRequest_t>(
-      asn_DEF_ListNotificationRequest, der, limits, kListNotificationTag,
-      "ListNotificationRequest",
+      asn_DEF_ListNotificationRequest, der, limits, kListNotificationTag, "ListNotificationRequest",
       [](const ListNotificationRequest_t& source,
          const Element&) -> Result<ListNotificationRequest> {
         ListNotificationRequest out;
@@ -549,8 +546,8 @@ Result<Bytes> encode(const RetrieveNotificationsListResponse& value) {
   }
   builder.end();
   return finish_checked<RetrieveNotificationsListResponse_t>(
-      std::move(builder), asn_DEF_RetrieveNotificationsListResponse,
-      kRetrieveNotificationsListTag, kWhat);
+      std::move(builder), asn_DEF_RetrieveNotificationsListResponse, kRetrieveNotificationsListTag,
+      kWhat);
 }
 
 Result<RetrieveNotificationsListResponse> decode_retrieve_notifications_list_response(
@@ -583,8 +580,9 @@ Result<RetrieveNotificationsListResponse> decode_retrieve_notifications_list_res
 }
 
 Result<Bytes> encode(const NotificationSentRequest& value) {
-  return encode_integer0<NotificationSentRequest_t>(value.seq_number, asn_DEF_NotificationSentRequest,
-                                                    kNotificationSentTag, "NotificationSentRequest");
+  return encode_integer0<NotificationSentRequest_t>(
+      value.seq_number, asn_DEF_NotificationSentRequest, kNotificationSentTag,
+      "NotificationSentRequest");
 }
 
 Result<NotificationSentRequest> decode_notification_sent_request(ByteView der,

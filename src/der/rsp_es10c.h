@@ -31,7 +31,8 @@ inline constexpr Limits kRetrieveNotificationsListResponseLimits{
 
 // GetEuiccChallengeRequest ::= [46] SEQUENCE {} (tag BF2E).
 struct GetEuiccChallengeRequest {
-  friend bool operator==(const GetEuiccChallengeRequest&, const GetEuiccChallengeRequest&) = default;
+  friend bool operator==(const GetEuiccChallengeRequest&,
+                         const GetEuiccChallengeRequest&) = default;
 };
 
 // GetEuiccChallengeResponse ::= [46] SEQUENCE (tag BF2E).
@@ -64,26 +65,26 @@ struct ProfileIdentifier {
 // ProfileInfoListRequest ::= [45] SEQUENCE (tag BF2D): GetProfilesInfo. At most one search
 // criterion (searchCriteria [0] CHOICE, tag A0).
 struct ProfileInfoListRequest {
-  std::optional<ProfileIdentifier> search_profile;     // 4F or 5A in A0
-  std::optional<std::int64_t> search_profile_class;    // 95 in A0
-  std::optional<Bytes> tag_list;                       // 5C: the tags of ProfileInfo wanted
+  std::optional<ProfileIdentifier> search_profile;   // 4F or 5A in A0
+  std::optional<std::int64_t> search_profile_class;  // 95 in A0
+  std::optional<Bytes> tag_list;                     // 5C: the tags of ProfileInfo wanted
   friend bool operator==(const ProfileInfoListRequest&, const ProfileInfoListRequest&) = default;
 };
 
 // ProfileInfo ::= [PRIVATE 3] SEQUENCE (tag E3): one installed profile; a tagList can leave out
 // any field.
 struct ProfileInfo {
-  std::optional<Bytes> iccid;                         // 5A
-  std::optional<Bytes> isdp_aid;                      // 4F
-  std::optional<std::int64_t> profile_state;          // 9F70: disabled(0), enabled(1)
-  std::optional<std::string> profile_nickname;        // 90
-  std::optional<std::string> service_provider_name;   // 91
-  std::optional<std::string> profile_name;            // 92
-  std::optional<std::int64_t> icon_type;              // 93
-  std::optional<Bytes> icon;                          // 94
+  std::optional<Bytes> iccid;                        // 5A
+  std::optional<Bytes> isdp_aid;                     // 4F
+  std::optional<std::int64_t> profile_state;         // 9F70: disabled(0), enabled(1)
+  std::optional<std::string> profile_nickname;       // 90
+  std::optional<std::string> service_provider_name;  // 91
+  std::optional<std::string> profile_name;           // 92
+  std::optional<std::int64_t> icon_type;             // 93
+  std::optional<Bytes> icon;                         // 94
   std::int64_t profile_class = 2;  // 95, DEFAULT operational(2): DER leaves the default out
   std::optional<std::vector<NotificationConfiguration>> notification_configuration_info;  // B6
-  std::optional<OperatorId> profile_owner;            // B7
+  std::optional<OperatorId> profile_owner;                                                // B7
   std::optional<std::string> dp_oid;                  // B8 { [0] dpOid }, dotted
   std::optional<std::uint64_t> profile_policy_rules;  // 99 PprIds
   friend bool operator==(const ProfileInfo&, const ProfileInfo&) = default;
@@ -202,8 +203,8 @@ Result<GetEuiccChallengeResponse> decode_get_euicc_challenge_response(
     ByteView der, const Limits& limits = kEs10CommandLimits);
 
 Result<Bytes> encode(const GetEuiccDataRequest& value);
-Result<GetEuiccDataRequest> decode_get_euicc_data_request(ByteView der,
-                                                          const Limits& limits = kEs10CommandLimits);
+Result<GetEuiccDataRequest> decode_get_euicc_data_request(
+    ByteView der, const Limits& limits = kEs10CommandLimits);
 Result<Bytes> encode(const GetEuiccDataResponse& value);
 Result<GetEuiccDataResponse> decode_get_euicc_data_response(
     ByteView der, const Limits& limits = kEs10CommandLimits);

@@ -3,24 +3,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <climits>
 #include <cstdint>
 
 #include "ber_decoder.h"
 #include "constraints.h"
-#include "der_encoder.h"
 
 namespace station::der::rsp::internal {
-namespace {
-
-int append_bytes(const void* buffer, std::size_t size, void* key) {
-  auto* out = static_cast<Bytes*>(key);
-  const auto* bytes = static_cast<const std::uint8_t*>(buffer);
-  out->insert(out->end(), bytes, bytes + size);
-  return 0;
-}
-
-}  // namespace
 
 Status malformed(std::string_view what, std::string_view why) {
   return Status(ErrorCode::kMalformedRequest, fmt::format("{}: {}", what, why));
@@ -54,28 +42,12 @@ Result<Element> decode_checked(asn_TYPE_descriptor_t& type, void** slot, ByteVie
   return top;
 }
 
-Result<Bytes> encode_checked(asn_TYPE_descriptor_t& type, void* value, std::string_view what) {
-  char why[256];
-  std::size_t why_size = sizeof(why);
-  if (asn_check_constraints(&type, value, why, &why_size) != 0) {
-    return invalid(what, std::string_view(why, why_size));
-  }
-  Bytes out;
-  const asn_enc_rval_t result = der_encode(&type, value, append_bytes, &out);
-  if (result.encoded < 0) {
-    return Status(ErrorCode::kInternal,
-                  fmt::format("{}: asn1c could not encode {}", what,
-                              result.failed_type != nullptr ? result.failed_type->name : "?"));
-  }
-  return out;
-}
-
 Status check_part(ByteView der, const Tag& tag, std::string_view what) {
   auto element = parse(der, kEncodeCheckLimits);
   if (!element.is_ok()) return invalid(what, element.status().message());
   if (!(element->tag() == tag)) {
-    return invalid(what, fmt::format("tag {} where {} belongs", element->tag().to_string(),
-                                     tag.to_string()));
+    return invalid(
+        what, fmt::format("tag {} where {} belongs", element->tag().to_string(), tag.to_string()));
   }
   return Status::ok();
 }
@@ -88,19 +60,6 @@ Result<Bytes> components_before(const Element& parent, const Tag& end, std::stri
     }
   }
   return malformed(what, fmt::format("no {} component", end.to_string()));
-}
-
-Status set_octets(OCTET_STRING_t& target, ByteView bytes, std::string_view what) {
-  if (bytes.size() > static_cast<std::size_t>(INT_MAX) ||
-      OCTET_STRING_fromBuf(&target, reinterpret_cast<const char*>(bytes.data()),
-                           static_cast<int>(bytes.size())) != 0) {
-    return Status(ErrorCode::kInternal, fmt::format("{}: cannot hold the bytes", what));
-  }
-  return Status::ok();
-}
-
-Status set_text(OCTET_STRING_t& target, std::string_view text, std::string_view what) {
-  return set_octets(target, as_bytes(text), what);
 }
 
 Bytes octets_of(const OCTET_STRING_t& source) {
@@ -133,7 +92,7 @@ Result<std::int64_t> integer_of(const INTEGER_t& source, std::string_view what) 
 }
 
 Result<std::optional<std::int64_t>> optional_integer(const INTEGER_t* source,
-                                                    std::string_view what) {
+                                                     std::string_view what) {
   if (source == nullptr) return std::optional<std::int64_t>();
   STATION_ASSIGN_OR_RETURN(std::int64_t value, integer_of(*source, what));
   return std::optional<std::int64_t>(value);
@@ -157,7 +116,7 @@ Result<std::uint64_t> named_bits_of(const BIT_STRING_t& source, std::string_view
 }
 
 Result<std::optional<std::uint64_t>> optional_named_bits(const BIT_STRING_t* source,
-                                                        std::string_view what) {
+                                                         std::string_view what) {
   if (source == nullptr) return std::optional<std::uint64_t>();
   STATION_ASSIGN_OR_RETURN(std::uint64_t bits, named_bits_of(*source, what));
   return std::optional<std::uint64_t>(bits);

@@ -1,11 +1,10 @@
 // der/rsp_internal: what every rsp_*.cc shares: the asn1c bridge (strict DER check, decode,
-// constraint check, encode), copying fields out of asn1c's structs, and writing the values of
-// the RSP types with the TLV builder. Private to src/der; asn1c types appear only here and in
-// the .cc files.
+// constraint check; an encoder's output checked by decoding it), copying fields out of asn1c's
+// structs, and writing the values of the RSP types with the TLV builder. Private to src/der;
+// asn1c types appear only here and in the .cc files.
 #pragma once
 
 #include <cstdint>
-#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,17 +13,17 @@
 
 #include "BIT_STRING.h"
 #include "INTEGER.h"
-#include "OCTET_STRING.h"
-#include "asn_application.h"
 #include "NotificationConfigurationInformation.h"
+#include "OCTET_STRING.h"
 #include "OperatorID.h"
+#include "asn_application.h"
 #include "common/result.h"
 #include "der/rsp_download.h"
 #include "der/tlv.h"
 
 namespace station::der::rsp::internal {
 
-// Owns a top-level value asn1c allocated (or that we allocated for it to fill).
+// Owns a top-level value asn1c allocated.
 template <typename T>
 class Owned {
  public:
@@ -33,11 +32,6 @@ class Owned {
   Owned& operator=(const Owned&) = delete;
   ~Owned() {
     if (value_ != nullptr) type_.free_struct(&type_, value_, 0);
-  }
-  // A zeroed value to fill in for encoding; nullptr when memory is short.
-  T* allocate() {
-    value_ = static_cast<T*>(std::calloc(1, sizeof(T)));
-    return value_;
   }
   void** slot() { return reinterpret_cast<void**>(&value_); }
   T* get() const { return value_; }
@@ -62,9 +56,6 @@ Status invalid(std::string_view what, std::string_view why);    // kValidationFa
 // received.
 Result<Element> decode_checked(asn_TYPE_descriptor_t& type, void** slot, ByteView der,
                                const Limits& limits, const Tag& tag, std::string_view what);
-
-// Constraint check and DER encoding of a value asn1c holds.
-Result<Bytes> encode_checked(asn_TYPE_descriptor_t& type, void* value, std::string_view what);
 
 // Decodes with asn1c, then `extract(const T&, const Element&) -> Result<Out>` copies the fields
 // out; a failure of `extract` (whose message need not name the type) is reported as malformed
@@ -118,23 +109,6 @@ Result<Bytes> given_or_encoded(const Bytes& given, const T& value, const Tag& ta
 // The component TLVs of `parent` before its first child with tag `end`, as received.
 Result<Bytes> components_before(const Element& parent, const Tag& end, std::string_view what);
 
-// Filling asn1c values (for the encoders that go through asn1c).
-Status set_octets(OCTET_STRING_t& target, ByteView bytes, std::string_view what);
-Status set_text(OCTET_STRING_t& target, std::string_view text, std::string_view what);
-
-// Appends an OCTET STRING to an asn1c SEQUENCE OF (A_SEQUENCE_OF list).
-template <typename List>
-Status add_octets(List& list, ByteView bytes, std::string_view what) {
-  auto* item = static_cast<OCTET_STRING_t*>(std::calloc(1, sizeof(OCTET_STRING_t)));
-  if (item == nullptr) return invalid(what, "out of memory");
-  Status set = set_octets(*item, bytes, what);
-  if (!set.is_ok() || asn_sequence_add(&list, item) != 0) {
-    asn_DEF_OCTET_STRING.free_struct(&asn_DEF_OCTET_STRING, item, 0);
-    return set.is_ok() ? Status(ErrorCode::kInternal, std::string(what) + ": out of memory") : set;
-  }
-  return Status::ok();
-}
-
 // Copying fields out of asn1c values.
 Bytes octets_of(const OCTET_STRING_t& source);
 std::string text_of(const OCTET_STRING_t& source);
@@ -142,11 +116,11 @@ std::optional<Bytes> optional_octets(const OCTET_STRING_t* source);
 std::optional<std::string> optional_text(const OCTET_STRING_t* source);
 Result<std::int64_t> integer_of(const INTEGER_t& source, std::string_view what);
 Result<std::optional<std::int64_t>> optional_integer(const INTEGER_t* source,
-                                                    std::string_view what);
+                                                     std::string_view what);
 // A BIT STRING of named bits as a mask (named bit n is 1 << n); refuses a set bit beyond 63.
 Result<std::uint64_t> named_bits_of(const BIT_STRING_t& source, std::string_view what);
 Result<std::optional<std::uint64_t>> optional_named_bits(const BIT_STRING_t* source,
-                                                        std::string_view what);
+                                                         std::string_view what);
 
 template <typename List>
 std::vector<Bytes> list_of(const List& list) {
@@ -159,7 +133,7 @@ std::vector<Bytes> list_of(const List& list) {
 Bytes copy(ByteView bytes);
 
 // OBJECT IDENTIFIER contents <-> dotted text ("2.999.10"); arcs up to 64 bits.
-Result<std::string> oid_to_text(ByteView contents, std::string_view what);  // kMalformedRequest
+Result<std::string> oid_to_text(ByteView contents, std::string_view what);    // kMalformedRequest
 Result<Bytes> oid_from_text(std::string_view dotted, std::string_view what);  // kValidationFailed
 
 // Writing with the TLV builder.

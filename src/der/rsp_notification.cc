@@ -48,9 +48,8 @@ Result<ProfileInstallationResultData> extract(const ProfileInstallationResultDat
   switch (source.finalResult.present) {
     case ProfileInstallationResultData__finalResult_PR_successResult: {
       const SuccessResult_t& success = source.finalResult.choice.successResult;
-      out.final_result = ProfileInstallationSuccess{.aid = octets_of(success.aid),
-                                                    .sima_response =
-                                                        octets_of(success.simaResponse)};
+      out.final_result = ProfileInstallationSuccess{
+          .aid = octets_of(success.aid), .sima_response = octets_of(success.simaResponse)};
       return out;
     }
     case ProfileInstallationResultData__finalResult_PR_errorResult: {
@@ -69,9 +68,8 @@ Result<ProfileInstallationResultData> extract(const ProfileInstallationResultDat
 
 Result<EuiccCancelSessionSigned> extract(const EuiccCancelSessionSigned_t& source) {
   EuiccCancelSessionSigned out{.transaction_id = octets_of(source.transactionId)};
-  STATION_ASSIGN_OR_RETURN(out.smdp_oid,
-                           oid_to_text(ByteView(source.smdpOid.buf, source.smdpOid.size),
-                                       "smdpOid"));
+  STATION_ASSIGN_OR_RETURN(
+      out.smdp_oid, oid_to_text(ByteView(source.smdpOid.buf, source.smdpOid.size), "smdpOid"));
   STATION_ASSIGN_OR_RETURN(out.reason, integer_of(source.reason, "reason"));
   return out;
 }
@@ -123,9 +121,9 @@ Result<Bytes> encode(const ProfileInstallationResultData& value) {
     builder.end();
   }
   builder.end().end();
-  return finish_checked<ProfileInstallationResultData_t>(
-      std::move(builder), asn_DEF_ProfileInstallationResultData,
-      kProfileInstallationResultDataTag, kWhat);
+  return finish_checked<ProfileInstallationResultData_t>(std::move(builder),
+                                                         asn_DEF_ProfileInstallationResultData,
+                                                         kProfileInstallationResultDataTag, kWhat);
 }
 
 Result<Bytes> encode(const ProfileInstallationResult& value) {
@@ -162,9 +160,9 @@ Result<ProfileInstallationResult> decode_profile_installation_result(ByteView de
 
 Result<Bytes> encode(const OtherSignedNotification& value) {
   STATION_ASSIGN_OR_RETURN(
-      Bytes tbs, given_or_encoded(value.tbs_other_notification_der, value.tbs_other_notification,
-                                  kNotificationMetadataTag,
-                                  "OtherSignedNotification tbsOtherNotification"));
+      Bytes tbs,
+      given_or_encoded(value.tbs_other_notification_der, value.tbs_other_notification,
+                       kNotificationMetadataTag, "OtherSignedNotification tbsOtherNotification"));
   STATION_RETURN_IF_ERROR(
       check_part(value.euicc_certificate, kSequence, "OtherSignedNotification euiccCertificate"));
   STATION_RETURN_IF_ERROR(
@@ -194,8 +192,7 @@ Result<OtherSignedNotification> decode_other_signed_notification(ByteView der,
         STATION_ASSIGN_OR_RETURN(Element euicc_cert,
                                  cursor.required(kSequence, "euiccCertificate"));
         STATION_ASSIGN_OR_RETURN(Element eum_cert, cursor.required(kSequence, "eumCertificate"));
-        STATION_ASSIGN_OR_RETURN(NotificationMetadata fields,
-                                 extract(source.tbsOtherNotification));
+        STATION_ASSIGN_OR_RETURN(NotificationMetadata fields, extract(source.tbsOtherNotification));
         return OtherSignedNotification{
             .tbs_other_notification = std::move(fields),
             .tbs_other_notification_der = copy(tbs.encoded()),
@@ -258,7 +255,7 @@ Result<Bytes> encode(const EuiccCancelSessionSigned& value) {
 }
 
 Result<EuiccCancelSessionSigned> decode_euicc_cancel_session_signed(ByteView der,
-                                                                   const Limits& limits) {
+                                                                    const Limits& limits) {
   return decode_as<EuiccCancelSessionSigned_t>(
       asn_DEF_EuiccCancelSessionSigned, der, limits, kSequence, "EuiccCancelSessionSigned",
       [](const EuiccCancelSessionSigned_t& source, const Element&) { return extract(source); });

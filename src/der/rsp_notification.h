@@ -62,9 +62,9 @@ struct ProfileInstallationError {
 
 // ProfileInstallationResultData ::= [39] SEQUENCE (tag BF27): what euiccSignPIR signs.
 struct ProfileInstallationResultData {
-  Bytes transaction_id;                       // [0]
+  Bytes transaction_id;                        // [0]
   NotificationMetadata notification_metadata;  // BF2F
-  std::optional<std::string> smdp_oid;        // 06: dotted, as in CERT.DPpb.ECDSA
+  std::optional<std::string> smdp_oid;         // 06: dotted, as in CERT.DPpb.ECDSA
   std::variant<ProfileInstallationSuccess, ProfileInstallationError> final_result;  // [2] A2
   friend bool operator==(const ProfileInstallationResultData&,
                          const ProfileInstallationResultData&) = default;
@@ -74,8 +74,8 @@ struct ProfileInstallationResultData {
 // report, the last answer of LoadBoundProfilePackage and a pending notification.
 struct ProfileInstallationResult {
   ProfileInstallationResultData data;  // its fields
-  Bytes data_der;  // the BF27 TLV as received (what is signed); when encoding, empty means
-                   // "encode data"
+  Bytes data_der;        // the BF27 TLV as received (what is signed); when encoding, empty means
+                         // "encode data"
   Bytes euicc_sign_pir;  // contents of 5F37
   friend bool operator==(const ProfileInstallationResult&,
                          const ProfileInstallationResult&) = default;
@@ -84,17 +84,16 @@ struct ProfileInstallationResult {
 // OtherSignedNotification ::= SEQUENCE (tag 30): enable, disable and delete notifications.
 struct OtherSignedNotification {
   NotificationMetadata tbs_other_notification;  // its fields
-  Bytes tbs_other_notification_der;  // the BF2F TLV as received (what is signed); when encoding,
-                                     // empty means "encode tbs_other_notification"
+  Bytes tbs_other_notification_der;    // the BF2F TLV as received (what is signed); when encoding,
+                                       // empty means "encode tbs_other_notification"
   Bytes euicc_notification_signature;  // contents of 5F37
   Bytes euicc_certificate;             // X.509 DER, as received
   Bytes eum_certificate;               // X.509 DER, as received
-  friend bool operator==(const OtherSignedNotification&,
-                         const OtherSignedNotification&) = default;
+  friend bool operator==(const OtherSignedNotification&, const OtherSignedNotification&) = default;
 };
 
-// PendingNotification ::= CHOICE { profileInstallationResult (BF37), otherSignedNotification (30) }:
-// what the LPA sends in ES9+ HandleNotification.
+// PendingNotification ::= CHOICE { profileInstallationResult (BF37), otherSignedNotification (30)
+// }: what the LPA sends in ES9+ HandleNotification.
 using PendingNotification = std::variant<ProfileInstallationResult, OtherSignedNotification>;
 
 // CancelSessionRequest ::= [65] SEQUENCE (tag BF41): ES10b CancelSession, LPA to card.
@@ -107,8 +106,8 @@ struct CancelSessionRequest {
 
 // EuiccCancelSessionSigned ::= SEQUENCE (tag 30): what euiccCancelSessionSignature signs.
 struct EuiccCancelSessionSigned {
-  Bytes transaction_id;   // [0]
-  std::string smdp_oid;   // [1] dotted, as in CERT.DPauth.ECDSA
+  Bytes transaction_id;     // [0]
+  std::string smdp_oid;     // [1] dotted, as in CERT.DPauth.ECDSA
   std::int64_t reason = 0;  // [2] CancelSessionReason
   friend bool operator==(const EuiccCancelSessionSigned&,
                          const EuiccCancelSessionSigned&) = default;
@@ -120,8 +119,7 @@ struct CancelSessionResponseOk {
   Bytes euicc_cancel_session_signed_der;  // the TLV as received (what is signed); when encoding,
                                           // empty means "encode euicc_cancel_session_signed"
   Bytes euicc_cancel_session_signature;   // contents of 5F37
-  friend bool operator==(const CancelSessionResponseOk&,
-                         const CancelSessionResponseOk&) = default;
+  friend bool operator==(const CancelSessionResponseOk&, const CancelSessionResponseOk&) = default;
 };
 
 // cancelSessionResponseError [1] INTEGER (tag 81): invalidTransactionId(5), undefinedError(127).
