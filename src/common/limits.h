@@ -73,6 +73,13 @@ inline constexpr std::size_t kAccountCodeBytesMax = 200;
 inline constexpr std::size_t kLedgerExpiriesPerBatchMax = 1'024;
 // The writer wakes at least this often (real time) to look at the injected clock for expiries.
 inline constexpr std::uint32_t kLedgerWriterWakeMs = 100;
+// The ledger's journal (src/ledger/ledger_journal.h): the writer applies some of it after the
+// queue has been empty this long, and before taking more work while it holds this many transfers
+// (which bounds the work of recovery at open: seconds at the rate rows are written). Each turn
+// of applying it writes at least kLedgerJournalApplyTransfersMin transfers (whole journal rows).
+inline constexpr std::uint32_t kLedgerJournalIdleApplyMs = 50;
+inline constexpr std::uint64_t kLedgerJournalWaitingTransfersMax = 524'288;
+inline constexpr std::uint64_t kLedgerJournalApplyTransfersMin = 8'192;
 // Idempotency records deleted per pruning pass, and the clock time between passes.
 inline constexpr std::size_t kIdempotencyPruneKeysMax = 8'192;
 inline constexpr std::int64_t kIdempotencyPruneIntervalMs = 60'000;
