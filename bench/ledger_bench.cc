@@ -1,13 +1,19 @@
-// In-process ledger throughput: transfers submitted asynchronously in bursts, so the writer
-// group-commits them, durably, into a real SQLite file (WAL, synchronous=FULL) or PostgreSQL
-// (STATION_TEST_POSTGRES_URL). Reported as transfers per second (items_per_second).
+// In-process ledger throughput: transfers submitted asynchronously, one by one in bursts or as
+// client batches (Ledger::submit_batch), so the writer group-commits them, durably, into a real
+// SQLite file (WAL, synchronous=FULL) or PostgreSQL (STATION_TEST_POSTGRES_URL). Reported as
+// acknowledged transfers per second (items_per_second); `sustained_per_s` also counts the time
+// to write the rows the journal still held at the end (Ledger::flush_journal()), and
+// `journal_waiting` is how many transfers that was.
 //
-//   build/bench/ledger_bench --benchmark_min_time=3
+//   scripts/with-postgres.sh build/bench/ledger_bench --benchmark_min_time=2
 #include <atomic>
+#include <chrono>
+#include <ctime>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -31,6 +37,7 @@ struct Fixture {
   std::unique_ptr<ledger::Ledger> ledger;
   Id cash = 0;
   std::vector<Id> wallets;
+  std::optional<Currency> currency = Currency::from_code("CNY");
   std::uint64_t next_key = 0;
 
   explicit Fixture(bool postgres) {
@@ -56,13 +63,12 @@ struct Fixture {
     lock = std::move(database->lock_exclusive()).value();
     if (!database->migrate(schema::all_migrations()).is_ok()) std::abort();
     ledger = std::move(ledger::Ledger::open(*database, clock, ids, {})).value();
-    auto currency = *Currency::from_code("CNY");
-    cash = ledger->create_account_and_wait({0, ledger::AccountKind::kCash, "cash:CNY", currency,
+    cash = ledger->create_account_and_wait({0, ledger::AccountKind::kCash, "cash:CNY", *currency,
                                             std::nullopt})
                ->id;
     for (int i = 0; i < kWallets; ++i) {
       wallets.push_back(
-          ledger->create_account_and_wait({0, ledger::AccountKind::kWallet, "", currency, 0})->id);
+          ledger->create_account_and_wait({0, ledger::AccountKind::kWallet, "", *currency, 0})->id);
     }
   }
 
@@ -74,6 +80,41 @@ struct Fixture {
     if (!directory.empty()) std::filesystem::remove_all(directory);
   }
 
+  ledger::TransferRequest topup() {
+    ledger::TransferRequest request;
+    request.idempotency_key = "bench-" + std::to_string(++next_key);
+    request.fingerprint = request.idempotency_key;
+    request.debit_account_id = cash;
+    request.credit_account_id = wallets[next_key % wallets.size()];
+    request.amount_minor = static_cast<std::int64_t>(next_key % 10'000) + 1;
+    request.currency = currency;
+    request.category = "topup";
+    return request;
+  }
+
+  // Submits `in_flight` client batches of `size` top-ups each, then waits for every answer.
+  void batches(int size, int in_flight) {
+    std::mutex mutex;
+    std::condition_variable done;
+    int remaining = in_flight;
+    std::atomic<int> failures{0};
+    for (int b = 0; b < in_flight; ++b) {
+      std::vector<ledger::TransferRequest> requests;
+      requests.reserve(static_cast<std::size_t>(size));
+      for (int i = 0; i < size; ++i) requests.push_back(topup());
+      ledger->submit_batch(std::move(requests), [&](std::vector<ledger::TransferOutcome> outcomes) {
+        for (const auto& outcome : outcomes) {
+          if (!outcome.status.is_ok()) failures++;
+        }
+        std::lock_guard guard(mutex);
+        if (--remaining == 0) done.notify_one();
+      });
+    }
+    std::unique_lock guard(mutex);
+    done.wait(guard, [&] { return remaining == 0; });
+    if (failures.load() != 0) std::abort();
+  }
+
   // Submits `count` top-ups at once and waits for every answer.
   void burst(int count) {
     std::mutex mutex;
@@ -81,15 +122,7 @@ struct Fixture {
     int remaining = count;
     std::atomic<int> failures{0};
     for (int i = 0; i < count; ++i) {
-      ledger::TransferRequest request;
-      request.idempotency_key = "bench-" + std::to_string(++next_key);
-      request.fingerprint = request.idempotency_key;
-      request.debit_account_id = cash;
-      request.credit_account_id = wallets[next_key % wallets.size()];
-      request.amount_minor = static_cast<std::int64_t>(next_key % 10'000) + 1;
-      request.currency = Currency::from_code("CNY");
-      request.category = "topup";
-      ledger->submit(std::move(request), [&](ledger::TransferOutcome outcome) {
+      ledger->submit(topup(), [&](ledger::TransferOutcome outcome) {
         if (!outcome.status.is_ok()) failures++;
         std::lock_guard guard(mutex);
         if (--remaining == 0) done.notify_one();
@@ -101,33 +134,83 @@ struct Fixture {
   }
 };
 
-void run(benchmark::State& state, bool postgres) {
-  Fixture fixture(postgres);
-  const int burst = static_cast<int>(state.range(0));
-  // Batches of the measured bursts only: the fixture's account creations are batches of one.
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+// `submit(fixture)` submits and waits for what one iteration counts.
+template <typename Submit>
+void measure(benchmark::State& state, Fixture& fixture, std::int64_t per_iteration,
+             Submit submit) {
+  // Batches of the measured work only: the fixture's account creations are batches of one.
   const auto before = fixture.ledger->stats();
-  for (auto _ : state) fixture.burst(burst);
-  state.SetItemsProcessed(state.iterations() * burst);
+  const auto started = std::chrono::steady_clock::now();
+  const double cpu_started = process_cpu_seconds();
+  for (auto _ : state) submit(fixture);
+  const double cpu_acknowledged = process_cpu_seconds();
   const auto after = fixture.ledger->stats();
+  if (!fixture.ledger->flush_journal().is_ok()) std::abort();
+  const auto applied = std::chrono::steady_clock::now();
+  const double cpu_applied = process_cpu_seconds();
+  const auto transfers = static_cast<double>(state.iterations() * per_iteration);
+  state.SetItemsProcessed(state.iterations() * per_iteration);
   const auto batches = after.batches_committed - before.batches_committed;
   state.counters["mean_batch"] =
       batches == 0 ? 0
                    : static_cast<double>(after.batch_size_sum - before.batch_size_sum) /
                          static_cast<double>(batches);
+  state.counters["journal_waiting"] = static_cast<double>(after.journal_transfers_waiting);
+  state.counters["sustained_per_s"] =
+      transfers / std::chrono::duration<double>(applied - started).count();
+  // CPU time of the whole process (client and writer) per transfer: what the rate would be
+  // bound by on idle cores, whatever else shares the machine.
+  state.counters["cpu_us_per_ack"] = (cpu_acknowledged - cpu_started) * 1e6 / transfers;
+  state.counters["cpu_us_per_apply"] =
+      after.journal_transfers_waiting == 0
+          ? 0
+          : (cpu_applied - cpu_acknowledged) * 1e6 /
+                static_cast<double>(after.journal_transfers_waiting);
+}
+
+void run(benchmark::State& state, bool postgres) {
+  Fixture fixture(postgres);
+  const int burst = static_cast<int>(state.range(0));
+  measure(state, fixture, burst, [burst](Fixture& f) { f.burst(burst); });
+}
+
+void run_batches(benchmark::State& state, bool postgres) {
+  Fixture fixture(postgres);
+  const int size = static_cast<int>(state.range(0));
+  const int in_flight = static_cast<int>(state.range(1));
+  measure(state, fixture, std::int64_t{size} * in_flight,
+          [size, in_flight](Fixture& f) { f.batches(size, in_flight); });
+}
+
+bool postgres_available(benchmark::State& state) {
+  if (std::getenv("STATION_TEST_POSTGRES_URL") != nullptr) return true;
+  state.SkipWithError("STATION_TEST_POSTGRES_URL not set");
+  return false;
 }
 
 void BM_LedgerTopupsSqlite(benchmark::State& state) { run(state, false); }
 void BM_LedgerTopupsPostgres(benchmark::State& state) {
-  if (std::getenv("STATION_TEST_POSTGRES_URL") == nullptr) {
-    state.SkipWithError("STATION_TEST_POSTGRES_URL not set");
-    return;
-  }
-  run(state, true);
+  if (postgres_available(state)) run(state, true);
+}
+void BM_LedgerBatchesSqlite(benchmark::State& state) { run_batches(state, false); }
+void BM_LedgerBatchesPostgres(benchmark::State& state) {
+  if (postgres_available(state)) run_batches(state, true);
 }
 
 BENCHMARK(BM_LedgerTopupsSqlite)->Arg(1)->Arg(64)->Arg(1'024)->Arg(8'192)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LedgerTopupsPostgres)->Arg(1)->Arg(1'024)->Arg(8'192)->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+// Client batches of 8,192 (the writer's batch limit), 1 or 4 in flight.
+BENCHMARK(BM_LedgerBatchesSqlite)->Args({8'192, 1})->Args({8'192, 4})->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LedgerBatchesPostgres)->Args({8'192, 1})->Args({8'192, 4})->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

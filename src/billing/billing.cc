@@ -440,6 +440,7 @@ Result<Movement> Billing::movement_from_transfer(storage::Connection& connection
 }
 
 Result<Movement> Billing::get_topup(Id transfer_id) {
+  STATION_RETURN_IF_ERROR(ledger_.flush_journal());
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
   auto transfer = ledger::get_transfer(*connection, transfer_id);
   if (!transfer.is_ok() || transfer->category != "topup") {
@@ -449,6 +450,7 @@ Result<Movement> Billing::get_topup(Id transfer_id) {
 }
 
 Result<Movement> Billing::get_charge(Id transfer_id) {
+  STATION_RETURN_IF_ERROR(ledger_.flush_journal());
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
   auto transfer = ledger::get_transfer(*connection, transfer_id);
   if (!transfer.is_ok() || transfer->category != "charge") {
@@ -460,6 +462,7 @@ Result<Movement> Billing::get_charge(Id transfer_id) {
 Result<std::vector<Movement>> Billing::transactions(Id customer_id, std::optional<Id> before_id,
                                                     std::uint32_t limit) {
   STATION_ASSIGN_OR_RETURN(auto customer, get_customer(customer_id));
+  STATION_RETURN_IF_ERROR(ledger_.flush_journal());
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
   STATION_ASSIGN_OR_RETURN(auto transfers,
                            ledger::list_account_transfers(*connection, customer.wallet_account_id,

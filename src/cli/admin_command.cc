@@ -74,9 +74,19 @@ int run_api_key_revoke(const StoreFlags& store, const std::string& prefix) {
   return 0;
 }
 
+// With no server running, what a crash left in the ledger's journal is applied first (the check
+// would report it otherwise); a running server applies it by itself when idle.
+Status apply_journal_when_stopped(storage::Database& database) {
+  auto ownership = database.lock_exclusive();
+  if (!ownership.is_ok()) return Status::ok();
+  STATION_ASSIGN_OR_RETURN(auto connection, database.acquire());
+  return ledger::apply_stopped_journal(*connection);
+}
+
 int run_ledger_check(const StoreFlags& store) {
   auto database = open_store(store);
   if (!database.is_ok()) return fail(database.status());
+  if (auto s = apply_journal_when_stopped(**database); !s.is_ok()) return fail(s);
   auto connection = (*database)->acquire();
   if (!connection.is_ok()) return fail(connection.status());
   auto report = ledger::check_ledger(**connection);

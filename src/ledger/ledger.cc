@@ -62,6 +62,15 @@ TransferOutcome Ledger::submit_and_wait(TransferRequest request) {
   return future.get();
 }
 
+std::vector<TransferOutcome> Ledger::submit_batch_and_wait(std::vector<TransferRequest> requests) {
+  std::promise<std::vector<TransferOutcome>> answer;
+  auto future = answer.get_future();
+  submit_batch(std::move(requests), [&answer](std::vector<TransferOutcome> outcomes) {
+    answer.set_value(std::move(outcomes));
+  });
+  return future.get();
+}
+
 Result<Account> Ledger::create_account_and_wait(
     AccountSpec spec, std::function<Status(storage::Connection&, const Account&)> attached_write) {
   std::promise<Result<Account>> answer;

@@ -19,8 +19,15 @@
 //
 // Exclusive: one process owns a database's ledger (storage::Database::lock_exclusive()).
 //
-// Files: ledger.cc (names, open, blocking helpers), ledger_impl.{h,cc} (the writer), ledger_rows.*
-// (row <-> struct), ledger_reads.cc (get/list from the database), ledger_check.cc (check_ledger).
+// Write path: a batch of plain transfers (no attached write) becomes one durable row of the
+// ledger's journal and is answered; its relational rows follow behind, written by the same
+// writer (ledger_journal.h). A batch with attached writes or new accounts writes its rows at
+// once, after the journal's. Reads of the tables go through flush_journal() first, so they never
+// miss an acknowledged transfer; opening the ledger applies whatever a crash left in the journal.
+//
+// Files: ledger.cc (names, open, blocking helpers), ledger_impl.{h,cc} (the writer),
+// ledger_journal.* (the journal), ledger_rows.* (row <-> struct), ledger_reads.cc (get/list from
+// the database), ledger_check.cc (check_ledger).
 #pragma once
 
 #include <cstdint>
@@ -143,6 +150,8 @@ struct TransferOutcome {
 };
 
 using TransferCallback = std::function<void(TransferOutcome)>;
+// One outcome per request of a batch, in the batch's order.
+using TransferBatchCallback = std::function<void(std::vector<TransferOutcome>)>;
 using AccountCallback = std::function<void(Result<Account>)>;
 
 struct LedgerOptions {
@@ -160,6 +169,8 @@ struct LedgerStats {
   std::uint64_t idempotency_records = 0;    // live records held in memory
   std::uint64_t pending_transfers = 0;      // open pending transfers held in memory
   std::uint64_t queue_depth = 0;            // requests waiting for the writer
+  // Acknowledged transfers whose rows are only in the journal so far (ledger_journal.h).
+  std::uint64_t journal_transfers_waiting = 0;
   // Distribution of batch sizes and commit latencies (from deciding a batch to its commit
   // returning, fsync included), for /metrics. Entry i counts observations in
   // (bounds[i-1], bounds[i]]; the last entry (one more than the bounds) counts those above every
@@ -190,6 +201,13 @@ class Ledger {
   // stored under the key) and kUnavailable when the queue is full or the ledger is shutting
   // down.
   virtual void submit(TransferRequest request, TransferCallback done) = 0;
+  // A client's batch: decided in order exactly as if each request were submitted alone in that
+  // order (a later request sees the earlier ones' effects; a key repeated within the batch
+  // replays its first outcome), made durable in one commit and answered with one callback,
+  // which gets one outcome per request. Validation errors are per request. At most
+  // LedgerOptions::batch_transfers_max requests, else each is answered kValidationFailed; an
+  // empty batch is answered at once. Same threading as submit().
+  virtual void submit_batch(std::vector<TransferRequest> requests, TransferBatchCallback done) = 0;
   // Creates an account; kConflict when its id or code exists. The attached write runs in the
   // same transaction (e.g. inserting the customer who owns the wallet).
   virtual void create_account(AccountSpec spec,
@@ -199,6 +217,7 @@ class Ledger {
 
   // Blocking conveniences for the CLI and tests.
   TransferOutcome submit_and_wait(TransferRequest request);
+  std::vector<TransferOutcome> submit_batch_and_wait(std::vector<TransferRequest> requests);
   Result<Account> create_account_and_wait(
       AccountSpec spec,
       std::function<Status(storage::Connection&, const Account&)> attached_write = nullptr);
@@ -214,12 +233,20 @@ class Ledger {
   // For tests with a ManualClock, and for operators. kUnavailable after shutdown.
   virtual Status expire_due_now() = 0;
 
+  // The writer acknowledges a batch of plain transfers once its journal row is durable and
+  // writes the transfers' rows behind (ledger_journal.h). Reads from the tables (get_transfer,
+  // list_account_transfers, check_ledger) call this first: once it returns ok, they see every
+  // transfer acknowledged before the call. Immediate when nothing waits; kUnavailable after
+  // shutdown.
+  virtual Status flush_journal() = 0;
+
   // Stops taking requests, finishes everything queued, stops the writer. Idempotent. The
   // ledger must be shut down (or destroyed, which shuts it down) before its Database.
   virtual void shutdown() = 0;
 };
 
-// Reads straight from the database (committed rows), for any connection.
+// Reads straight from the database (committed rows), for any connection. A server calls
+// Ledger::flush_journal() first, so that every acknowledged transfer is in the tables.
 Result<Transfer> get_transfer(storage::Connection& connection, Id transfer_id);
 // Transfers touching the account, newest first, with id < before_id when given. `limit` is
 // 1..kPageSizeMax + 1 (a caller asks for one row more than a page to learn whether another page
@@ -227,6 +254,11 @@ Result<Transfer> get_transfer(storage::Connection& connection, Id transfer_id);
 Result<std::vector<Transfer>> list_account_transfers(storage::Connection& connection,
                                                      Id account_id, std::optional<Id> before_id,
                                                      std::uint32_t limit);
+
+// Writes the rows of what a stopped (or crashed) ledger left in its journal. Ledger::open() does
+// it first; `station admin ledger check` does it when no server holds the database.
+// REQUIRES: the caller holds the database's OwnershipLock.
+Status apply_stopped_journal(storage::Connection& connection);
 
 struct CheckReport {
   bool ok = true;
@@ -237,8 +269,10 @@ struct CheckReport {
 // Verifies on disk: per-currency balance sums are zero; every balance and pending total equals
 // the sum of its history; no floored account is below its floor; every transfer's currency is
 // its accounts'; every post/void/expire resolves exactly one pending transfer of the right
-// state. Reads in one transaction (a consistent view; on SQLite it holds the write lock, so run
-// it while the server is idle or stopped). Lists at most kLedgerCheckProblemsMax problems.
+// state; the journal holds nothing not yet applied (Ledger::open() applies it, and a running
+// ledger does when idle). Reads in one transaction (a consistent view; on SQLite it holds the
+// write lock, so run it while the server is idle or stopped). Lists at most
+// kLedgerCheckProblemsMax problems.
 Result<CheckReport> check_ledger(storage::Connection& connection);
 
 }  // namespace station::ledger

@@ -7,6 +7,7 @@
 
 #include "common/limits.h"
 #include "ledger/ledger.h"
+#include "ledger/ledger_journal.h"
 #include "ledger/ledger_rows.h"
 
 namespace station::ledger {
@@ -266,6 +267,12 @@ Result<CheckReport> check_ledger(storage::Connection& connection) {
     }
     check_resolutions(resolutions, pendings, problems);
     check_accounts(accounts, problems);
+    STATION_ASSIGN_OR_RETURN(auto journal_rows, internal::journal_rows_waiting(connection));
+    if (journal_rows != 0) {
+      problems.add(fmt::format("{} ledger journal rows are not applied to the tables yet (a busy "
+                               "or crashed server: check an idle one, or once it is stopped)",
+                               journal_rows));
+    }
   }
   return report;  // the read-only transaction rolls back
 }

@@ -9,9 +9,11 @@
 #include <cstdlib>
 #include <future>
 #include <iterator>
+#include <limits>
 #include <map>
 
 #include "common/limits.h"
+#include "ledger/ledger_journal.h"
 #include "ledger/ledger_rows.h"
 
 namespace station::ledger::internal {
@@ -35,16 +37,6 @@ std::optional<ErrorCode> parse_error_name(std::string_view name) {
     if (error_name(code) == name) return code;
   }
   return std::nullopt;
-}
-
-// What an idempotency key is compared by: the caller's digest plus the money fields, so the
-// same key reused for different money is caught whatever the caller's digest covers.
-std::string full_fingerprint(const TransferRequest& request) {
-  return fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", transfer_phase_name(request.phase),
-                     request.debit_account_id, request.credit_account_id, request.pending_id,
-                     request.amount_minor,
-                     request.currency ? request.currency->code() : std::string_view(),
-                     request.timeout_seconds, request.fingerprint);
 }
 
 Status invalid(std::string message) {
@@ -137,6 +129,8 @@ std::size_t bucket_index(std::span<const std::uint64_t> bounds, std::uint64_t va
 
 // A transfer's effect on its two accounts: `move_minor` goes from the debit account's balance to
 // the credit account's; `reserve_minor` is added to both pending totals (negative: released).
+// A transfer's effect on its two accounts: `move_minor` goes from the debit account's balance to
+// the credit account's; `reserve_minor` is added to both pending totals (negative: released).
 struct LedgerImpl::Movement {
   std::int64_t move_minor = 0;
   std::int64_t reserve_minor = 0;
@@ -144,9 +138,8 @@ struct LedgerImpl::Movement {
 
 struct LedgerImpl::Decision {
   Status status;
-  std::optional<Transfer> transfer;  // TransferWork: made or replayed; ExpireWork: made
+  std::optional<Transfer> transfer;  // ExpireWork: made
   std::optional<Account> account;    // AccountWork: created
-  bool replayed = false;
 };
 
 struct LedgerImpl::Batch {
@@ -155,29 +148,56 @@ struct LedgerImpl::Batch {
     bool created = false;  // inserted by this batch (else its balances are updated)
   };
 
-  Batch(std::int64_t now, std::vector<Work> items) : now_ms(now), work(std::move(items)) {}
+  Batch(std::int64_t now, std::vector<Work> items) : now_ms(now), work(std::move(items)) {
+    std::size_t requests = 0;
+    for (const auto& item : work) requests += request_count(item);
+    rows.keys.reserve(requests);
+    rows.transfers.reserve(requests);
+    rows.created_at_ms = now_ms;
+  }
 
   const std::int64_t now_ms;  // business time of every row the batch writes
   std::vector<Work> work;
-  std::vector<Decision> decisions;  // one per work item, in order
+  std::vector<Decision> decisions;  // one per work item, in order (transfers answer in-place)
 
   // Staged: final values after the batch; written by its transaction, published after commit.
+  // rows.transfers are the new transfers (in id order), rows.keys the new idempotency records;
+  // rows.balances and rows.resolved are filled from `accounts` and `resolved_pendings` when the
+  // batch is written.
+  JournalEntry rows;
   std::unordered_map<Id, StagedAccount> accounts;
   std::unordered_map<std::string, Id> created_codes;
-  std::unordered_map<Id, Transfer> transfers;  // new rows, and earlier pending rows resolved
-  std::vector<Id> new_transfer_ids;            // in creation order
-  std::vector<Id> resolved_pending_ids;        // committed before this batch
-  std::unordered_map<std::string, KeyRecord> keys;
-  std::vector<std::string> new_keys;  // in decision order
+  std::unordered_map<Id, Transfer> resolved_pendings;  // committed before, resolved by this batch
+  // The keys this batch decided, already in keys_ (which only the writer reads) so that later
+  // requests of the batch find them; taken out again when the batch fails. They point to the
+  // strings inside keys_'s nodes, which never move.
+  std::vector<const std::string*> staged_keys;
+  bool attached_writes = false;  // some new transfer or account has one to run
 
   // E.g. only replays. Attached writes run only beside a new account or transfer.
-  bool writes_nothing() const { return accounts.empty() && transfers.empty() && keys.empty(); }
+  bool writes_nothing() const { return accounts.empty() && rows.keys.empty(); }
+  bool creates_accounts() const {
+    return std::any_of(accounts.begin(), accounts.end(),
+                       [](const auto& entry) { return entry.second.created; });
+  }
 
   void stage_account(const Account& account) {
     // A new entry is an update of a committed account; an existing one keeps its `created`.
     accounts.try_emplace(account.id).first->second.account = account;
   }
+  // New transfers are made in id order, so a binary search finds one.
+  Transfer* new_transfer(Id id) {
+    auto it = std::lower_bound(rows.transfers.begin(), rows.transfers.end(), id,
+                               [](const Transfer& t, Id wanted) { return t.id < wanted; });
+    return it != rows.transfers.end() && it->id == id ? &*it : nullptr;
+  }
+  const Transfer* new_transfer(Id id) const { return const_cast<Batch*>(this)->new_transfer(id); }
 };
+
+std::size_t LedgerImpl::request_count(const Work& work) {
+  if (const auto* transfers = std::get_if<TransferWork>(&work)) return transfers->requests.size();
+  return 1;
+}
 
 // ---- Opening and closing
 
@@ -216,6 +236,10 @@ Status LedgerImpl::load() {
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
   const std::int64_t now_ms = clock_.now_unix_ms();
 
+  // Recovery: batches acknowledged from the journal whose rows were not written before the last
+  // stop (or crash) get them now, so everything below reads complete tables.
+  STATION_RETURN_IF_ERROR(apply_stopped_journal(*connection));
+
   // Records past their retention are forgotten first, so a key that comes back after it is a
   // fresh key in memory and on disk alike.
   std::array<Value, 1> cutoff = {now_ms - retention_ms_};
@@ -250,7 +274,8 @@ Status LedgerImpl::load() {
                                     kIdempotencyColumns)));
   for (const auto& row : key_rows) {
     KeyRecord record;
-    record.fingerprint = row.text_at(1);
+    STATION_RETURN_IF_ERROR(
+        parse_stored_fingerprint(row.text_at(1), record.shape, record.fingerprint));
     record.transfer_id = row.int_or(2, 0);
     if (record.transfer_id == 0) {
       auto code = parse_error_name(row.text_or(3, ""));
@@ -263,8 +288,8 @@ Status LedgerImpl::load() {
       record.refusal_detail = row.text_or(4, "");
     }
     record.created_at_ms = row.int_at(5);
-    key_ages_.emplace_back(record.created_at_ms, row.text_at(0));
-    keys_.emplace(row.text_at(0), std::move(record));
+    auto [it, inserted] = keys_.emplace(row.text_at(0), std::move(record));
+    key_ages_.emplace_back(it->second.created_at_ms, &it->first);
   }
 
   STATION_ASSIGN_OR_RETURN(auto max_rows, connection->query("SELECT MAX(id) FROM transfers"));
@@ -298,11 +323,14 @@ void LedgerImpl::shutdown() {
 }
 
 // ---- Callers
+// ---- Callers
 
 bool LedgerImpl::enqueue(Work& work) {
+  const std::size_t requests = request_count(work);
   {
     std::lock_guard lock(queue_mutex_);
-    if (stopping_ || queue_.size() >= options_.queue_depth_max) return false;
+    if (stopping_ || queued_requests_ + requests > options_.queue_depth_max) return false;
+    queued_requests_ += requests;
     queue_.push_back(std::move(work));
   }
   queue_cv_.notify_one();
@@ -311,14 +339,48 @@ bool LedgerImpl::enqueue(Work& work) {
 
 void LedgerImpl::submit(TransferRequest request, TransferCallback done) {
   assert(done && "submit() needs a callback");
-  if (Status invalid_request = validate(request); !invalid_request.is_ok()) {
-    ++transfers_refused_;
-    return done(TransferOutcome{std::move(invalid_request), std::nullopt, false});
+  std::vector<TransferRequest> one;
+  one.push_back(std::move(request));
+  submit_batch(std::move(one), [done = std::move(done)](std::vector<TransferOutcome> outcomes) {
+    assert(outcomes.size() == 1);
+    done(std::move(outcomes.front()));
+  });
+}
+
+void LedgerImpl::submit_batch(std::vector<TransferRequest> requests, TransferBatchCallback done) {
+  assert(done && "submit_batch() needs a callback");
+  const std::size_t count = requests.size();
+  if (count == 0) return done({});
+  std::vector<TransferOutcome> outcomes(count);
+  if (count > options_.batch_transfers_max) {
+    const Status too_many(ErrorCode::kValidationFailed,
+                          fmt::format("a batch holds at most {} transfers",
+                                      options_.batch_transfers_max));
+    for (auto& outcome : outcomes) outcome.status = too_many;
+    transfers_refused_ += count;
+    return done(std::move(outcomes));
   }
-  Work work = TransferWork{std::move(request), std::move(done)};
+  std::vector<bool> decided(count, false);
+  std::size_t invalid_count = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    if (Status invalid_request = validate(requests[i]); !invalid_request.is_ok()) {
+      outcomes[i].status = std::move(invalid_request);
+      decided[i] = true;
+      ++invalid_count;
+    }
+  }
+  transfers_refused_ += invalid_count;
+  if (invalid_count == count) return done(std::move(outcomes));
+  Work work = TransferWork{std::move(requests), std::move(outcomes), std::move(decided),
+                           std::move(done)};
   if (!enqueue(work)) {
-    ++transfers_refused_;
-    std::get<TransferWork>(work).done(TransferOutcome{unavailable(), std::nullopt, false});
+    auto& refused = std::get<TransferWork>(work);
+    for (std::size_t i = 0; i < count; ++i) {
+      if (refused.decided[i]) continue;
+      refused.outcomes[i].status = unavailable();
+      ++transfers_refused_;
+    }
+    refused.done(std::move(refused.outcomes));
   }
 }
 
@@ -346,6 +408,17 @@ Status LedgerImpl::expire_due_now() {
   }
 }
 
+Status LedgerImpl::flush_journal() {
+  // A transfer acknowledged before this call raised the count before it was answered, and the
+  // count is lowered only after its rows are committed: zero means the tables have them all.
+  if (journal_waiting_published_.load() == 0) return Status::ok();
+  std::promise<Status> answer;
+  auto future = answer.get_future();
+  Work work = FlushWork{[&answer](Status status) { answer.set_value(std::move(status)); }};
+  if (!enqueue(work)) return unavailable();
+  return future.get();
+}
+
 std::optional<Account> LedgerImpl::account(Id id) const {
   std::shared_lock lock(state_mutex_);
   auto it = accounts_.find(id);
@@ -369,9 +442,10 @@ LedgerStats LedgerImpl::stats() const {
   stats.batch_commit_failures = batch_commit_failures_;
   stats.idempotency_records = idempotency_records_;
   stats.pending_transfers = pending_transfers_;
+  stats.journal_transfers_waiting = journal_waiting_published_;
   {
     std::lock_guard lock(queue_mutex_);
-    stats.queue_depth = queue_.size();
+    stats.queue_depth = queued_requests_;
   }
   std::lock_guard lock(histogram_mutex_);
   stats.batch_size_buckets = batch_size_buckets_;
@@ -395,21 +469,53 @@ void LedgerImpl::count_batch(std::size_t size, std::uint64_t commit_latency_us) 
 void LedgerImpl::run_writer() {
   bool more_due = false;
   for (;;) {
+    // Too much waits in the journal: apply some before taking more work (back-pressure).
+    if (journal_transfers_waiting_ >= limits::kLedgerJournalWaitingTransfersMax) {
+      auto lease = database_.acquire();
+      Status applied = lease.is_ok() ? apply_journal_rows(**lease,
+                                                          limits::kLedgerJournalApplyTransfersMin)
+                                     : lease.status();
+      if (!applied.is_ok()) {
+        std::fprintf(stderr, "ledger: applying the journal failed: %s\n",
+                     applied.to_string().c_str());
+      }
+    }
     std::vector<Work> queued;
+    std::vector<FlushWork> flushes;
     bool last_round = false;
+    bool idle = false;
     {
       std::unique_lock lock(queue_mutex_);
       if (!more_due) {
-        queue_cv_.wait_for(lock, std::chrono::milliseconds(limits::kLedgerWriterWakeMs),
-                           [this] { return !queue_.empty() || stopping_; });
+        const bool journal_waits = journal_transfers_waiting_ > 0;
+        const auto wake = std::chrono::milliseconds(
+            journal_waits ? limits::kLedgerJournalIdleApplyMs : limits::kLedgerWriterWakeMs);
+        idle = !queue_cv_.wait_for(lock, wake, [this] { return !queue_.empty() || stopping_; }) &&
+               journal_waits;
       }
-      const std::size_t count = std::min(queue_.size(), options_.batch_transfers_max);
-      queued.reserve(count);
-      for (std::size_t i = 0; i < count; ++i) {
-        queued.push_back(std::move(queue_.front()));
+      // Whole items only, so a client's batch is never split; the first item always fits.
+      std::size_t requests = 0;
+      while (!queue_.empty()) {
+        const std::size_t next = request_count(queue_.front());
+        if (requests > 0 && requests + next > options_.batch_transfers_max) break;
+        requests += next;
+        if (auto* flush = std::get_if<FlushWork>(&queue_.front())) {
+          flushes.push_back(std::move(*flush));
+        } else {
+          queued.push_back(std::move(queue_.front()));
+        }
         queue_.pop_front();
       }
+      queued_requests_ -= requests;
       last_round = stopping_ && queue_.empty();
+    }
+    if (idle) {
+      // Nothing arrived for a while: write some of the journal's rows behind.
+      auto lease = database_.acquire();
+      if (lease.is_ok()) {
+        (void)apply_journal_rows(**lease, limits::kLedgerJournalApplyTransfersMin);
+      }
+      continue;
     }
     const std::int64_t now_ms = clock_.now_unix_ms();
     // Pruning first: a batch answered after it (e.g. expire_due_now()'s) has seen it done.
@@ -418,6 +524,10 @@ void LedgerImpl::run_writer() {
     std::vector<Work> work = take_due_expiries(now_ms, &more_due);
     std::move(queued.begin(), queued.end(), std::back_inserter(work));
     if (!work.empty()) process(std::move(work), now_ms);
+    if (!flushes.empty() || last_round) {
+      Status applied = apply_whole_journal();
+      for (auto& flush : flushes) flush.done(applied);
+    }
     if (last_round) return;
   }
 }
@@ -441,6 +551,22 @@ bool LedgerImpl::has_due_deadline(std::int64_t now_ms) const {
   return !deadlines_.empty() && deadlines_.top().first <= now_ms;
 }
 
+Status LedgerImpl::apply_journal_rows(storage::Connection& connection,
+                                      std::uint64_t transfers_min) {
+  if (journal_transfers_waiting_ == 0) return Status::ok();
+  auto applied = apply_journal(connection, transfers_min, /*in_transaction=*/false);
+  if (!applied.is_ok()) return storage_failure("applying the ledger journal", applied.status());
+  journal_transfers_waiting_ -= std::min(*applied, journal_transfers_waiting_);
+  journal_waiting_published_ = journal_transfers_waiting_;
+  return Status::ok();
+}
+
+Status LedgerImpl::apply_whole_journal() {
+  if (journal_transfers_waiting_ == 0) return Status::ok();
+  STATION_ASSIGN_OR_RETURN(auto lease, database_.acquire());
+  return apply_journal_rows(*lease, std::numeric_limits<std::uint64_t>::max());
+}
+
 void LedgerImpl::process(std::vector<Work> work, std::int64_t now_ms) {
   Batch batch(now_ms, std::move(work));
   auto started = std::chrono::steady_clock::now();
@@ -454,88 +580,149 @@ void LedgerImpl::process(std::vector<Work> work, std::int64_t now_ms) {
     }
     written = decide_and_persist(batch, **lease);
   }  // the lease goes back before any retry takes one
+  if (!written.is_ok()) unstage_keys(batch);
   if (written.is_ok()) {
     auto latency = std::chrono::steady_clock::now() - started;
-    count_batch(batch.work.size(),
+    std::size_t requests = 0;
+    for (const auto& item : batch.work) requests += request_count(item);
+    count_batch(requests,
                 static_cast<std::uint64_t>(
                     std::chrono::duration_cast<std::chrono::microseconds>(latency).count()));
     publish(batch);
     answer(batch);
     return;
   }
-  if (batch.work.size() == 1) return fail(batch, written);
-  // Memory is untouched: redo each item alone, so only the bad one fails.
+  std::size_t requests = 0;
+  for (const auto& item : batch.work) requests += request_count(item);
+  if (requests == 1) return fail(batch, written);
+  // Memory is untouched: redo each request alone, so only the bad one fails.
   ++batch_commit_failures_;
-  for (auto& item : batch.work) {
-    std::vector<Work> alone;
-    alone.push_back(std::move(item));
-    process(std::move(alone), now_ms);
+  process_alone(std::move(batch.work), now_ms);
+}
+
+void LedgerImpl::process_alone(std::vector<Work> work, std::int64_t now_ms) {
+  for (auto& item : work) {
+    auto* transfers = std::get_if<TransferWork>(&item);
+    if (transfers == nullptr || transfers->requests.size() == 1) {
+      std::vector<Work> alone;
+      alone.push_back(std::move(item));
+      process(std::move(alone), now_ms);
+      continue;
+    }
+    // A client's batch: each request alone, the batch answered once the last one is.
+    auto parent = std::make_shared<TransferWork>(std::move(*transfers));
+    auto waiting = std::make_shared<std::size_t>(0);
+    for (bool decided : parent->decided) *waiting += decided ? 0 : 1;
+    for (std::size_t i = 0; i < parent->requests.size(); ++i) {
+      if (parent->decided[i]) continue;
+      TransferWork one;
+      one.requests.push_back(std::move(parent->requests[i]));
+      one.outcomes.resize(1);
+      one.decided.push_back(false);
+      one.done = [parent, waiting, i](std::vector<TransferOutcome> outcomes) {
+        parent->outcomes[i] = std::move(outcomes.front());
+        if (--*waiting == 0) parent->done(std::move(parent->outcomes));
+      };
+      std::vector<Work> alone;
+      alone.emplace_back(std::move(one));
+      process(std::move(alone), now_ms);
+    }
   }
 }
 
 Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connection) {
-  batch.decisions.reserve(batch.work.size());
-  for (auto& item : batch.work) batch.decisions.push_back(decide(batch, connection, item));
+  batch.decisions.resize(batch.work.size());
+  for (std::size_t i = 0; i < batch.work.size(); ++i) {
+    Work& item = batch.work[i];
+    if (auto* transfers = std::get_if<TransferWork>(&item)) {
+      for (std::size_t r = 0; r < transfers->requests.size(); ++r) {
+        if (transfers->decided[r]) continue;
+        const TransferRequest& request = transfers->requests[r];
+        TransferOutcome& outcome = transfers->outcomes[r];
+        decide_transfer(batch, connection, request, outcome);
+        if (request.attached_write && outcome.status.is_ok() && !outcome.replayed) {
+          batch.attached_writes = true;
+        }
+      }
+    } else if (auto* account_work = std::get_if<AccountWork>(&item)) {
+      batch.decisions[i] = decide_account(batch, account_work->spec);
+      if (batch.decisions[i].account && account_work->attached_write) {
+        batch.attached_writes = true;
+      }
+    } else if (auto* expiry = std::get_if<ExpireWork>(&item)) {
+      batch.decisions[i] = decide_expiry(batch, *expiry);
+    }
+  }
   if (batch.writes_nothing()) return Status::ok();
 
+  for (const auto& [id, staged] : batch.accounts) {
+    if (staged.created) continue;
+    batch.rows.balances.push_back(JournalBalances{id, staged.account.balance_minor,
+                                                  staged.account.pending_debit_minor,
+                                                  staged.account.pending_credit_minor});
+  }
+  for (const auto& [id, pending] : batch.resolved_pendings) {
+    batch.rows.resolved.push_back(
+        JournalResolution{id, pending.state, pending.resolved_at_ms.value_or(batch.now_ms)});
+  }
+  // Rows that other writes hang on (attached writes referencing the transfer, new accounts) are
+  // written at once; plain transfers go to the journal.
+  if (batch.attached_writes || batch.creates_accounts()) return write_at_once(batch, connection);
+  return write_journal(batch, connection);
+}
+
+Status LedgerImpl::write_journal(Batch& batch, storage::Connection& connection) {
+  std::string text;
+  text.reserve(64 + batch.rows.transfers.size() * 128);
+  encode_journal_entry(batch.rows, text);
   auto transaction = storage::Transaction::begin(connection);
   if (!transaction.is_ok()) return storage_failure("ledger batch begin", transaction.status());
-  std::vector<Value> values;
-  // Writes what was appended to `values` as rows of `table`, then empties it.
-  auto write = [&](std::string_view what, std::string_view table, std::string_view columns,
-                   std::size_t column_count, std::string_view tail) -> Status {
-    Status written = insert_rows(connection, fmt::format("INSERT INTO {} ({})", table, columns),
-                                 column_count, values, tail);
-    values.clear();
-    return written.is_ok() ? written : storage_failure(what, written);
-  };
+  if (Status s = append_journal(connection, ids_.next(), text); !s.is_ok()) {
+    return storage_failure("ledger batch: journal", s);
+  }
+  if (Status s = transaction->commit(); !s.is_ok()) {
+    return storage_failure("ledger batch commit", s);
+  }
+  // Published before the batch is answered: see flush_journal().
+  journal_transfers_waiting_ += batch.rows.weight();
+  journal_waiting_published_ = journal_transfers_waiting_;
+  return Status::ok();
+}
 
+Status LedgerImpl::write_at_once(Batch& batch, storage::Connection& connection) {
+  auto transaction = storage::Transaction::begin(connection);
+  if (!transaction.is_ok()) return storage_failure("ledger batch begin", transaction.status());
+  // Earlier batches first: this batch's balances are later than theirs, and its attached writes
+  // may read or reference their rows.
+  if (journal_transfers_waiting_ > 0) {
+    auto applied = apply_journal(connection, 0, /*in_transaction=*/true);
+    if (!applied.is_ok()) return storage_failure("ledger batch: journal", applied.status());
+  }
+  std::vector<Value> values;
   for (const auto& [id, staged] : batch.accounts) {
     if (staged.created) append_account_values(staged.account, values);
   }
-  STATION_RETURN_IF_ERROR(
-      write("ledger batch: new accounts", "accounts", kAccountColumns, kAccountColumnCount, ""));
-  for (const auto& [id, staged] : batch.accounts) {
-    if (!staged.created) append_account_values(staged.account, values);
+  if (Status s = insert_rows(connection, fmt::format("INSERT INTO accounts ({})", kAccountColumns),
+                             kAccountColumnCount, values, "");
+      !s.is_ok()) {
+    return storage_failure("ledger batch: new accounts", s);
   }
-  // An upsert updates many rows in one statement on both engines; every one of these rows
-  // exists, so only the DO UPDATE part ever runs.
-  STATION_RETURN_IF_ERROR(write("ledger batch: balances", "accounts", kAccountColumns,
-                                kAccountColumnCount,
-                                " ON CONFLICT (id) DO UPDATE SET "
-                                "balance_minor = excluded.balance_minor, "
-                                "pending_debit_minor = excluded.pending_debit_minor, "
-                                "pending_credit_minor = excluded.pending_credit_minor"));
-  for (Id id : batch.new_transfer_ids) append_transfer_values(batch.transfers.at(id), values);
-  STATION_RETURN_IF_ERROR(
-      write("ledger batch: transfers", "transfers", kTransferColumns, kTransferColumnCount, ""));
-  for (Id id : batch.resolved_pending_ids) append_transfer_values(batch.transfers.at(id), values);
-  STATION_RETURN_IF_ERROR(write("ledger batch: resolved pending transfers", "transfers",
-                                kTransferColumns, kTransferColumnCount,
-                                " ON CONFLICT (id) DO UPDATE SET state = excluded.state, "
-                                "resolved_at_ms = excluded.resolved_at_ms"));
-  for (const auto& key : batch.new_keys) {
-    const KeyRecord& record = batch.keys.at(key);
-    const bool refusal = record.transfer_id == 0;
-    values.emplace_back(key);
-    values.emplace_back(record.fingerprint);
-    values.emplace_back(refusal ? Value(nullptr) : Value(record.transfer_id));
-    values.emplace_back(refusal ? Value(std::string(error_name(record.refusal))) : Value(nullptr));
-    values.emplace_back(refusal ? Value(record.refusal_detail) : Value(nullptr));
-    values.emplace_back(record.created_at_ms);
-  }
-  STATION_RETURN_IF_ERROR(write("ledger batch: idempotency records", "idempotency",
-                                kIdempotencyColumns, kIdempotencyColumnCount, ""));
+  STATION_RETURN_IF_ERROR(write_journal_rows(connection, batch.rows));
 
   // The callers' own rows, in request order; their errors are theirs, passed on unchanged.
   for (std::size_t i = 0; i < batch.work.size(); ++i) {
-    const Decision& decision = batch.decisions[i];
-    if (auto* transfer_work = std::get_if<TransferWork>(&batch.work[i])) {
-      if (decision.status.is_ok() && !decision.replayed && transfer_work->request.attached_write) {
-        STATION_RETURN_IF_ERROR(
-            transfer_work->request.attached_write(connection, *decision.transfer));
+    if (auto* transfers = std::get_if<TransferWork>(&batch.work[i])) {
+      for (std::size_t r = 0; r < transfers->requests.size(); ++r) {
+        const TransferOutcome& outcome = transfers->outcomes[r];
+        const auto& attached_write = transfers->requests[r].attached_write;
+        if (transfers->decided[r] || !outcome.status.is_ok() || outcome.replayed ||
+            !attached_write) {
+          continue;
+        }
+        STATION_RETURN_IF_ERROR(attached_write(connection, *outcome.transfer));
       }
     } else if (auto* account_work = std::get_if<AccountWork>(&batch.work[i])) {
+      const Decision& decision = batch.decisions[i];
       if (decision.account && account_work->attached_write) {
         STATION_RETURN_IF_ERROR(account_work->attached_write(connection, *decision.account));
       }
@@ -544,6 +731,8 @@ Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connect
   if (Status s = transaction->commit(); !s.is_ok()) {
     return storage_failure("ledger batch commit", s);
   }
+  journal_transfers_waiting_ = 0;
+  journal_waiting_published_ = 0;
   return Status::ok();
 }
 
@@ -557,20 +746,18 @@ void LedgerImpl::publish(Batch& batch) {
       accounts_.insert_or_assign(id, std::move(staged.account));
     }
   }
-  for (auto& [id, transfer] : batch.transfers) {
-    if (transfer.phase != TransferPhase::kPending) continue;
+  auto publish_pending = [this](Transfer& transfer) {
+    if (transfer.phase != TransferPhase::kPending) return;
     if (transfer.state == TransferState::kPending) {
-      if (transfer.expires_at_ms) deadlines_.emplace(*transfer.expires_at_ms, id);
-      open_pendings_.insert_or_assign(id, std::move(transfer));
+      if (transfer.expires_at_ms) deadlines_.emplace(*transfer.expires_at_ms, transfer.id);
+      open_pendings_.insert_or_assign(transfer.id, std::move(transfer));
     } else {
-      open_pendings_.erase(id);
+      open_pendings_.erase(transfer.id);
     }
-  }
-  for (auto& key : batch.new_keys) {
-    auto& record = batch.keys.at(key);
-    key_ages_.emplace_back(record.created_at_ms, key);
-    keys_.insert_or_assign(key, std::move(record));
-  }
+  };
+  for (auto& [id, transfer] : batch.resolved_pendings) publish_pending(transfer);
+  for (auto& transfer : batch.rows.transfers) publish_pending(transfer);
+  for (const std::string* key : batch.staged_keys) key_ages_.emplace_back(batch.now_ms, key);
   idempotency_records_ = keys_.size();
   pending_transfers_ = open_pendings_.size();
   assert_invariants();
@@ -579,16 +766,19 @@ void LedgerImpl::publish(Batch& batch) {
 void LedgerImpl::answer(Batch& batch) {
   for (std::size_t i = 0; i < batch.work.size(); ++i) {
     Decision& decision = batch.decisions[i];
-    if (auto* transfer_work = std::get_if<TransferWork>(&batch.work[i])) {
-      if (decision.replayed) {
-        ++transfers_replayed_;
-      } else if (decision.status.is_ok()) {
-        ++transfers_committed_;
-      } else {
-        ++transfers_refused_;
+    if (auto* transfers = std::get_if<TransferWork>(&batch.work[i])) {
+      for (std::size_t r = 0; r < transfers->requests.size(); ++r) {
+        if (transfers->decided[r]) continue;  // counted at submit
+        const TransferOutcome& outcome = transfers->outcomes[r];
+        if (outcome.replayed) {
+          ++transfers_replayed_;
+        } else if (outcome.status.is_ok()) {
+          ++transfers_committed_;
+        } else {
+          ++transfers_refused_;
+        }
       }
-      transfer_work->done(TransferOutcome{std::move(decision.status), std::move(decision.transfer),
-                                          decision.replayed});
+      transfers->done(std::move(transfers->outcomes));
     } else if (auto* account_work = std::get_if<AccountWork>(&batch.work[i])) {
       if (decision.account) {
         account_work->done(std::move(*decision.account));
@@ -597,8 +787,8 @@ void LedgerImpl::answer(Batch& batch) {
       }
     } else if (std::holds_alternative<ExpireWork>(batch.work[i])) {
       if (decision.transfer) ++transfers_committed_;
-    } else {
-      std::get<SweepWork>(batch.work[i]).done(Status::ok(), !has_due_deadline(batch.now_ms));
+    } else if (auto* sweep = std::get_if<SweepWork>(&batch.work[i])) {
+      sweep->done(Status::ok(), !has_due_deadline(batch.now_ms));
     }
   }
 }
@@ -606,30 +796,36 @@ void LedgerImpl::answer(Batch& batch) {
 void LedgerImpl::fail(Batch& batch, const Status& status) {
   assert(!status.is_ok());
   for (auto& item : batch.work) {
-    if (auto* transfer_work = std::get_if<TransferWork>(&item)) {
-      ++transfers_refused_;
-      transfer_work->done(TransferOutcome{status, std::nullopt, false});
+    if (auto* transfers = std::get_if<TransferWork>(&item)) {
+      for (std::size_t r = 0; r < transfers->requests.size(); ++r) {
+        if (transfers->decided[r]) continue;
+        ++transfers_refused_;
+        transfers->outcomes[r] = TransferOutcome{status, std::nullopt, false};
+      }
+      transfers->done(std::move(transfers->outcomes));
     } else if (auto* account_work = std::get_if<AccountWork>(&item)) {
       account_work->done(status);
     } else if (auto* expiry = std::get_if<ExpireWork>(&item)) {
       deadlines_.emplace(expiry->expires_at_ms, expiry->pending_id);  // tried again later
-    } else {
-      std::get<SweepWork>(item).done(status, false);
+    } else if (auto* sweep = std::get_if<SweepWork>(&item)) {
+      sweep->done(status, false);
     }
   }
 }
 
 void LedgerImpl::prune_idempotency(std::int64_t now_ms) {
   const std::int64_t cutoff_ms = now_ms - retention_ms_;
+  next_prune_at_ms_ = now_ms + limits::kIdempotencyPruneIntervalMs;
+  if (key_ages_.empty() || key_ages_.front().first >= cutoff_ms) return;
+  // The records to delete must be in the table first.
+  if (!apply_whole_journal().is_ok()) return;  // tried again next interval
   std::vector<Value> expired_keys;
   for (const auto& [created_at_ms, key] : key_ages_) {
     if (created_at_ms >= cutoff_ms || expired_keys.size() >= limits::kIdempotencyPruneKeysMax) {
       break;
     }
-    expired_keys.emplace_back(key);
+    expired_keys.emplace_back(*key);
   }
-  next_prune_at_ms_ = now_ms + limits::kIdempotencyPruneIntervalMs;
-  if (expired_keys.empty()) return;
 
   auto deleted = [&]() -> Status {
     STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
@@ -643,9 +839,10 @@ void LedgerImpl::prune_idempotency(std::int64_t now_ms) {
   if (!deleted.is_ok()) return;  // kept in memory and on disk alike; tried again next interval
 
   for (std::size_t i = 0; i < expired_keys.size(); ++i) {
-    assert(keys_.at(key_ages_.front().second).created_at_ms == key_ages_.front().first);
-    keys_.erase(key_ages_.front().second);
+    auto oldest = keys_.find(*key_ages_.front().second);
+    assert(oldest != keys_.end() && oldest->second.created_at_ms == key_ages_.front().first);
     key_ages_.pop_front();
+    keys_.erase(oldest);
   }
   idempotency_records_ = keys_.size();
   // More expired records than one pass takes: go again at the next wake.
@@ -696,59 +893,58 @@ void LedgerImpl::assert_invariants() const {
 #endif
 }
 
+
 // ---- Deciding
 
-LedgerImpl::Decision LedgerImpl::decide(Batch& batch, storage::Connection& connection, Work& work) {
-  if (auto* transfer_work = std::get_if<TransferWork>(&work)) {
-    return decide_transfer(batch, connection, transfer_work->request);
-  }
-  if (auto* account_work = std::get_if<AccountWork>(&work)) {
-    return decide_account(batch, account_work->spec);
-  }
-  if (auto* expiry = std::get_if<ExpireWork>(&work)) return decide_expiry(batch, *expiry);
-  return Decision{};  // a sweep only waits for its batch
-}
-
-LedgerImpl::Decision LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
-                                                 const TransferRequest& request) {
-  std::string fingerprint = full_fingerprint(request);
-  if (const KeyRecord* record = find_key(batch, request.idempotency_key)) {
-    if (record->fingerprint != fingerprint) {
-      return Decision{Status(ErrorCode::kIdempotencyKeyReused,
-                             "this idempotency key was used for a different request")};
+void LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
+                                 const TransferRequest& request, TransferOutcome& outcome) {
+  // The caller's fingerprint and the money fields: a key reused for other money is caught
+  // whatever the caller's digest covers.
+  const RequestShape shape = RequestShape::of(request);
+  if (const KeyRecord* record = find_key(request.idempotency_key)) {
+    if (record->shape != shape || record->fingerprint != request.fingerprint) {
+      outcome.status = Status(ErrorCode::kIdempotencyKeyReused,
+                              "this idempotency key was used for a different request");
+      return;
     }
-    return replay(batch, connection, *record);
+    outcome.replayed = true;
+    if (record->transfer_id == 0) {
+      outcome.status = Status(record->refusal, record->refusal_detail);
+      return;
+    }
+    auto transfer = load_transfer(batch, connection, record->transfer_id);
+    if (!transfer.is_ok()) {
+      outcome.status = transfer.status();
+      outcome.replayed = false;
+      return;
+    }
+    outcome.transfer = std::move(transfer).value();
+    return;
   }
   auto made = make_transfer(batch, connection, request);
   // Business refusals are decided outcomes: stored, so a retry replays them. Other errors
   // (validation against state, storage) leave the key free.
   if (!made.is_ok() && !is_business_refusal(made.status().code())) {
-    return Decision{made.status()};
+    outcome.status = made.status();
+    return;
   }
-  KeyRecord record;
-  record.fingerprint = std::move(fingerprint);
-  record.created_at_ms = batch.now_ms;
+  JournalKey& record = batch.rows.keys.emplace_back();
+  record.key = request.idempotency_key;
+  record.shape = shape;
+  record.fingerprint = request.fingerprint;
   if (made.is_ok()) {
     record.transfer_id = made->id;
+    outcome.transfer = std::move(made).value();
   } else {
     record.refusal = made.status().code();
     record.refusal_detail = made.status().message();
+    outcome.status = made.status();
   }
-  batch.keys.emplace(request.idempotency_key, std::move(record));
-  batch.new_keys.push_back(request.idempotency_key);
-  if (!made.is_ok()) return Decision{made.status()};
-  return Decision{Status::ok(), std::move(made).value()};
-}
-
-LedgerImpl::Decision LedgerImpl::replay(Batch& batch, storage::Connection& connection,
-                                        const KeyRecord& record) {
-  if (record.transfer_id == 0) {
-    return Decision{Status(record.refusal, record.refusal_detail), std::nullopt, std::nullopt,
-                    true};
-  }
-  auto transfer = load_transfer(batch, connection, record.transfer_id);
-  if (!transfer.is_ok()) return Decision{transfer.status()};
-  return Decision{Status::ok(), std::move(transfer).value(), std::nullopt, true};
+  auto [staged, inserted] = keys_.try_emplace(
+      record.key, KeyRecord{shape, record.fingerprint, record.transfer_id, record.refusal,
+                            record.refusal_detail, batch.now_ms});
+  assert(inserted);
+  batch.staged_keys.push_back(&staged->first);
 }
 
 Result<Transfer> LedgerImpl::make_transfer(Batch& batch, storage::Connection& connection,
@@ -772,42 +968,44 @@ Result<Transfer> LedgerImpl::make_transfer(Batch& batch, storage::Connection& co
     }
     Movement movement = request.phase == TransferPhase::kSingle ? Movement{request.amount_minor, 0}
                                                                 : Movement{0, request.amount_minor};
-    return stage_transfer(batch, std::move(row), movement, nullptr, TransferState::kPending);
+    return stage_transfer(batch, std::move(row), movement, 0, TransferState::kPending);
   }
 
   assert(request.phase == TransferPhase::kPost || request.phase == TransferPhase::kVoid);
-  STATION_ASSIGN_OR_RETURN(const Transfer* pending,
+  STATION_ASSIGN_OR_RETURN(Transfer pending,
                            find_open_pending(batch, connection, request.pending_id));
-  if (pending->expires_at_ms && *pending->expires_at_ms <= batch.now_ms) {
+  if (pending.expires_at_ms && *pending.expires_at_ms <= batch.now_ms) {
     // Due but not yet expired by the writer: business time says it is over.
     return Status(ErrorCode::kPendingTransferResolved, "the pending transfer has expired");
   }
-  if (request.amount_minor > pending->amount_minor) {
+  if (request.amount_minor > pending.amount_minor) {
     return Status(ErrorCode::kAmountOutOfRange,
-                  fmt::format("a post is at most the pending amount, {}", pending->amount_minor));
+                  fmt::format("a post is at most the pending amount, {}", pending.amount_minor));
   }
-  row.pending_id = pending->id;
-  row.debit_account_id = pending->debit_account_id;
-  row.credit_account_id = pending->credit_account_id;
-  if (row.category.empty()) row.category = pending->category;
-  if (row.reference.empty()) row.reference = pending->reference;
-  if (row.description.empty()) row.description = pending->description;
+  row.pending_id = pending.id;
+  row.debit_account_id = pending.debit_account_id;
+  row.credit_account_id = pending.credit_account_id;
+  if (row.category.empty()) row.category = pending.category;
+  if (row.reference.empty()) row.reference = pending.reference;
+  if (row.description.empty()) row.description = pending.description;
   if (request.phase == TransferPhase::kPost) {
     row.state = TransferState::kPosted;
-    row.amount_minor = request.amount_minor == 0 ? pending->amount_minor : request.amount_minor;
-    const Movement post{row.amount_minor, -pending->amount_minor};
-    return stage_transfer(batch, std::move(row), post, pending, TransferState::kPosted);
+    row.amount_minor = request.amount_minor == 0 ? pending.amount_minor : request.amount_minor;
+    const Movement post{row.amount_minor, -pending.amount_minor};
+    return stage_transfer(batch, std::move(row), post, pending.id, TransferState::kPosted);
   }
   row.state = TransferState::kVoided;
-  row.amount_minor = pending->amount_minor;
-  const Movement release{0, -pending->amount_minor};
-  return stage_transfer(batch, std::move(row), release, pending, TransferState::kVoided);
+  row.amount_minor = pending.amount_minor;
+  const Movement release{0, -pending.amount_minor};
+  return stage_transfer(batch, std::move(row), release, pending.id, TransferState::kVoided);
 }
 
 LedgerImpl::Decision LedgerImpl::decide_expiry(Batch& batch, const ExpireWork& expiry) {
   auto it = open_pendings_.find(expiry.pending_id);
   // Resolved meanwhile (by an earlier batch, or earlier in this one): nothing to expire.
-  if (it == open_pendings_.end() || batch.transfers.contains(expiry.pending_id)) return Decision{};
+  if (it == open_pendings_.end() || batch.resolved_pendings.contains(expiry.pending_id)) {
+    return Decision{};
+  }
   const Transfer& pending = it->second;
   Transfer row;
   row.phase = TransferPhase::kExpire;
@@ -822,14 +1020,14 @@ LedgerImpl::Decision LedgerImpl::decide_expiry(Batch& batch, const ExpireWork& e
   row.description = pending.description;
   row.idempotency_key = fmt::format("expire:{}", pending.id);
   const Movement release{0, -pending.amount_minor};
-  auto made = stage_transfer(batch, std::move(row), release, &pending, TransferState::kExpired);
+  auto made = stage_transfer(batch, std::move(row), release, pending.id, TransferState::kExpired);
   assert(made.is_ok() && "releasing a reservation cannot be refused");
   if (!made.is_ok()) return Decision{made.status()};
   return Decision{Status::ok(), std::move(made).value()};
 }
 
 Result<Transfer> LedgerImpl::stage_transfer(Batch& batch, Transfer row, const Movement& movement,
-                                            const Transfer* pending, TransferState pending_state) {
+                                            Id pending_id, TransferState pending_state) {
   const Account* debit = find_account(batch, row.debit_account_id);
   const Account* credit = find_account(batch, row.credit_account_id);
   if (debit == nullptr || credit == nullptr) {
@@ -843,8 +1041,6 @@ Result<Transfer> LedgerImpl::stage_transfer(Batch& batch, Transfer row, const Mo
                               credit->currency.code(), row.currency));
   }
 
-  Account new_debit = *debit;
-  Account new_credit = *credit;
   auto debit_balance = checked_sub(debit->balance_minor, movement.move_minor);
   auto debit_pending = checked_add(debit->pending_debit_minor, movement.reserve_minor);
   auto credit_balance = checked_add(credit->balance_minor, movement.move_minor);
@@ -865,30 +1061,33 @@ Result<Transfer> LedgerImpl::stage_transfer(Batch& batch, Transfer row, const Mo
   }
   // After this point the transfer must succeed: stage it.
   assert(*debit_pending >= 0 && *credit_pending >= 0);
+  Account new_debit = *debit;
+  Account new_credit = *credit;
   new_debit.balance_minor = *debit_balance;
   new_debit.pending_debit_minor = *debit_pending;
   new_credit.balance_minor = *credit_balance;
   new_credit.pending_credit_minor = *credit_pending;
 
   row.id = ids_.next();
+  assert(batch.rows.transfers.empty() || batch.rows.transfers.back().id < row.id);
   row.created_at_ms = batch.now_ms;
   row.debit_balance_after_minor = new_debit.balance_minor;
   row.credit_balance_after_minor = new_credit.balance_minor;
 
-  if (pending != nullptr) {
-    auto staged = batch.transfers.find(pending->id);
-    if (staged == batch.transfers.end()) {
-      staged = batch.transfers.emplace(pending->id, *pending).first;
-      batch.resolved_pending_ids.push_back(pending->id);
+  if (pending_id != 0) {
+    Transfer* pending = batch.new_transfer(pending_id);
+    if (pending == nullptr) {
+      auto committed = open_pendings_.find(pending_id);
+      assert(committed != open_pendings_.end());
+      pending = &batch.resolved_pendings.try_emplace(pending_id, committed->second).first->second;
     }
-    assert(staged->second.state == TransferState::kPending);
-    staged->second.state = pending_state;
-    staged->second.resolved_at_ms = batch.now_ms;
+    assert(pending->state == TransferState::kPending);
+    pending->state = pending_state;
+    pending->resolved_at_ms = batch.now_ms;
   }
   batch.stage_account(new_debit);
   batch.stage_account(new_credit);
-  batch.transfers.emplace(row.id, row);
-  batch.new_transfer_ids.push_back(row.id);
+  batch.rows.transfers.push_back(row);
   return row;
 }
 
@@ -932,30 +1131,33 @@ bool LedgerImpl::code_taken(const Batch& batch, const std::string& code) const {
   return batch.created_codes.contains(code) || account_ids_by_code_.contains(code);
 }
 
-const LedgerImpl::KeyRecord* LedgerImpl::find_key(const Batch& batch,
-                                                  const std::string& key) const {
-  if (auto staged = batch.keys.find(key); staged != batch.keys.end()) return &staged->second;
-  auto committed = keys_.find(key);
-  return committed == keys_.end() ? nullptr : &committed->second;
+const LedgerImpl::KeyRecord* LedgerImpl::find_key(const std::string& key) const {
+  auto found = keys_.find(key);
+  return found == keys_.end() ? nullptr : &found->second;
 }
 
-Result<const Transfer*> LedgerImpl::find_open_pending(const Batch& batch,
-                                                      storage::Connection& connection,
-                                                      Id pending_id) {
+void LedgerImpl::unstage_keys(Batch& batch) {
+  for (const std::string* key : batch.staged_keys) keys_.erase(keys_.find(*key));
+  batch.staged_keys.clear();
+}
+
+Result<Transfer> LedgerImpl::find_open_pending(Batch& batch, storage::Connection& connection,
+                                               Id pending_id) {
   const Status not_found(ErrorCode::kPendingTransferNotFound,
                          fmt::format("no pending transfer {}", pending_id));
   const Status resolved(ErrorCode::kPendingTransferResolved,
                         fmt::format("pending transfer {} is already resolved", pending_id));
-  if (auto staged = batch.transfers.find(pending_id); staged != batch.transfers.end()) {
-    if (staged->second.phase != TransferPhase::kPending) return not_found;
-    if (staged->second.state != TransferState::kPending) return resolved;
-    return &staged->second;
+  if (const Transfer* staged = batch.new_transfer(pending_id)) {
+    if (staged->phase != TransferPhase::kPending) return not_found;
+    if (staged->state != TransferState::kPending) return resolved;
+    return *staged;
   }
+  if (batch.resolved_pendings.contains(pending_id)) return resolved;
   if (auto open = open_pendings_.find(pending_id); open != open_pendings_.end()) {
-    return &open->second;
+    return open->second;
   }
   // Not open: resolved earlier, or not a pending transfer at all. Rare, so asked of the database.
-  auto stored = get_transfer(connection, pending_id);
+  auto stored = read_committed(connection, pending_id);
   if (!stored.is_ok()) {
     if (stored.status().code() == ErrorCode::kNotFound) return not_found;
     return storage_failure("looking up a pending transfer", stored.status());
@@ -970,13 +1172,20 @@ Result<const Transfer*> LedgerImpl::find_open_pending(const Batch& batch,
 
 Result<Transfer> LedgerImpl::load_transfer(const Batch& batch, storage::Connection& connection,
                                            Id id) {
-  if (auto staged = batch.transfers.find(id); staged != batch.transfers.end()) {
-    return staged->second;
+  if (const Transfer* staged = batch.new_transfer(id)) return *staged;
+  if (auto resolved = batch.resolved_pendings.find(id); resolved != batch.resolved_pendings.end()) {
+    return resolved->second;
   }
   if (auto open = open_pendings_.find(id); open != open_pendings_.end()) return open->second;
-  auto stored = get_transfer(connection, id);
+  auto stored = read_committed(connection, id);
   if (!stored.is_ok()) return storage_failure("loading a replayed transfer", stored.status());
   return stored;
+}
+
+Result<Transfer> LedgerImpl::read_committed(storage::Connection& connection, Id id) {
+  // The batch being decided has not begun its transaction, so the journal applies in its own.
+  STATION_RETURN_IF_ERROR(apply_journal_rows(connection, std::numeric_limits<std::uint64_t>::max()));
+  return get_transfer(connection, id);
 }
 
 }  // namespace station::ledger::internal

@@ -1,12 +1,21 @@
 // ledger/ledger_impl: the Ledger behind ledger.h (internal).
 //
-// One writer thread owns the money. Callers enqueue work (bounded queue); the writer takes what
-// is queued (at most batch_transfers_max requests, plus the expiries that are due), decides each
-// item in order against the committed state plus what earlier items of the same batch staged,
-// writes the batch in one transaction, and only after the commit applies the staged state to
-// memory and answers. When the batch's transaction fails, each item is redone alone, so a bad
+// One writer thread owns the money. Callers enqueue work (bounded queue, counted in requests);
+// the writer takes what is queued (at most batch_transfers_max requests, a client's batch never
+// split, plus the expiries that are due), decides each request in order against the committed
+// state plus what earlier requests of the same batch staged, makes the batch durable in one
+// transaction, and only after the commit applies the staged state to memory and answers. A batch
+// of plain transfers is made durable as one journal row (ledger_journal.h); a batch with attached
+// writes or new accounts first applies the journal, then writes its own rows, in one
+// transaction. When the batch's transaction fails, each request is redone alone, so a bad
 // attached write fails only its own request; a lone failure is answered with its Status and
 // leaves no trace (no idempotency record: the caller may retry with the same key).
+//
+// The journal is applied (its rows derived, ledger_journal.h) by the writer: when the queue has
+// been empty for kLedgerJournalIdleApplyMs, when it holds more than
+// kLedgerJournalWaitingTransfersMax transfers (before taking more work), before a batch with
+// attached writes, before reading a committed transfer back from the tables (replays, resolved
+// pending transfers), for flush_journal(), before pruning, and at shutdown.
 //
 // Threads: the writer alone mutates the state below; it takes state_mutex_ exclusively only to
 // publish accounts, which account()/account_by_code() read under a shared lock. Everything else
@@ -30,6 +39,7 @@
 #include <vector>
 
 #include "ledger/ledger.h"
+#include "ledger/ledger_journal.h"
 
 namespace station::ledger::internal {
 
@@ -45,18 +55,24 @@ class LedgerImpl final : public Ledger {
   LedgerImpl& operator=(const LedgerImpl&) = delete;
 
   void submit(TransferRequest request, TransferCallback done) override;
+  void submit_batch(std::vector<TransferRequest> requests, TransferBatchCallback done) override;
   void create_account(AccountSpec spec, AccountWrite attached_write, AccountCallback done) override;
   std::optional<Account> account(Id id) const override;
   std::optional<Account> account_by_code(std::string_view code) const override;
   LedgerStats stats() const override;
   Status expire_due_now() override;
+  Status flush_journal() override;
   void shutdown() override;
 
  private:
   // What the writer does: one item per queued call, plus the expiries it schedules itself.
+  // A client's requests, with one outcome each; those refused by validation at submit are
+  // answered already (`decided`) and skipped by the writer.
   struct TransferWork {
-    TransferRequest request;
-    TransferCallback done;
+    std::vector<TransferRequest> requests;
+    std::vector<TransferOutcome> outcomes;
+    std::vector<bool> decided;
+    TransferBatchCallback done;
   };
   struct AccountWork {
     AccountSpec spec;
@@ -71,11 +87,18 @@ class LedgerImpl final : public Ledger {
   struct SweepWork {
     std::function<void(Status, bool all_due_expired)> done;
   };
-  using Work = std::variant<TransferWork, AccountWork, ExpireWork, SweepWork>;
+  // flush_journal(): answered once the journal is applied.
+  struct FlushWork {
+    std::function<void(Status)> done;
+  };
+  using Work = std::variant<TransferWork, AccountWork, ExpireWork, SweepWork, FlushWork>;
+  static std::size_t request_count(const Work& work);
 
-  // The decided outcome of an idempotency key.
+  // The decided outcome of an idempotency key (the key itself is the map's). Only the writer
+  // reads keys_, so a batch stages its new keys there directly (Batch::staged_keys).
   struct KeyRecord {
-    std::string fingerprint;
+    RequestShape shape;
+    std::string fingerprint;  // the caller's
     Id transfer_id = 0;  // the transfer made; 0 for a stored refusal
     ErrorCode refusal = ErrorCode::kOk;
     std::string refusal_detail;
@@ -85,7 +108,7 @@ class LedgerImpl final : public Ledger {
   // A pending transfer's deadline, for the expiry min-heap.
   using Deadline = std::pair<std::int64_t, Id>;  // (expires_at_ms, pending id)
 
-  struct Decision;  // one work item's outcome, defined in ledger_impl.cc
+  struct Decision;  // one account or expiry item's outcome, defined in ledger_impl.cc
   struct Batch;     // one batch's decisions and staged state
   struct Movement;  // what a transfer does to its two accounts
 
@@ -100,9 +123,17 @@ class LedgerImpl final : public Ledger {
   void run_writer();
   std::vector<Work> take_due_expiries(std::int64_t now_ms, bool* more_due);
   void process(std::vector<Work> work, std::int64_t now_ms);
-  // Decides every item, then writes the batch in one transaction. Not ok: nothing was committed;
-  // an attached write's own error is returned unchanged, the ledger's own as kStorageError.
+  // Redoes each request of a failed batch alone.
+  void process_alone(std::vector<Work> work, std::int64_t now_ms);
+  // Decides every item, then makes the batch durable in one transaction. Not ok: nothing was
+  // committed; an attached write's own error is returned unchanged, the ledger's own as
+  // kStorageError.
   Status decide_and_persist(Batch& batch, storage::Connection& connection);
+  Status write_at_once(Batch& batch, storage::Connection& connection);
+  Status write_journal(Batch& batch, storage::Connection& connection);
+  // Applies journal rows until at least `transfers_min` transfers were applied or none is left.
+  Status apply_journal_rows(storage::Connection& connection, std::uint64_t transfers_min);
+  Status apply_whole_journal();
   void publish(Batch& batch);
   void answer(Batch& batch);
   void fail(Batch& batch, const Status& status);
@@ -113,25 +144,27 @@ class LedgerImpl final : public Ledger {
   void assert_invariants() const;
 
   // Deciding, against committed state plus the batch's staged state.
-  Decision decide(Batch& batch, storage::Connection& connection, Work& work);
-  Decision decide_transfer(Batch& batch, storage::Connection& connection,
-                           const TransferRequest& request);
+  void decide_transfer(Batch& batch, storage::Connection& connection,
+                       const TransferRequest& request, TransferOutcome& outcome);
   Decision decide_account(Batch& batch, const AccountSpec& spec);
   Decision decide_expiry(Batch& batch, const ExpireWork& expiry);
-  Decision replay(Batch& batch, storage::Connection& connection, const KeyRecord& record);
   Result<Transfer> make_transfer(Batch& batch, storage::Connection& connection,
                                  const TransferRequest& request);
-  // Checks and stages `row` with its accounts' new balances, and resolves `pending` (when
-  // given) to `pending_state`. Nothing is staged when it returns an error.
+  // Checks and stages `row` with its accounts' new balances, and resolves the pending transfer
+  // `pending_id` (when not 0) to `pending_state`. Nothing is staged when it returns an error.
   Result<Transfer> stage_transfer(Batch& batch, Transfer row, const Movement& movement,
-                                  const Transfer* pending, TransferState pending_state);
+                                  Id pending_id, TransferState pending_state);
   const Account* find_account(const Batch& batch, Id id) const;
   bool code_taken(const Batch& batch, const std::string& code) const;
-  const KeyRecord* find_key(const Batch& batch, const std::string& key) const;
+  const KeyRecord* find_key(const std::string& key) const;
+  // Takes the keys a failed batch staged out of keys_.
+  void unstage_keys(Batch& batch);
   // The open pending transfer, or kPendingTransferNotFound / kPendingTransferResolved.
-  Result<const Transfer*> find_open_pending(const Batch& batch, storage::Connection& connection,
-                                            Id pending_id);
+  Result<Transfer> find_open_pending(Batch& batch, storage::Connection& connection,
+                                     Id pending_id);
   Result<Transfer> load_transfer(const Batch& batch, storage::Connection& connection, Id id);
+  // A transfer from the tables, once the journal is applied (it may hold the transfer).
+  Result<Transfer> read_committed(storage::Connection& connection, Id id);
   bool has_due_deadline(std::int64_t now_ms) const;
 
   void count_batch(std::size_t size, std::uint64_t commit_latency_us);
@@ -151,14 +184,17 @@ class LedgerImpl final : public Ledger {
   std::unordered_map<Id, Transfer> open_pendings_;
   std::priority_queue<Deadline, std::vector<Deadline>, std::greater<>> deadlines_;
   std::unordered_map<std::string, KeyRecord> keys_;
-  std::deque<std::pair<std::int64_t, std::string>> key_ages_;  // (created_at_ms, key), oldest first
+  // (created_at_ms, the key inside keys_'s node, which never moves), oldest first.
+  std::deque<std::pair<std::int64_t, const std::string*>> key_ages_;
   std::int64_t next_prune_at_ms_ = 0;
+  std::uint64_t journal_transfers_waiting_ = 0;  // in journal rows not yet applied
 
   // The queue.
   mutable std::mutex queue_mutex_;
   std::condition_variable queue_cv_;
-  std::deque<Work> queue_;  // GUARDED_BY(queue_mutex_)
-  bool stopping_ = false;   // GUARDED_BY(queue_mutex_)
+  std::deque<Work> queue_;              // GUARDED_BY(queue_mutex_)
+  std::size_t queued_requests_ = 0;     // GUARDED_BY(queue_mutex_)
+  bool stopping_ = false;               // GUARDED_BY(queue_mutex_)
   std::once_flag shutdown_once_;
   std::thread writer_;
 
@@ -170,6 +206,9 @@ class LedgerImpl final : public Ledger {
   std::atomic<std::uint64_t> batch_commit_failures_{0};
   std::atomic<std::uint64_t> idempotency_records_{0};
   std::atomic<std::uint64_t> pending_transfers_{0};
+  // Mirrors journal_transfers_waiting_ for other threads: flush_journal()'s fast path and stats.
+  // Raised before a journaled batch is answered, lowered after its rows are committed.
+  std::atomic<std::uint64_t> journal_waiting_published_{0};
   mutable std::mutex histogram_mutex_;
   std::vector<std::uint64_t> batch_size_buckets_;         // GUARDED_BY(histogram_mutex_)
   std::vector<std::uint64_t> commit_latency_us_buckets_;  // GUARDED_BY(histogram_mutex_)

@@ -133,7 +133,11 @@ class LedgerTest : public ::testing::TestWithParam<Engine> {
 
   Account now(const Account& account) { return *ledger_->account(account.id); }
 
-  storage::ConnectionLease connection() { return must(database_->acquire()); }
+  // Like every reader of the tables, waits first for the journal to be applied (ledger.h).
+  storage::ConnectionLease connection() {
+    if (ledger_) EXPECT_OK(ledger_->flush_journal());
+    return must(database_->acquire());
+  }
   CheckReport check() {
     auto lease = connection();
     return must(check_ledger(*lease));

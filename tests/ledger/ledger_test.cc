@@ -621,9 +621,13 @@ TEST_P(LedgerBasicsTest, AFailedLedgerWriteLeavesMemoryUntouchedAndTheKeyFree) {
         "created_at_ms) VALUES ('clash', 'x', NULL, 'insufficient_funds', '', 0)"));
   }
   std::promise<TransferOutcome> clash_done, neighbour_done;
+  // An attached write makes the batch write its rows at once (not through the journal), so the
+  // clash fails the batch's own transaction.
+  TransferRequest clash_request = single(cash_.id, w.id, 10, "clash");
+  clash_request.attached_write = [](storage::Connection&, const Transfer&) { return Status::ok(); };
   {
     WriterGate gate(*ledger_, single(cash_.id, parked.id, 1, "gate"));
-    ledger_->submit(single(cash_.id, w.id, 10, "clash"),
+    ledger_->submit(clash_request,
                     [&](TransferOutcome o) { clash_done.set_value(std::move(o)); });
     ledger_->submit(single(cash_.id, w.id, 20, "neighbour"),
                     [&](TransferOutcome o) { neighbour_done.set_value(std::move(o)); });

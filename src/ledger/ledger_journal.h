@@ -1,0 +1,122 @@
+// ledger/ledger_journal: the write-ahead journal of the ledger's batches (internal).
+//
+// Why: writing a transfer's relational rows (the transfer with its indexes, the idempotency
+// record, the balances) costs the writer microseconds per transfer, which bounded the ledger at
+// about 60,000 transfers/s with batches of thousands. A batch is instead made durable as one
+// compact text row in ledger_journal (one INSERT, one fsync) and acknowledged; its relational
+// rows are derived from that row behind, by the same writer thread, when it is idle, when the
+// journal holds more than kLedgerJournalBehindTransfersMax transfers, before a batch that carries
+// attached writes (whose rows must see every earlier transfer), and before any read that asks
+// (Ledger::flush_journal()). Deriving a journal row deletes it in the same transaction, so the
+// rows left in ledger_journal are exactly the batches whose relational rows are not yet written:
+// recovery after a crash applies them, in order, when the ledger opens.
+//
+// Grammar of one journal row's `entry`:
+//   entry      = "j1" count(accounts) count(transfers) count(resolved) count(keys) created_at
+//                *account *transfer *resolved *key
+//   account    = id balance_minor pending_debit_minor pending_credit_minor   ; final values
+//   transfer   = id phase state pending_id debit credit amount currency category reference
+//                description expires_at debit_after credit_after idempotency_key resolved_at
+//   resolved   = id state resolved_at          ; a pending transfer of an earlier batch
+//   key        = key phase debit credit pending_id amount currency timeout fingerprint
+//                transfer_id error_code error_detail
+// Every integer is decimal followed by one space ("-" for absent); every text is its byte length,
+// ':', the bytes. Enums are stored by their names (ledger.h), as in the tables.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ledger/ledger.h"
+
+namespace station::ledger::internal {
+
+// The final balances of an account that existed before the batch.
+struct JournalBalances {
+  Id id = 0;
+  std::int64_t balance_minor = 0;
+  std::int64_t pending_debit_minor = 0;
+  std::int64_t pending_credit_minor = 0;
+};
+
+// A pending transfer of an earlier batch that this batch posted, voided or expired.
+struct JournalResolution {
+  Id id = 0;
+  TransferState state = TransferState::kPending;
+  std::int64_t resolved_at_ms = 0;
+};
+
+// The money fields of a transfer request, which an idempotency key is compared by together with
+// the caller's fingerprint (ledger.h: TransferRequest::fingerprint). Compared as values in
+// memory; stored as text in the idempotency table: "phase|debit|credit|pending|amount|currency|
+// timeout|caller's fingerprint".
+struct RequestShape {
+  TransferPhase phase = TransferPhase::kSingle;
+  Id debit_account_id = 0;
+  Id credit_account_id = 0;
+  Id pending_id = 0;
+  std::int64_t amount_minor = 0;
+  std::array<char, 3> currency{};
+  std::uint32_t timeout_seconds = 0;
+
+  static RequestShape of(const TransferRequest& request);
+  std::string_view currency_code() const { return {currency.data(), currency.size()}; }
+  bool operator==(const RequestShape&) const = default;
+};
+std::string stored_fingerprint(const RequestShape& shape, std::string_view caller_fingerprint);
+// kInternal when `text` is not what stored_fingerprint() makes.
+Status parse_stored_fingerprint(std::string_view text, RequestShape& shape,
+                                std::string& caller_fingerprint);
+
+// An idempotency record: the transfer made (transfer_id != 0) or the business refusal.
+struct JournalKey {
+  std::string key;
+  RequestShape shape;
+  std::string fingerprint;  // the caller's
+  Id transfer_id = 0;
+  ErrorCode refusal = ErrorCode::kOk;
+  std::string refusal_detail;
+};
+
+// Everything one batch changes in the ledger's tables, except the accounts it creates (a batch
+// that creates accounts writes its rows at once and never goes through the journal).
+struct JournalEntry {
+  std::int64_t created_at_ms = 0;  // of every key record; transfers carry their own
+  std::vector<JournalBalances> balances;
+  std::vector<Transfer> transfers;  // new rows in id order, in their state after the batch
+  std::vector<JournalResolution> resolved;
+  std::vector<JournalKey> keys;
+
+  // What the writer counts as waiting in the journal: the transfers written or resolved, and at
+  // least 1, so that an entry of refusals alone is waited for too.
+  std::uint64_t weight() const { return std::max<std::uint64_t>(transfers.size() + resolved.size(), 1); }
+};
+
+// Appends the entry's text to `out`.
+void encode_journal_entry(const JournalEntry& entry, std::string& out);
+// kInternal when `text` is not an entry this build writes.
+Result<JournalEntry> decode_journal_entry(std::string_view text);
+
+// Writes the entry's relational rows (transfers, resolutions, balances, idempotency records).
+// Runs inside the caller's transaction.
+Status write_journal_rows(storage::Connection& connection, const JournalEntry& entry);
+
+// Appends one journal row. Runs inside the caller's transaction.
+Status append_journal(storage::Connection& connection, Id sequence, std::string_view text);
+
+// Derives the relational rows of the oldest journal rows and deletes them, each in its own
+// transaction, until entries of `weight_min` in total (JournalEntry::weight()) were applied or
+// the journal is empty. Returns the weight applied. With `in_transaction`, runs inside the caller's transaction
+// instead (and applies everything).
+Result<std::uint64_t> apply_journal(storage::Connection& connection, std::uint64_t weight_min,
+                                    bool in_transaction);
+
+// How many journal rows wait to be applied (for check_ledger and tests).
+Result<std::int64_t> journal_rows_waiting(storage::Connection& connection);
+
+}  // namespace station::ledger::internal
