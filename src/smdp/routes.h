@@ -1,0 +1,22 @@
+// smdp/routes: ES9+ and ES2+ over HTTP(S) (GSMA SGP.22 section 6.5):
+//   POST /gsma/rsp2/es9plus/{initiateAuthentication, authenticateClient, getBoundProfilePackage,
+//                            handleNotification, cancelSession}      (the LPA; no credentials:
+//                            the eUICC's certificates and signatures authenticate it)
+//   POST /gsma/rsp2/es2plus/{downloadOrder, confirmOrder, cancelOrder, releaseProfile}
+//                            (the operator: Authorization: Bearer <API key with the admin scope>)
+// Every request needs X-Admin-Protocol: gsma/rsp/v2.x.y. A body that is not the binding's
+// (JSON, members, base64, sizes) is answered 400 problem+json; a function's refusal is 200 with
+// the SGP.22 "Failed" status and its subject and reason codes; handleNotification answers 204.
+// Storage failures are 500 problem+json.
+#pragma once
+
+#include "auth/api_keys.h"
+#include "http/router.h"
+#include "smdp/smdp.h"
+
+namespace station::smdp {
+
+// `smdp` and `authenticator` must outlive the router's use.
+void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& authenticator);
+
+}  // namespace station::smdp
