@@ -130,6 +130,14 @@ Status App::start_orders() {
       api::OrderRoutesContext{*authenticator_, *billing_, *audit_, *orders_, *payments_, *ids_,
                               *clock_, metrics_});
   api::add_order_routes(router_, *api_->orders);
+  web::PortalOptions portal_options = options_.portal;
+  portal_options.require_verified_identity = options_.orders.require_verified_identity;
+  STATION_ASSIGN_OR_RETURN(
+      portal_, web::Portal::create(web::PortalDependencies{*database_, *billing_, *orders_,
+                                                           *plans_, *identities_, *devices_,
+                                                           *messenger_, *ids_, *clock_},
+                                   portal_options));
+  portal_->add_routes(router_);
   payments_->start();
   orders_->start();
   return Status::ok();

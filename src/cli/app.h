@@ -28,6 +28,7 @@
 #include "orders/orders.h"
 #include "orders/payments.h"
 #include "storage/database.h"
+#include "web/portal.h"
 
 namespace station::cli {
 
@@ -47,6 +48,8 @@ struct AppOptions {
   // its webhooks with it). Empty: a random one per start.
   std::string payment_webhook_secret;
   std::uint32_t payment_webhook_delay_ms = 1'500;
+  // The subscriber portal's settings (web/portal.h); it is served under "/".
+  web::PortalOptions portal;
 };
 
 class App {
@@ -108,6 +111,7 @@ class App {
   std::unique_ptr<messaging::SmppClient> smpp_client_;  // null when no SMSC is configured
   std::unique_ptr<orders::TestPaymentProvider> payments_;
   std::unique_ptr<orders::Orders> orders_;
+  std::unique_ptr<web::Portal> portal_;
   std::unique_ptr<struct ApiHolder> api_;
   metrics::Registry metrics_;
   http::Router router_;

@@ -1,0 +1,240 @@
+// Sessions, CSRF tokens, portal accounts and one-time sign-in codes on both storages.
+#include "web/sessions.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <set>
+
+#include "auth/api_keys.h"
+#include "schema/migrations.h"
+#include "storage/scratch_database.h"
+#include "web/accounts.h"
+#include "web/sign_in_codes.h"
+
+namespace station::web {
+namespace {
+
+using storage::testing::Engine;
+using storage::Value;
+
+constexpr std::int64_t kStartMs = 1'800'000'000'000;
+
+class WebStoreTest : public ::testing::TestWithParam<Engine> {
+ protected:
+  void SetUp() override {
+    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
+    auto scratch = storage::testing::ScratchDatabase::create(GetParam());
+    ASSERT_TRUE(scratch.is_ok()) << scratch.status().to_string();
+    scratch_ = std::move(scratch).value();
+    auto database = storage::Database::open(scratch_->options());
+    ASSERT_TRUE(database.is_ok()) << database.status().to_string();
+    database_ = std::move(database).value();
+    ASSERT_TRUE(database_->migrate(schema::all_migrations()).is_ok());
+    sessions_ = std::make_unique<Sessions>(*database_, clock_);
+    codes_ = std::make_unique<SignInCodes>(*database_, ids_, clock_);
+  }
+
+  void TearDown() override {
+    codes_.reset();
+    sessions_.reset();
+    database_.reset();
+    scratch_.reset();
+  }
+
+  // Every text stored in the portal's tables, to check what is (not) kept.
+  std::string stored_text() {
+    auto connection = database_->acquire();
+    EXPECT_TRUE(connection.is_ok());
+    std::string out;
+    for (auto sql : {"SELECT id_hash, csrf_token FROM web_sessions",
+                     "SELECT destination, code_hash FROM web_login_codes"}) {
+      auto rows = (*connection)->query(sql);
+      EXPECT_TRUE(rows.is_ok());
+      for (const auto& row : *rows) out += row.text_at(0) + "|" + row.text_at(1) + "|";
+    }
+    return out;
+  }
+
+  Id add_customer() {
+    Id account = ids_.next();
+    Id customer = ids_.next();
+    auto connection = database_->acquire();
+    EXPECT_TRUE(connection.is_ok());
+    const Value account_row[] = {account, std::string("wallet"), std::string("CNY"), kStartMs};
+    EXPECT_TRUE((*connection)
+                    ->execute("INSERT INTO accounts (id, kind, code, currency, has_floor, "
+                              "floor_minor, balance_minor, pending_debit_minor, "
+                              "pending_credit_minor, created_at_ms) "
+                              "VALUES (?, ?, NULL, ?, 1, 0, 0, 0, 0, ?)",
+                              account_row)
+                    .is_ok());
+    const Value customer_row[] = {customer, std::string("李雷"), account, kStartMs};
+    EXPECT_TRUE((*connection)
+                    ->execute("INSERT INTO customers (id, name, phone, email, currency, language, "
+                              "wallet_account_id, created_at_ms) "
+                              "VALUES (?, ?, NULL, NULL, 'CNY', 'zh-CN', ?, ?)",
+                              customer_row)
+                    .is_ok());
+    return customer;
+  }
+
+  ManualClock clock_{kStartMs};
+  IdGenerator ids_{clock_};
+  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
+  std::unique_ptr<storage::Database> database_;
+  std::unique_ptr<Sessions> sessions_;
+  std::unique_ptr<SignInCodes> codes_;
+};
+
+TEST_P(WebStoreTest, ASessionIsFoundByItsCookieAndStoredOnlyAsAHash) {
+  auto session = sessions_->create(PrincipalKind::kCustomer, Id{42});
+  ASSERT_TRUE(session.is_ok()) << session.status().to_string();
+  EXPECT_EQ(session->cookie_value.size(), 64u);
+  EXPECT_EQ(session->csrf_token.size(), 64u);
+  auto found = sessions_->find(session->cookie_value);
+  ASSERT_TRUE(found.is_ok());
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ((*found)->kind, PrincipalKind::kCustomer);
+  EXPECT_EQ((*found)->principal_id, Id{42});
+  EXPECT_EQ((*found)->csrf_token, session->csrf_token);
+  std::string stored = stored_text();
+  EXPECT_EQ(stored.find(session->cookie_value), std::string::npos);
+  EXPECT_NE(stored.find(auth::sha256_hex(session->cookie_value)), std::string::npos);
+  // Unknown and malformed ids find nothing.
+  EXPECT_FALSE(sessions_->find(std::string(64, 'a'))->has_value());
+  EXPECT_FALSE(sessions_->find("x' OR 1=1 --")->has_value());
+}
+
+TEST_P(WebStoreTest, SessionsExpire) {
+  auto visitor = sessions_->create(PrincipalKind::kVisitor, std::nullopt);
+  auto customer = sessions_->create(PrincipalKind::kCustomer, Id{7});
+  ASSERT_TRUE(visitor.is_ok() && customer.is_ok());
+  clock_.advance_ms(SessionSettings{}.visitor_lifetime_ms + 1);
+  EXPECT_FALSE(sessions_->find(visitor->cookie_value)->has_value());
+  EXPECT_TRUE(sessions_->find(customer->cookie_value)->has_value());
+  clock_.advance_ms(SessionSettings{}.signed_in_lifetime_ms);
+  EXPECT_FALSE(sessions_->find(customer->cookie_value)->has_value());
+}
+
+TEST_P(WebStoreTest, SigningInReplacesTheSessionAndItsToken) {
+  auto visitor = sessions_->create(PrincipalKind::kVisitor, std::nullopt);
+  ASSERT_TRUE(visitor.is_ok());
+  auto signed_in = sessions_->replace(visitor->cookie_value, PrincipalKind::kCustomer, Id{9});
+  ASSERT_TRUE(signed_in.is_ok());
+  EXPECT_NE(signed_in->cookie_value, visitor->cookie_value);
+  EXPECT_NE(signed_in->csrf_token, visitor->csrf_token);
+  EXPECT_FALSE(sessions_->find(visitor->cookie_value)->has_value());  // no fixation
+  EXPECT_TRUE(sessions_->find(signed_in->cookie_value)->has_value());
+  ASSERT_TRUE(sessions_->destroy(signed_in->cookie_value).is_ok());
+  EXPECT_FALSE(sessions_->find(signed_in->cookie_value)->has_value());
+}
+
+TEST_P(WebStoreTest, CsrfTokensMustMatchExactly) {
+  auto session = sessions_->create(PrincipalKind::kVisitor, std::nullopt);
+  ASSERT_TRUE(session.is_ok());
+  EXPECT_TRUE(Sessions::csrf_matches(*session, session->csrf_token));
+  EXPECT_FALSE(Sessions::csrf_matches(*session, ""));
+  EXPECT_FALSE(Sessions::csrf_matches(*session, session->csrf_token.substr(1)));
+  std::string flipped = session->csrf_token;
+  flipped[0] = flipped[0] == 'a' ? 'b' : 'a';
+  EXPECT_FALSE(Sessions::csrf_matches(*session, flipped));
+  auto other = sessions_->create(PrincipalKind::kVisitor, std::nullopt);
+  EXPECT_FALSE(Sessions::csrf_matches(*session, other->csrf_token));
+}
+
+TEST_P(WebStoreTest, ARightCodeWorksOnceAndIsNeverStored) {
+  auto issued = codes_->issue("+8613800138000", "127.0.0.1", std::string("李雷"));
+  ASSERT_TRUE(issued.is_ok()) << issued.status().to_string();
+  EXPECT_EQ(issued->code.size(), 6u);
+  EXPECT_EQ(stored_text().find(issued->code), std::string::npos);
+  auto verified = codes_->verify(issued->challenge_id, issued->code);
+  ASSERT_TRUE(verified.is_ok()) << verified.status().to_string();
+  EXPECT_EQ(verified->destination, "+8613800138000");
+  EXPECT_EQ(verified->signup_name, "李雷");
+  auto again = codes_->verify(issued->challenge_id, issued->code);
+  ASSERT_FALSE(again.is_ok());
+  EXPECT_EQ(again.status().code(), ErrorCode::kNotFound);
+}
+
+TEST_P(WebStoreTest, WrongCodesAreLimitedThenTheChallengeIsDead) {
+  auto issued = codes_->issue("+8613800138000", "127.0.0.1", std::nullopt);
+  ASSERT_TRUE(issued.is_ok());
+  std::string wrong = issued->code == "000000" ? "111111" : "000000";
+  const std::int64_t max = CodeSettings{}.attempts_max;
+  for (std::int64_t i = 1; i < max; ++i) {
+    auto result = codes_->verify(issued->challenge_id, wrong);
+    ASSERT_FALSE(result.is_ok());
+    EXPECT_EQ(result.status().code(), ErrorCode::kValidationFailed) << i;
+  }
+  auto last = codes_->verify(issued->challenge_id, wrong);
+  EXPECT_EQ(last.status().code(), ErrorCode::kTooManyRequests);
+  // Even the right code no longer works.
+  auto right = codes_->verify(issued->challenge_id, issued->code);
+  EXPECT_EQ(right.status().code(), ErrorCode::kTooManyRequests);
+}
+
+TEST_P(WebStoreTest, CodesExpire) {
+  auto issued = codes_->issue("+8613800138000", "127.0.0.1", std::nullopt);
+  ASSERT_TRUE(issued.is_ok());
+  clock_.advance_ms(CodeSettings{}.lifetime_ms);
+  EXPECT_EQ(codes_->verify(issued->challenge_id, issued->code).status().code(),
+            ErrorCode::kNotFound);
+}
+
+TEST_P(WebStoreTest, CodesAreRateLimitedPerDestinationAndPerRequester) {
+  CodeSettings settings;
+  for (std::int64_t i = 0; i < settings.per_destination_max; ++i) {
+    ASSERT_TRUE(codes_->issue("+8613800138000", "10.0.0.1", std::nullopt).is_ok()) << i;
+  }
+  EXPECT_EQ(codes_->issue("+8613800138000", "10.0.0.2", std::nullopt).status().code(),
+            ErrorCode::kTooManyRequests);
+  // One requester probing many numbers.
+  for (std::int64_t i = settings.per_destination_max; i < settings.per_requester_max; ++i) {
+    ASSERT_TRUE(codes_->issue("+86139000000" + std::to_string(10 + i), "10.0.0.1", std::nullopt).is_ok()) << i;
+  }
+  EXPECT_EQ(codes_->issue("+8613900000000", "10.0.0.1", std::nullopt).status().code(),
+            ErrorCode::kTooManyRequests);
+  // The window passes.
+  clock_.advance_ms(settings.window_ms + 1);
+  EXPECT_TRUE(codes_->issue("+8613800138000", "10.0.0.1", std::nullopt).is_ok());
+}
+
+TEST_P(WebStoreTest, AccountsTieOneLoginToOneCustomer) {
+  Accounts accounts(*database_, clock_);
+  Id customer = add_customer();
+  ASSERT_TRUE(accounts.create({customer, "+8613800138000", Language::kZhCn, true}).is_ok());
+  EXPECT_EQ(accounts.create({customer, "+8613800138001", Language::kEn, true}).code(),
+            ErrorCode::kConflict);
+  Id other = add_customer();
+  EXPECT_EQ(accounts.create({other, "+8613800138000", Language::kEn, true}).code(),
+            ErrorCode::kConflict);
+  auto found = accounts.find_by_login("+8613800138000");
+  ASSERT_TRUE(found.is_ok() && found->has_value());
+  EXPECT_EQ((*found)->customer_id, customer);
+  ASSERT_TRUE(accounts.update_preferences(customer, Language::kEn, false).is_ok());
+  auto updated = accounts.get(customer);
+  ASSERT_TRUE(updated.is_ok());
+  EXPECT_EQ(updated->language, Language::kEn);
+  EXPECT_FALSE(updated->notify_sms);
+  EXPECT_EQ(accounts.get(other).status().code(), ErrorCode::kNotFound);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, WebStoreTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const auto& test_info) {
+                           return std::string(storage::testing::engine_name(test_info.param));
+                         });
+
+TEST(PhoneTest, TypedNumbersBecomeE164) {
+  EXPECT_EQ(normalise_phone("+86 138-0013-8000").value(), "+8613800138000");
+  EXPECT_EQ(normalise_phone("13800138000").value(), "+8613800138000");
+  EXPECT_EQ(normalise_phone("+1 (415) 555-0100").value(), "+14155550100");
+  for (std::string_view bad : {"", "+", "12345", "+0123456789", "phone", "+86 138 0013 8000 1234 5",
+                               "++8613800138000"}) {
+    EXPECT_FALSE(normalise_phone(bad).is_ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace station::web
