@@ -237,7 +237,7 @@ class Ledger {
   // writes the transfers' rows behind (ledger_journal.h). Reads from the tables (get_transfer,
   // list_account_transfers, check_ledger) call this first: once it returns ok, they see every
   // transfer acknowledged before the call. Immediate when nothing waits; kUnavailable after
-  // shutdown.
+  // shutdown. Blocks: never from a ledger callback (it would wait for the writer running it).
   virtual Status flush_journal() = 0;
 
   // Stops taking requests, finishes everything queued, stops the writer. Idempotent. The

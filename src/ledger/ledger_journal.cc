@@ -366,16 +366,28 @@ Result<std::uint64_t> apply_journal(storage::Connection& connection, std::uint64
       STATION_ASSIGN_OR_RETURN(auto begun, storage::Transaction::begin(connection));
       transaction.emplace(std::move(begun));
     }
-    STATION_ASSIGN_OR_RETURN(
-        auto rows, connection.query("SELECT seq, entry FROM ledger_journal ORDER BY seq LIMIT 1"));
-    if (rows.empty()) return applied;
-    STATION_ASSIGN_OR_RETURN(auto entry, decode_journal_entry(rows[0].text_at(1)));
-    STATION_RETURN_IF_ERROR(write_journal_rows(connection, entry));
-    std::array<Value, 1> sequence = {rows[0].int_at(0)};
-    STATION_RETURN_IF_ERROR(connection.execute("DELETE FROM ledger_journal WHERE seq = ?", sequence));
+    // Small entries (a transfer or a few each) share a transaction, so each does not cost a
+    // commit of its own; one row at a time in memory, as an entry may be large.
+    std::uint64_t in_transaction_weight = 0;
+    bool empty = false;
+    while (in_transaction || in_transaction_weight < limits::kLedgerJournalApplyTransfersMin) {
+      STATION_ASSIGN_OR_RETURN(
+          auto rows,
+          connection.query("SELECT seq, entry FROM ledger_journal ORDER BY seq LIMIT 1"));
+      if (rows.empty()) {
+        empty = true;
+        break;
+      }
+      STATION_ASSIGN_OR_RETURN(auto entry, decode_journal_entry(rows[0].text_at(1)));
+      STATION_RETURN_IF_ERROR(write_journal_rows(connection, entry));
+      std::array<Value, 1> sequence = {rows[0].int_at(0)};
+      STATION_RETURN_IF_ERROR(
+          connection.execute("DELETE FROM ledger_journal WHERE seq = ?", sequence));
+      in_transaction_weight += entry.weight();
+    }
     if (transaction) STATION_RETURN_IF_ERROR(transaction->commit());
-    applied += entry.weight();
-    if (!in_transaction && applied >= weight_min) return applied;
+    applied += in_transaction_weight;
+    if (empty || in_transaction || applied >= weight_min) return applied;
   }
 }
 

@@ -109,10 +109,10 @@ Status write_journal_rows(storage::Connection& connection, const JournalEntry& e
 // Appends one journal row. Runs inside the caller's transaction.
 Status append_journal(storage::Connection& connection, Id sequence, std::string_view text);
 
-// Derives the relational rows of the oldest journal rows and deletes them, each in its own
-// transaction, until entries of `weight_min` in total (JournalEntry::weight()) were applied or
-// the journal is empty. Returns the weight applied. With `in_transaction`, runs inside the caller's transaction
-// instead (and applies everything).
+// Derives the relational rows of the oldest journal rows and deletes them, in transactions of at
+// least kLedgerJournalApplyTransfersMin of weight (JournalEntry::weight()) each, until entries of
+// `weight_min` in total were applied or the journal is empty. Returns the weight applied. With
+// `in_transaction`, runs inside the caller's transaction instead and applies everything.
 Result<std::uint64_t> apply_journal(storage::Connection& connection, std::uint64_t weight_min,
                                     bool in_transaction);
 
