@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   station::cli::add_serve_command(app, &exit_code);
   station::cli::add_admin_command(app, &exit_code);
   station::cli::add_pki_command(app, &exit_code);
+  station::cli::add_lpa_command(app, &exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }

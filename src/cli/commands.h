@@ -51,5 +51,7 @@ void add_admin_command(CLI::App& app, int* exit_code);
 void add_serve_command(CLI::App& app, int* exit_code);
 // Registers `station pki init DIR` (pki_command.cc).
 void add_pki_command(CLI::App& app, int* exit_code);
+// Registers `station lpa ...` and `station euicc init` (lpa_command.cc).
+void add_lpa_command(CLI::App& app, int* exit_code);
 
 }  // namespace station::cli

@@ -217,14 +217,14 @@ Result<Bytes> Euicc::handle_es10(ByteView request) {
   if (tag == kGetEuiccInfo2) return euicc_info2();
   if (tag == kAuthenticateServer) return authenticate_server(request);
   if (tag == kPrepareDownload) return prepare_download(request);
-  if (tag == kListNotification) return list_notification(*parsed);
-  if (tag == kRetrieveNotificationsList) return retrieve_notifications_list(*parsed);
-  if (tag == kNotificationSent) return remove_notification(*parsed);
-  if (tag == kProfileInfoList) return profiles_info(*parsed);
-  if (tag == kEnableProfile) return set_profile_state(*parsed, true);
-  if (tag == kDisableProfile) return set_profile_state(*parsed, false);
-  if (tag == kDeleteProfile) return delete_profile(*parsed);
-  if (tag == kGetEuiccData) return euicc_data(*parsed);
+  if (tag == kListNotification) return list_notification(request);
+  if (tag == kRetrieveNotificationsList) return retrieve_notifications_list(request);
+  if (tag == kNotificationSent) return remove_notification(request);
+  if (tag == kProfileInfoList) return profiles_info(request);
+  if (tag == kEnableProfile) return enable_profile(request);
+  if (tag == kDisableProfile) return disable_profile(request);
+  if (tag == kDeleteProfile) return delete_profile(request);
+  if (tag == kGetEuiccData) return euicc_data(request);
   return malformed(fmt::format("ES10 function {} is not supported", tag.to_string()));
 }
 
@@ -258,9 +258,7 @@ Result<Bytes> Euicc::get_euicc_challenge() {
     session_.reset();
     return Status(ErrorCode::kInternal, "the random generator failed");
   }
-  der::Builder builder;
-  builder.begin(kGetEuiccChallenge).primitive(Tag::context(0), session_->euicc_challenge).end();
-  return std::move(builder).finish();
+  return rsp::encode(rsp::GetEuiccChallengeResponse{.euicc_challenge = session_->euicc_challenge});
 }
 
 Result<Bytes> Euicc::euicc_info1() {
@@ -651,14 +649,11 @@ Result<Bytes> Euicc::finish_installation(std::optional<BppFailure> failure) {
   result.data_der = std::move(data_der);
   result.euicc_sign_pir = std::move(signature);
   STATION_ASSIGN_OR_RETURN(auto encoded, rsp::encode(result));
-  if (state.notifications.size() >= kMaxPendingNotifications) {
-    state.notifications.erase(state.notifications.begin());  // the oldest gives way
-  }
-  state.notifications.push_back(PendingNotification{.sequence_number = state.next_sequence_number++,
-                                                    .event = NotificationEvent::kInstall,
-                                                    .iccid = iccid,
-                                                    .address = session->server_address,
-                                                    .encoded = encoded});
+  keep_notification(PendingNotification{.sequence_number = state.next_sequence_number++,
+                                        .event = NotificationEvent::kInstall,
+                                        .iccid = iccid,
+                                        .address = session->server_address,
+                                        .encoded = encoded});
   if (installed) state.profiles.push_back(std::move(*installed));
   STATION_RETURN_IF_ERROR(state_.save());
   return encoded;
@@ -708,118 +703,98 @@ std::optional<Euicc::BppFailure> Euicc::install_profile(Session& session,
   return std::nullopt;
 }
 
-namespace {
-
-constexpr Tag kIccidTag = Tag::application(26);  // 5A
-constexpr Tag kAidTag = Tag::application(15);    // 4F
-
-Result<Bytes> finish(der::Builder&& builder) { return std::move(builder).finish(); }
-
-// An ES10c answer carrying one result code: tag { [0] INTEGER }.
-Result<Bytes> result_code(const Tag& tag, std::int64_t code) {
-  der::Builder builder;
-  builder.begin(tag).integer(Tag::context(0), code).end();
-  return finish(std::move(builder));
-}
-
-Result<ProfileIdentifier> profile_identifier(const der::Element& element) {
-  if (element.tag() == kIccidTag) return ProfileIdentifier{.iccid = der::Bytes(element.value().begin(), element.value().end())};
-  if (element.tag() == kAidTag) return ProfileIdentifier{.aid = der::Bytes(element.value().begin(), element.value().end())};
-  return malformed("profile identifier is neither an ICCID nor an AID");
-}
-
-}  // namespace
-
-InstalledProfile* Euicc::find_profile(const ProfileIdentifier& id) {
+InstalledProfile* Euicc::find_profile(const rsp::ProfileIdentifier& id) {
   for (auto& profile : state_.mutable_state().profiles) {
-    if (id.aid && profile.isdp_aid == *id.aid) return &profile;
-    if (id.iccid) {
-      auto digits = iccid_digits(*id.iccid);
-      if (digits.is_ok() && *digits == profile.iccid) return &profile;
+    if (id.kind == rsp::ProfileIdentifier::Kind::kIsdpAid) {
+      if (profile.isdp_aid == id.value) return &profile;
+    } else if (auto digits = iccid_digits(id.value); digits.is_ok() && *digits == profile.iccid) {
+      return &profile;
     }
   }
   return nullptr;
 }
 
-Result<Bytes> Euicc::euicc_data(const der::Element& request) {
-  der::Cursor cursor(request);
-  auto tag_list = cursor.optional(Tag::application(28));  // 5C
-  if (tag_list && !(tag_list->value().size() == 1 && tag_list->value()[0] == 0x5A)) {
-    return malformed("GetEuiccData: only the EID (tag list 5A) is known");
-  }
+Result<Bytes> Euicc::euicc_data(ByteView request) {
+  auto decoded = rsp::decode_get_euicc_data_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  if (decoded->tag_list != 0x5A) return malformed("GetEuiccData: only the EID (5A) is known");
   STATION_ASSIGN_OR_RETURN(auto eid, rsp_crypto::eid_bytes(state_.state().eid));
-  der::Builder builder;
-  builder.begin(kGetEuiccData).primitive(kIccidTag, eid).end();
-  return finish(std::move(builder));
+  return rsp::encode(rsp::GetEuiccDataResponse{.eid = std::move(eid)});
 }
 
-Result<Bytes> Euicc::profiles_info(const der::Element& request) {
-  der::Cursor cursor(request);
-  std::optional<ProfileIdentifier> filter;
-  if (auto criteria = cursor.optional(Tag::context(0, true))) {
-    auto children = criteria->children();
-    if (children.size() != 1) return malformed("ProfileInfoListRequest: one search criterion");
-    STATION_ASSIGN_OR_RETURN(filter, profile_identifier(*children.begin()));
-  }
-  der::Builder builder;
-  builder.begin(kProfileInfoList).begin(Tag::context(0, true));
+Result<Bytes> Euicc::profiles_info(ByteView request) {
+  auto decoded = rsp::decode_profile_info_list_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  std::vector<rsp::ProfileInfo> infos;
+  const InstalledProfile* wanted =
+      decoded->search_profile ? find_profile(*decoded->search_profile) : nullptr;
   for (const auto& profile : state_.state().profiles) {
-    if (filter && find_profile(*filter) != &profile) continue;
+    if (decoded->search_profile && wanted != &profile) continue;
+    if (decoded->search_profile_class && *decoded->search_profile_class != profile.profile_class) {
+      continue;
+    }
     STATION_ASSIGN_OR_RETURN(auto iccid, upp::encode_iccid(profile.iccid));
-    builder.begin(Tag::private_use(3, true))  // E3 ProfileInfo
-        .primitive(kIccidTag, iccid)
-        .primitive(kAidTag, profile.isdp_aid)
-        .integer(Tag::context(112), profile.enabled ? 1 : 0)  // 9F70 profileState
-        .primitive(Tag::context(17), profile.service_provider_name)
-        .primitive(Tag::context(18), profile.profile_name)
-        .integer(Tag::context(21), profile.profile_class)
-        .end();
+    infos.push_back(rsp::ProfileInfo{.iccid = std::move(iccid),
+                                     .isdp_aid = profile.isdp_aid,
+                                     .profile_state = profile.enabled ? 1 : 0,
+                                     .service_provider_name = profile.service_provider_name,
+                                     .profile_name = profile.profile_name,
+                                     .profile_class = profile.profile_class});
   }
-  builder.end().end();
-  return finish(std::move(builder));
+  return rsp::encode(rsp::ProfileInfoListResponse(std::move(infos)));
 }
 
-Result<Bytes> Euicc::set_profile_state(const der::Element& request, bool enable) {
-  const Tag& tag = enable ? kEnableProfile : kDisableProfile;
-  der::Cursor cursor(request);
-  STATION_ASSIGN_OR_RETURN(auto identifier, cursor.required(Tag::context(0, true), "profileIdentifier"));
-  auto children = identifier.children();
-  if (children.size() != 1) return malformed("profileIdentifier: one ICCID or AID");
-  STATION_ASSIGN_OR_RETURN(auto id, profile_identifier(*children.begin()));
-  InstalledProfile* profile = find_profile(id);
-  constexpr std::int64_t kOk = 0, kNotFound = 1, kWrongState = 2;
-  if (profile == nullptr) return result_code(tag, kNotFound);
-  if (profile->enabled == enable) return result_code(tag, kWrongState);
-  EuiccState& state = state_.mutable_state();
-  if (enable) {
-    // One profile is enabled at a time: the enabled one is disabled first, and says so.
-    for (auto& other : state.profiles) {
-      if (other.enabled) {
-        other.enabled = false;
-        STATION_RETURN_IF_ERROR(add_notification(other, NotificationEvent::kDisable));
-      }
+namespace {
+
+// Result codes of Enable/Disable/DeleteProfile.
+constexpr std::int64_t kProfileOk = 0;
+constexpr std::int64_t kProfileNotFound = 1;
+constexpr std::int64_t kProfileWrongState = 2;
+
+}  // namespace
+
+Result<Bytes> Euicc::enable_profile(ByteView request) {
+  auto decoded = rsp::decode_enable_profile_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  InstalledProfile* profile = find_profile(decoded->profile);
+  if (profile == nullptr) return rsp::encode(rsp::EnableProfileResponse{kProfileNotFound});
+  if (profile->enabled) return rsp::encode(rsp::EnableProfileResponse{kProfileWrongState});
+  // One profile is enabled at a time: the enabled one is disabled first, and says so.
+  for (auto& other : state_.mutable_state().profiles) {
+    if (other.enabled) {
+      other.enabled = false;
+      STATION_RETURN_IF_ERROR(add_notification(other, NotificationEvent::kDisable));
     }
   }
-  profile->enabled = enable;
-  STATION_RETURN_IF_ERROR(
-      add_notification(*profile, enable ? NotificationEvent::kEnable : NotificationEvent::kDisable));
+  profile->enabled = true;
+  STATION_RETURN_IF_ERROR(add_notification(*profile, NotificationEvent::kEnable));
   STATION_RETURN_IF_ERROR(state_.save());
-  return result_code(tag, kOk);
+  return rsp::encode(rsp::EnableProfileResponse{kProfileOk});
 }
 
-Result<Bytes> Euicc::delete_profile(const der::Element& request) {
-  auto children = request.children();
-  if (children.size() != 1) return malformed("DeleteProfileRequest: one ICCID or AID");
-  STATION_ASSIGN_OR_RETURN(auto id, profile_identifier(*children.begin()));
-  InstalledProfile* profile = find_profile(id);
-  constexpr std::int64_t kOk = 0, kNotFound = 1, kNotDisabled = 2;
-  if (profile == nullptr) return result_code(kDeleteProfile, kNotFound);
-  if (profile->enabled) return result_code(kDeleteProfile, kNotDisabled);
-  STATION_RETURN_IF_ERROR(add_notification(*profile, NotificationEvent::kDelete));
-  auto& profiles = state_.mutable_state().profiles;
-  std::erase_if(profiles, [&](const InstalledProfile& p) { return &p == profile; });
+Result<Bytes> Euicc::disable_profile(ByteView request) {
+  auto decoded = rsp::decode_disable_profile_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  InstalledProfile* profile = find_profile(decoded->profile);
+  if (profile == nullptr) return rsp::encode(rsp::DisableProfileResponse{kProfileNotFound});
+  if (!profile->enabled) return rsp::encode(rsp::DisableProfileResponse{kProfileWrongState});
+  profile->enabled = false;
+  STATION_RETURN_IF_ERROR(add_notification(*profile, NotificationEvent::kDisable));
   STATION_RETURN_IF_ERROR(state_.save());
-  return result_code(kDeleteProfile, kOk);
+  return rsp::encode(rsp::DisableProfileResponse{kProfileOk});
+}
+
+Result<Bytes> Euicc::delete_profile(ByteView request) {
+  auto decoded = rsp::decode_delete_profile_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  InstalledProfile* profile = find_profile(decoded->profile);
+  if (profile == nullptr) return rsp::encode(rsp::DeleteProfileResponse{kProfileNotFound});
+  if (profile->enabled) return rsp::encode(rsp::DeleteProfileResponse{kProfileWrongState});
+  STATION_RETURN_IF_ERROR(add_notification(*profile, NotificationEvent::kDelete));
+  std::erase_if(state_.mutable_state().profiles,
+                [&](const InstalledProfile& p) { return &p == profile; });
+  STATION_RETURN_IF_ERROR(state_.save());
+  return rsp::encode(rsp::DeleteProfileResponse{kProfileOk});
 }
 
 Status Euicc::add_notification(const InstalledProfile& profile, NotificationEvent event) {
@@ -843,76 +818,72 @@ Status Euicc::add_notification(const InstalledProfile& profile, NotificationEven
   notification.eum_certificate = state.eum_certificate;
   STATION_ASSIGN_OR_RETURN(auto encoded,
                            rsp::encode(rsp::PendingNotification(std::move(notification))));
-  if (state.notifications.size() >= kMaxPendingNotifications) {
-    state.notifications.erase(state.notifications.begin());
-  }
-  state.notifications.push_back(PendingNotification{.sequence_number = state.next_sequence_number++,
-                                                    .event = event,
-                                                    .iccid = profile.iccid,
-                                                    .address = address,
-                                                    .encoded = std::move(encoded)});
+  keep_notification(PendingNotification{.sequence_number = state.next_sequence_number++,
+                                        .event = event,
+                                        .iccid = profile.iccid,
+                                        .address = address,
+                                        .encoded = std::move(encoded)});
   return Status::ok();
 }
 
-Result<Bytes> Euicc::list_notification(const der::Element& request) {
-  der::Cursor cursor(request);
-  std::optional<std::uint64_t> events;
-  if (auto filter = cursor.optional(Tag::context(1))) {
-    STATION_ASSIGN_OR_RETURN(auto bits, filter->as_bit_string());
-    std::uint64_t mask = 0;
-    for (std::size_t bit = 0; bit < bits.bytes.size() * 8 && bit < 8; ++bit) {
-      if ((bits.bytes[bit / 8] >> (7 - bit % 8)) & 1) mask |= std::uint64_t{1} << bit;
-    }
-    events = mask;
-  }
-  der::Builder builder;
-  builder.begin(kListNotification).begin(Tag::context(0, true));
+void Euicc::keep_notification(PendingNotification notification) {
+  auto& notifications = state_.mutable_state().notifications;
+  // A bounded list: the oldest gives way, as a card's full notification store would.
+  if (notifications.size() >= kMaxPendingNotifications) notifications.erase(notifications.begin());
+  notifications.push_back(std::move(notification));
+}
+
+Result<Bytes> Euicc::list_notification(ByteView request) {
+  auto decoded = rsp::decode_list_notification_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  std::vector<rsp::NotificationMetadata> list;
   for (const auto& notification : state_.state().notifications) {
-    if (events && (*events & event_bit(notification.event)) == 0) continue;
+    if (decoded->profile_management_operation &&
+        (*decoded->profile_management_operation & event_bit(notification.event)) == 0) {
+      continue;
+    }
     rsp::NotificationMetadata metadata{.seq_number = notification.sequence_number,
                                        .profile_management_operation = event_bit(notification.event),
                                        .notification_address = notification.address};
     if (!notification.iccid.empty()) {
       STATION_ASSIGN_OR_RETURN(metadata.iccid, upp::encode_iccid(notification.iccid));
     }
-    STATION_ASSIGN_OR_RETURN(auto encoded, rsp::encode(metadata));
-    builder.raw(encoded);
+    list.push_back(std::move(metadata));
   }
-  builder.end().end();
-  return finish(std::move(builder));
+  return rsp::encode(rsp::ListNotificationResponse(std::move(list)));
 }
 
-Result<Bytes> Euicc::retrieve_notifications_list(const der::Element& request) {
-  der::Cursor cursor(request);
-  std::optional<std::int64_t> sequence_number;
-  if (auto criteria = cursor.optional(Tag::context(0, true))) {
-    der::Cursor choice(*criteria);
-    if (auto seq = choice.optional(Tag::context(0))) {
-      STATION_ASSIGN_OR_RETURN(sequence_number, seq->as_integer());
-    }
-  }
-  der::Builder builder;
-  builder.begin(kRetrieveNotificationsList).begin(Tag::context(0, true));
+Result<Bytes> Euicc::retrieve_notifications_list(ByteView request) {
+  auto decoded = rsp::decode_retrieve_notifications_list_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  std::vector<Bytes> list;
   for (const auto& notification : state_.state().notifications) {
-    if (sequence_number && notification.sequence_number != *sequence_number) continue;
-    builder.raw(notification.encoded);
+    if (decoded->seq_number && notification.sequence_number != *decoded->seq_number) continue;
+    if (decoded->profile_management_operation &&
+        (*decoded->profile_management_operation & event_bit(notification.event)) == 0) {
+      continue;
+    }
+    list.push_back(notification.encoded);
   }
-  builder.end().end();
-  return finish(std::move(builder));
+  // SGP.22: a search that finds nothing answers noResultAvailable.
+  if (list.empty() && (decoded->seq_number || decoded->profile_management_operation)) {
+    return rsp::encode(rsp::RetrieveNotificationsListResponse(
+        rsp::RetrieveNotificationsListError{.code = 1}));
+  }
+  return rsp::encode(rsp::RetrieveNotificationsListResponse(std::move(list)));
 }
 
-Result<Bytes> Euicc::remove_notification(const der::Element& request) {
-  der::Cursor cursor(request);
-  STATION_ASSIGN_OR_RETURN(auto seq, cursor.required(Tag::context(0), "seqNumber"));
-  STATION_ASSIGN_OR_RETURN(auto sequence_number, seq.as_integer());
-  auto& notifications = state_.mutable_state().notifications;
-  const auto removed = std::erase_if(notifications, [&](const PendingNotification& n) {
-    return n.sequence_number == sequence_number;
-  });
+Result<Bytes> Euicc::remove_notification(ByteView request) {
+  auto decoded = rsp::decode_notification_sent_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  const auto removed = std::erase_if(state_.mutable_state().notifications,
+                                     [&](const PendingNotification& n) {
+                                       return n.sequence_number == decoded->seq_number;
+                                     });
   constexpr std::int64_t kOk = 0, kNothingToDelete = 1;
-  if (removed == 0) return result_code(kNotificationSent, kNothingToDelete);
+  if (removed == 0) return rsp::encode(rsp::NotificationSentResponse{kNothingToDelete});
   STATION_RETURN_IF_ERROR(state_.save());
-  return result_code(kNotificationSent, kOk);
+  return rsp::encode(rsp::NotificationSentResponse{kOk});
 }
 
 }  // namespace station::euicc

@@ -53,17 +53,11 @@
 #include "euicc/state.h"
 #include "rsp_crypto/pki.h"
 
-namespace station::der {
-class Element;
+namespace station::der::rsp {
+struct ProfileIdentifier;
 }
 
 namespace station::euicc {
-
-// A profile named by its ICCID (the 10 bytes of EF_ICCID, tag 5A) or its ISD-P AID (tag 4F).
-struct ProfileIdentifier {
-  std::optional<std::vector<std::uint8_t>> iccid;
-  std::optional<std::vector<std::uint8_t>> aid;
-};
 
 class Euicc final : public Es10Handler {
  public:
@@ -105,16 +99,18 @@ class Euicc final : public Es10Handler {
   // Installs the session's profile into `profile` (not yet on the card's list).
   std::optional<BppFailure> install_profile(Session& session, InstalledProfile& profile);
 
-  InstalledProfile* find_profile(const ProfileIdentifier& id);
-  Result<Bytes> euicc_data(const der::Element& request);
-  Result<Bytes> profiles_info(const der::Element& request);
-  Result<Bytes> set_profile_state(const der::Element& request, bool enable);
-  Result<Bytes> delete_profile(const der::Element& request);
+  InstalledProfile* find_profile(const der::rsp::ProfileIdentifier& id);
+  Result<Bytes> euicc_data(ByteView request);
+  Result<Bytes> profiles_info(ByteView request);
+  Result<Bytes> enable_profile(ByteView request);
+  Result<Bytes> disable_profile(ByteView request);
+  Result<Bytes> delete_profile(ByteView request);
   // Signs and keeps a notification of `event` for the profile's address for it (if any).
   Status add_notification(const InstalledProfile& profile, NotificationEvent event);
-  Result<Bytes> list_notification(const der::Element& request);
-  Result<Bytes> retrieve_notifications_list(const der::Element& request);
-  Result<Bytes> remove_notification(const der::Element& request);
+  void keep_notification(PendingNotification notification);
+  Result<Bytes> list_notification(ByteView request);
+  Result<Bytes> retrieve_notifications_list(ByteView request);
+  Result<Bytes> remove_notification(ByteView request);
 
   StateFile& state_;
   const Clock& clock_;

@@ -23,12 +23,8 @@ Status invalid(std::string message) {
   return Status(ErrorCode::kValidationFailed, std::move(message));
 }
 
-Bytes request_of(const Tag& tag) {
-  Bytes out;
-  der::append_tag(out, tag);
-  der::append_length(out, 0);
-  return out;
-}
+// GetEuiccInfo1Request ::= [32] SEQUENCE {}: no fields, so no codec.
+const Bytes kGetEuiccInfo1Request = {0xBF, 0x20, 0x00};
 
 // The contents of a TLV that must carry `tag` (e.g. the 5F37 signature objects of ES9+).
 Result<Bytes> contents_of(der::ByteView tlv, const Tag& tag, std::string_view what) {
@@ -37,16 +33,6 @@ Result<Bytes> contents_of(der::ByteView tlv, const Tag& tag, std::string_view wh
     return Status(ErrorCode::kMalformedRequest, fmt::format("{} is not a {} TLV", what, tag.to_string()));
   }
   return Bytes(element->value().begin(), element->value().end());
-}
-
-// An ES10 answer parsed, with the tag it must carry.
-Result<der::Element> answer_of(const Bytes& answer, const Tag& tag, std::string_view function) {
-  auto element = der::parse(answer, kAnswerLimits);
-  if (!element.is_ok() || element->tag() != tag) {
-    return Status(ErrorCode::kMalformedRequest,
-                  fmt::format("the card's {} answer is malformed", function));
-  }
-  return *element;
 }
 
 Result<Bytes> sha256(der::ByteView data) {
@@ -91,20 +77,30 @@ std::string_view download_error_name(std::int64_t code) {
 }
 
 Status remove_notification(Es10Channel& channel, std::int64_t sequence_number) {
-  der::Builder builder;
-  builder.begin(Tag::context(48, true)).integer(Tag::context(0), sequence_number).end();
-  STATION_ASSIGN_OR_RETURN(auto request, std::move(builder).finish());
+  STATION_ASSIGN_OR_RETURN(auto request,
+                           rsp::encode(rsp::NotificationSentRequest{.seq_number = sequence_number}));
   STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
-  STATION_ASSIGN_OR_RETURN(auto element, answer_of(answer, Tag::context(48, true),
-                                                   "RemoveNotificationFromList"));
-  der::Cursor cursor(element);
-  STATION_ASSIGN_OR_RETURN(auto status, cursor.required(Tag::context(0), "deleteNotificationStatus"));
-  STATION_ASSIGN_OR_RETURN(auto code, status.as_integer());
-  if (code != 0) {
+  STATION_ASSIGN_OR_RETURN(auto removed, rsp::decode_notification_sent_response(answer));
+  if (removed.delete_notification_status != 0) {
     return Status(ErrorCode::kNotFound,
                   fmt::format("the card has no notification {} to remove", sequence_number));
   }
   return Status::ok();
+}
+
+// The one pending notification with that sequence number (RetrieveNotificationsList).
+Result<Bytes> retrieve_notification(Es10Channel& channel, std::int64_t sequence_number) {
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::RetrieveNotificationsListRequest{
+                                             .seq_number = sequence_number}));
+  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
+  auto decoded = rsp::decode_retrieve_notifications_list_response(answer);
+  if (!decoded.is_ok()) return decoded.status();
+  const auto* list = std::get_if<std::vector<Bytes>>(&*decoded);
+  if (list == nullptr || list->size() != 1) {
+    return Status(ErrorCode::kNotFound,
+                  fmt::format("the card no longer holds notification {}", sequence_number));
+  }
+  return list->front();
 }
 
 }  // namespace
@@ -186,13 +182,12 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
   progress(fmt::format("activation code: SM-DP+ {}, Matching ID {}", code.smdp_address,
                        code.matching_id));
   STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
-  STATION_ASSIGN_OR_RETURN(auto info1, channel.call(request_of(Tag::context(32, true))));
-  STATION_ASSIGN_OR_RETURN(auto challenge_answer, channel.call(request_of(Tag::context(46, true))));
-  STATION_ASSIGN_OR_RETURN(auto challenge_element,
-                           answer_of(challenge_answer, Tag::context(46, true), "GetEUICCChallenge"));
-  der::Cursor challenge_cursor(challenge_element);
-  STATION_ASSIGN_OR_RETURN(auto challenge, challenge_cursor.required(Tag::context(0), "euiccChallenge"));
-  const Bytes euicc_challenge(challenge.value().begin(), challenge.value().end());
+  STATION_ASSIGN_OR_RETURN(auto info1, channel.call(kGetEuiccInfo1Request));
+  STATION_ASSIGN_OR_RETURN(auto challenge_request, rsp::encode(rsp::GetEuiccChallengeRequest{}));
+  STATION_ASSIGN_OR_RETURN(auto challenge_answer, channel.call(challenge_request));
+  STATION_ASSIGN_OR_RETURN(auto challenge,
+                           rsp::decode_get_euicc_challenge_response(challenge_answer));
+  const Bytes& euicc_challenge = challenge.euicc_challenge;
   progress("eUICC: info and challenge read");
 
   Es9Client es9(http, code.smdp_address);
@@ -298,30 +293,24 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
 
 Result<std::vector<ProfileSummary>> list_profiles(ApduTransport& card) {
   STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
-  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request_of(Tag::context(45, true))));
-  STATION_ASSIGN_OR_RETURN(auto element, answer_of(answer, Tag::context(45, true), "GetProfilesInfo"));
-  der::Cursor cursor(element);
-  STATION_ASSIGN_OR_RETURN(auto list, cursor.required(Tag::context(0, true), "profileInfoListOk"));
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::ProfileInfoListRequest{}));
+  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
+  STATION_ASSIGN_OR_RETURN(auto decoded, rsp::decode_profile_info_list_response(answer));
+  if (auto* error = std::get_if<rsp::ProfileInfoListError>(&decoded)) {
+    return Status(ErrorCode::kUnavailable,
+                  fmt::format("the card refused GetProfilesInfo: {}", error->code));
+  }
   std::vector<ProfileSummary> profiles;
-  for (const der::Element& info : list.children()) {
-    if (info.tag() != Tag::private_use(3, true)) continue;
+  for (const auto& info : std::get<std::vector<rsp::ProfileInfo>>(decoded)) {
     ProfileSummary summary;
-    for (const der::Element& field : info.children()) {
-      if (field.tag() == Tag::application(26)) {
-        STATION_ASSIGN_OR_RETURN(summary.iccid, euicc::iccid_digits(field.value()));
-      } else if (field.tag() == Tag::application(15)) {
-        summary.isdp_aid = rsp_crypto::to_hex(field.value());
-      } else if (field.tag() == Tag::context(112)) {
-        STATION_ASSIGN_OR_RETURN(auto state, field.as_integer());
-        summary.state = state == 1 ? "enabled" : "disabled";
-      } else if (field.tag() == Tag::context(17)) {
-        STATION_ASSIGN_OR_RETURN(summary.service_provider_name, field.as_utf8());
-      } else if (field.tag() == Tag::context(18)) {
-        STATION_ASSIGN_OR_RETURN(summary.profile_name, field.as_utf8());
-      } else if (field.tag() == Tag::context(21)) {
-        STATION_ASSIGN_OR_RETURN(summary.profile_class, field.as_integer());
-      }
+    if (info.iccid) {
+      STATION_ASSIGN_OR_RETURN(summary.iccid, euicc::iccid_digits(*info.iccid));
     }
+    if (info.isdp_aid) summary.isdp_aid = rsp_crypto::to_hex(*info.isdp_aid);
+    summary.state = info.profile_state.value_or(0) == 1 ? "enabled" : "disabled";
+    summary.service_provider_name = info.service_provider_name.value_or("");
+    summary.profile_name = info.profile_name.value_or("");
+    summary.profile_class = info.profile_class;
     profiles.push_back(std::move(summary));
   }
   return profiles;
@@ -329,26 +318,9 @@ Result<std::vector<ProfileSummary>> list_profiles(ApduTransport& card) {
 
 namespace {
 
-// Enable (BF31), Disable (BF32) or Delete (BF33) of the profile with that ICCID.
-Status change_profile(ApduTransport& card, std::string_view iccid, const Tag& tag,
-                      std::string_view function, std::string_view needed_state) {
-  STATION_ASSIGN_OR_RETURN(auto iccid_bcd, upp::encode_iccid(iccid));
-  der::Builder builder;
-  builder.begin(tag);
-  if (tag == Tag::context(51, true)) {
-    builder.primitive(Tag::application(26), iccid_bcd);
-  } else {
-    builder.begin(Tag::context(0, true)).primitive(Tag::application(26), iccid_bcd).end();
-    builder.boolean(Tag::context(1), false);  // refreshFlag: no REFRESH of a virtual card
-  }
-  builder.end();
-  STATION_ASSIGN_OR_RETURN(auto request, std::move(builder).finish());
-  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
-  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
-  STATION_ASSIGN_OR_RETURN(auto element, answer_of(answer, tag, function));
-  der::Cursor cursor(element);
-  STATION_ASSIGN_OR_RETURN(auto result, cursor.required(Tag::context(0), "result"));
-  STATION_ASSIGN_OR_RETURN(auto code, result.as_integer());
+// What Enable/Disable/DeleteProfile's result code means for the LPA's caller.
+Status profile_result(std::int64_t code, std::string_view function, std::string_view iccid,
+                      std::string_view needed_state) {
   switch (code) {
     case 0: return Status::ok();
     case 1: return Status(ErrorCode::kNotFound, fmt::format("no profile {} on the eUICC", iccid));
@@ -360,30 +332,55 @@ Status change_profile(ApduTransport& card, std::string_view iccid, const Tag& ta
   }
 }
 
+Result<rsp::ProfileIdentifier> iccid_identifier(std::string_view iccid) {
+  STATION_ASSIGN_OR_RETURN(auto bcd, upp::encode_iccid(iccid));
+  return rsp::ProfileIdentifier{.kind = rsp::ProfileIdentifier::Kind::kIccid, .value = bcd};
+}
+
 }  // namespace
 
+// refreshFlag false: a virtual card has no device to REFRESH.
 Status enable_profile(ApduTransport& card, std::string_view iccid) {
-  return change_profile(card, iccid, Tag::context(49, true), "EnableProfile", "disabled");
+  STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::EnableProfileRequest{.profile = profile}));
+  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
+  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
+  STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_enable_profile_response(answer));
+  return profile_result(result.result, "EnableProfile", iccid, "disabled");
 }
+
 Status disable_profile(ApduTransport& card, std::string_view iccid) {
-  return change_profile(card, iccid, Tag::context(50, true), "DisableProfile", "enabled");
+  STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::DisableProfileRequest{.profile = profile}));
+  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
+  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
+  STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_disable_profile_response(answer));
+  return profile_result(result.result, "DisableProfile", iccid, "enabled");
 }
+
 Status delete_profile(ApduTransport& card, std::string_view iccid) {
-  return change_profile(card, iccid, Tag::context(51, true), "DeleteProfile", "disabled");
+  STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::DeleteProfileRequest{.profile = profile}));
+  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
+  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
+  STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_delete_profile_response(answer));
+  return profile_result(result.result, "DeleteProfile", iccid, "disabled");
 }
 
 Result<std::vector<NotificationDelivery>> process_notifications(ApduTransport& card,
                                                                 const http::Client& http,
                                                                 const Progress& progress) {
   STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
-  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request_of(Tag::context(40, true))));
-  STATION_ASSIGN_OR_RETURN(auto element, answer_of(answer, Tag::context(40, true), "ListNotification"));
-  der::Cursor cursor(element);
-  STATION_ASSIGN_OR_RETURN(auto list, cursor.required(Tag::context(0, true), "notificationMetadataList"));
+  STATION_ASSIGN_OR_RETURN(auto list_request, rsp::encode(rsp::ListNotificationRequest{}));
+  STATION_ASSIGN_OR_RETURN(auto list_answer, channel.call(list_request));
+  STATION_ASSIGN_OR_RETURN(auto listed, rsp::decode_list_notification_response(list_answer));
+  if (auto* error = std::get_if<rsp::ListNotificationError>(&listed)) {
+    return Status(ErrorCode::kUnavailable,
+                  fmt::format("the card refused ListNotification: {}", error->code));
+  }
   std::vector<NotificationDelivery> deliveries;
-  for (const der::Element& entry : list.children()) {
+  for (const auto& metadata : std::get<std::vector<rsp::NotificationMetadata>>(listed)) {
     if (deliveries.size() >= kMaxNotificationsPerRun) break;
-    STATION_ASSIGN_OR_RETURN(auto metadata, rsp::decode_notification_metadata(entry.encoded()));
     NotificationDelivery delivery{.sequence_number = metadata.seq_number,
                                   .address = metadata.notification_address};
     for (auto [bit, name] : {std::pair{rsp::kNotificationInstall, "install"},
@@ -392,31 +389,15 @@ Result<std::vector<NotificationDelivery>> process_notifications(ApduTransport& c
                              std::pair{rsp::kNotificationDelete, "delete"}}) {
       if (metadata.profile_management_operation & bit) delivery.event = name;
     }
-    // RetrieveNotificationsList for this one: BF2B { A0 { 80 seq } }.
-    der::Builder builder;
-    builder.begin(Tag::context(43, true))
-        .begin(Tag::context(0, true))
-        .integer(Tag::context(0), metadata.seq_number)
-        .end()
-        .end();
-    STATION_ASSIGN_OR_RETURN(auto retrieve, std::move(builder).finish());
-    STATION_ASSIGN_OR_RETURN(auto retrieved, channel.call(retrieve));
-    STATION_ASSIGN_OR_RETURN(auto retrieved_element,
-                             answer_of(retrieved, Tag::context(43, true), "RetrieveNotificationsList"));
-    der::Cursor retrieved_cursor(retrieved_element);
-    STATION_ASSIGN_OR_RETURN(auto notifications,
-                             retrieved_cursor.required(Tag::context(0, true), "notificationList"));
-    if (notifications.children().size() != 1) {
-      delivery.status = Status(ErrorCode::kNotFound, "the card no longer holds it");
-    } else {
-      const der::Element pending = *notifications.children().begin();
-      const Bytes encoded(pending.encoded().begin(), pending.encoded().end());
+    auto pending = retrieve_notification(channel, metadata.seq_number);
+    delivery.status = pending.status();
+    if (pending.is_ok()) {
       Es9Client es9(http, metadata.notification_address);
-      delivery.status = es9.handle_notification(encoded);
+      delivery.status = es9.handle_notification(*pending);
       if (delivery.status.is_ok()) delivery.status = remove_notification(channel, metadata.seq_number);
     }
-    progress(fmt::format("notification {} ({}) to {}: {}", delivery.sequence_number, delivery.event,
-                         delivery.address,
+    progress(fmt::format("notification {} ({}) to {}: {}", delivery.sequence_number,
+                         delivery.event, delivery.address,
                          delivery.status.is_ok() ? "delivered" : delivery.status.to_string()));
     deliveries.push_back(std::move(delivery));
   }
