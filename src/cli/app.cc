@@ -132,6 +132,8 @@ Status App::start_orders() {
   api::add_order_routes(router_, *api_->orders);
   web::PortalOptions portal_options = options_.portal;
   portal_options.require_verified_identity = options_.orders.require_verified_identity;
+  // Served over TLS: Secure cookies and HSTS.
+  portal_options.secure_transport |= options_.server.tls.has_value();
   STATION_ASSIGN_OR_RETURN(
       portal_, web::Portal::create(web::PortalDependencies{*database_, *billing_, *orders_,
                                                            *plans_, *identities_, *devices_,
