@@ -11,6 +11,7 @@
 #include "auth/audit.h"
 #include "schema/migrations.h"
 #include "storage/scratch_database.h"
+#include "support/customer_rows.h"
 
 namespace station::kyc {
 namespace {
@@ -115,28 +116,7 @@ class IdentitiesTest : public ::testing::TestWithParam<Engine> {
   }
 
   // A customer row with its wallet account, as billing would write them.
-  Id add_customer() {
-    Id account = ids_.next();
-    Id customer = ids_.next();
-    auto connection = database_->acquire();
-    EXPECT_TRUE(connection.is_ok());
-    const Value account_row[] = {account, std::string("wallet"), std::string("CNY"), kStartMs};
-    EXPECT_TRUE((*connection)
-                    ->execute("INSERT INTO accounts (id, kind, code, currency, has_floor, "
-                              "floor_minor, balance_minor, pending_debit_minor, "
-                              "pending_credit_minor, created_at_ms) "
-                              "VALUES (?, ?, NULL, ?, 1, 0, 0, 0, 0, ?)",
-                              account_row)
-                    .is_ok());
-    const Value customer_row[] = {customer, std::string("李雷"), account, kStartMs};
-    EXPECT_TRUE((*connection)
-                    ->execute("INSERT INTO customers (id, name, phone, email, currency, language, "
-                              "wallet_account_id, created_at_ms) "
-                              "VALUES (?, ?, NULL, NULL, 'CNY', 'zh-CN', ?, ?)",
-                              customer_row)
-                    .is_ok());
-    return customer;
-  }
+  Id add_customer() { return testing::insert_customer_row(*database_, ids_, kStartMs); }
 
   std::vector<auth::AuditEntry> audit() {
     auto connection = database_->acquire();

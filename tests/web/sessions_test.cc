@@ -9,6 +9,7 @@
 #include "auth/api_keys.h"
 #include "schema/migrations.h"
 #include "storage/scratch_database.h"
+#include "support/customer_rows.h"
 #include "web/accounts.h"
 #include "web/sign_in_codes.h"
 
@@ -56,28 +57,7 @@ class WebStoreTest : public ::testing::TestWithParam<Engine> {
     return out;
   }
 
-  Id add_customer() {
-    Id account = ids_.next();
-    Id customer = ids_.next();
-    auto connection = database_->acquire();
-    EXPECT_TRUE(connection.is_ok());
-    const Value account_row[] = {account, std::string("wallet"), std::string("CNY"), kStartMs};
-    EXPECT_TRUE((*connection)
-                    ->execute("INSERT INTO accounts (id, kind, code, currency, has_floor, "
-                              "floor_minor, balance_minor, pending_debit_minor, "
-                              "pending_credit_minor, created_at_ms) "
-                              "VALUES (?, ?, NULL, ?, 1, 0, 0, 0, 0, ?)",
-                              account_row)
-                    .is_ok());
-    const Value customer_row[] = {customer, std::string("李雷"), account, kStartMs};
-    EXPECT_TRUE((*connection)
-                    ->execute("INSERT INTO customers (id, name, phone, email, currency, language, "
-                              "wallet_account_id, created_at_ms) "
-                              "VALUES (?, ?, NULL, NULL, 'CNY', 'zh-CN', ?, ?)",
-                              customer_row)
-                    .is_ok());
-    return customer;
-  }
+  Id add_customer() { return testing::insert_customer_row(*database_, ids_, kStartMs); }
 
   ManualClock clock_{kStartMs};
   IdGenerator ids_{clock_};

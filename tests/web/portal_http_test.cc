@@ -1,0 +1,172 @@
+// The portal over HTTP on a whole App, on both storages: the sign-up with a one-time code from
+// the outbox, CSRF refusals that change nothing, an idempotent top-up, the CSV export, 404 for
+// an order that is not the customer's, and the headers of every page. The browser test
+// (browser/portal_test.cjs) walks the same paths in Chromium on the real binary.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+
+#include "api/api_fixture.h"
+
+namespace station::testing {
+namespace {
+
+class PortalHttpTest : public ApiTest {
+ protected:
+  struct Browser {
+    std::string session;  // the station_session cookie
+    HttpReply last;
+  };
+
+  static std::string cookie_of(const HttpReply& reply) {
+    std::smatch match;
+    std::string set_cookie = reply.header("set-cookie");
+    if (!std::regex_search(set_cookie, match, std::regex("station_session=([0-9a-f]*)"))) {
+      return "";
+    }
+    return match[1];
+  }
+
+  static std::string field(const std::string& body, const std::string& name) {
+    std::smatch match;
+    std::regex pattern("name=\"" + name + "\" value=\"([^\"]*)\"");
+    return std::regex_search(body, match, pattern) ? std::string(match[1]) : "";
+  }
+
+  HttpReply send(Browser& browser, const std::string& method, const std::string& target,
+                 const std::string& form = "") {
+    std::map<std::string, std::string> headers = {{"Cookie", "station_lang=en; station_session=" +
+                                                                 browser.session}};
+    if (method == "POST") headers["Content-Type"] = "application/x-www-form-urlencoded";
+    browser.last = http_request(app_->port(), method, target, form, headers);
+    if (std::string cookie = cookie_of(browser.last); !cookie.empty()) browser.session = cookie;
+    return browser.last;
+  }
+
+  std::string latest_code() {
+    auto messages = app_->messenger().list(1);
+    EXPECT_TRUE(messages.is_ok() && !messages->empty());
+    std::smatch match;
+    std::string text = messages->front().text;
+    return std::regex_search(text, match, std::regex("[0-9]{6}")) ? std::string(match[0]) : "";
+  }
+
+  // Signs up a new customer; returns the browser signed in.
+  Browser sign_up(const std::string& phone) {
+    Browser browser;
+    EXPECT_EQ(send(browser, "GET", "/signin?new=1").status, 200);
+    std::string csrf = field(browser.last.body, "csrf");
+    EXPECT_EQ(csrf.size(), 64u);
+    EXPECT_EQ(send(browser, "POST", "/signin", "name=Li+Lei&phone=" + phone + "&csrf=" + csrf)
+                  .status,
+              200);
+    std::string challenge = field(browser.last.body, "challenge");
+    std::string visitor = browser.session;
+    EXPECT_EQ(send(browser, "POST", "/signin/code",
+                   "challenge=" + challenge + "&code=" + latest_code() + "&csrf=" + csrf)
+                  .status,
+              303);
+    EXPECT_NE(browser.session, visitor) << "signing in rotates the session id";
+    return browser;
+  }
+};
+
+TEST_P(PortalHttpTest, PagesCarryTheSecurityHeadersAndNoInlineScript) {
+  Browser browser;
+  auto page = send(browser, "GET", "/");
+  ASSERT_EQ(page.status, 200);
+  EXPECT_EQ(page.header("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(page.header("content-security-policy").find("frame-ancestors 'none'"),
+            std::string::npos);
+  EXPECT_EQ(page.header("x-content-type-options"), "nosniff");
+  EXPECT_EQ(page.header("referrer-policy"), "same-origin");
+  EXPECT_EQ(page.header("cache-control"), "no-store");
+  EXPECT_EQ(page.header("strict-transport-security"), "");  // not served over TLS
+  EXPECT_EQ(page.body.find("<script>"), std::string::npos);
+  EXPECT_NE(page.body.find("<html lang=\"en\">"), std::string::npos);
+  auto script = send(browser, "GET", "/static/portal.js");
+  EXPECT_EQ(script.status, 200);
+  EXPECT_EQ(script.header("content-type"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(send(browser, "GET", "/static/nothing.js").status, 404);
+  // Signed-in pages send visitors to the sign-in page.
+  auto wallet = send(browser, "GET", "/wallet");
+  EXPECT_EQ(wallet.status, 303);
+  EXPECT_EQ(wallet.header("location"), "/signin");
+}
+
+TEST_P(PortalHttpTest, SignUpTopUpAndExportWithCsrfChecks) {
+  Browser browser = sign_up("%2B8613800138000");
+  auto home = send(browser, "GET", "/");
+  ASSERT_EQ(home.status, 200);
+  EXPECT_NE(home.body.find("CN¥0.00"), std::string::npos) << home.body;
+
+  auto wallet = send(browser, "GET", "/wallet");
+  std::string csrf = field(wallet.body, "csrf");
+  std::string key = field(wallet.body, "idempotency_key");
+  // Without the token, or with another: 403 and nothing moves.
+  EXPECT_EQ(send(browser, "POST", "/wallet/topup", "amount=50&idempotency_key=" + key).status, 403);
+  EXPECT_NE(browser.last.body.find("forbidden"), std::string::npos);
+  EXPECT_EQ(send(browser, "POST", "/wallet/topup",
+                 "amount=50&idempotency_key=" + key + "&csrf=" + std::string(64, 'a'))
+                .status,
+            403);
+  EXPECT_NE(send(browser, "GET", "/").body.find("CN¥0.00"), std::string::npos);
+  // With it, once, however often the form is sent.
+  for (int i = 0; i < 2; ++i) {
+    auto topup = send(browser, "POST", "/wallet/topup",
+                      "amount=50&idempotency_key=" + key + "&csrf=" + csrf);
+    EXPECT_EQ(topup.status, 303);
+    EXPECT_EQ(topup.header("location"), "/wallet?done=topup");
+  }
+  EXPECT_NE(send(browser, "GET", "/wallet").body.find("CN¥50.00"), std::string::npos);
+
+  auto csv = send(browser, "GET", "/transactions.csv");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.header("content-type"), "text/csv; charset=utf-8");
+  EXPECT_NE(csv.body.find(",topup,credit,50.00,CNY,50.00,posted,"), std::string::npos) << csv.body;
+  EXPECT_EQ(std::count(csv.body.begin(), csv.body.end(), '\n'), 2);
+
+  // Signing out ends the session.
+  EXPECT_EQ(send(browser, "POST", "/signout", "csrf=" + csrf).status, 303);
+  EXPECT_EQ(send(browser, "GET", "/wallet").status, 303);
+}
+
+TEST_P(PortalHttpTest, OrdersOfOthersAndUnknownOrdersAre404) {
+  Browser browser = sign_up("%2B8613800138001");
+  for (std::string target : {"/esims/ord_x", "/esims/not-an-id", "/esims/ord_x/qr.svg"}) {
+    auto reply = send(browser, "GET", target);
+    EXPECT_EQ(reply.status, 404) << target;
+    EXPECT_NE(reply.body.find("not_found"), std::string::npos);
+  }
+}
+
+TEST_P(PortalHttpTest, WrongCodesPastTheLimitOpenNoSession) {
+  Browser browser;
+  send(browser, "GET", "/signin?new=1");
+  std::string csrf = field(browser.last.body, "csrf");
+  send(browser, "POST", "/signin", "name=Han&phone=%2B8613800138002&csrf=" + csrf);
+  std::string challenge = field(browser.last.body, "challenge");
+  std::string right = latest_code();
+  std::string wrong = right == "000000" ? "111111" : "000000";
+  for (int attempt = 1; attempt <= 5; ++attempt) {
+    int status = send(browser, "POST", "/signin/code",
+                      "challenge=" + challenge + "&code=" + wrong + "&csrf=" + csrf)
+                     .status;
+    EXPECT_EQ(status, attempt < 5 ? 400 : 429) << attempt;
+  }
+  auto late = send(browser, "POST", "/signin/code",
+                   "challenge=" + challenge + "&code=" + right + "&csrf=" + csrf);
+  EXPECT_EQ(late.status, 429);
+  EXPECT_EQ(late.header("set-cookie"), "");
+  EXPECT_EQ(send(browser, "GET", "/wallet").status, 303);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, PortalHttpTest,
+                         ::testing::Values(Engine::kSqlite, Engine::kPostgres),
+                         [](const auto& test_info) {
+                           return std::string(storage::testing::engine_name(test_info.param));
+                         });
+
+}  // namespace
+}  // namespace station::testing
