@@ -39,7 +39,8 @@ void check_typed(der::ByteView input, Decode decode, const char* what) {
 }
 
 #define STATION_CHECK_DECODER(name) \
-  check_typed(input, [](der::ByteView in) { return rsp::name(in); }, #name)
+  check_typed(                      \
+      input, [](der::ByteView in) { return rsp::name(in); }, #name)
 
 }  // namespace
 
