@@ -157,6 +157,8 @@ struct Orders::Impl {
   bool stopping = false;  // GUARDED_BY(sweeper_mutex)
   std::thread sweeper;
 
+  Es2Port* es2 = nullptr;  // set before start()
+
   Impl(OrdersDependencies d, OrderSettings s) : deps(d), settings(std::move(s)) {}
 
   std::string public_id(Id id) const { return format_public_id(kOrderIdPrefix, id); }
@@ -507,7 +509,19 @@ struct Orders::Impl {
     const Order& order = stored->order;
     const std::string cause = fmt::format("order {}", public_id(order_id));
     auto profile = deps.inventory.get(*order.iccid);
-    if (profile.is_ok()) {
+    if (profile.is_ok() && es2 != nullptr && order.matching_id) {
+      // The SM-DP+ takes the order once, while the profile is still only allocated.
+      if (profile->state == inventory::ProfileState::kAllocated) {
+        auto hash = confirmation_hash_of(order_id);
+        Status confirmed = hash.is_ok() ? es2->confirm(order_id, *order.iccid, *order.matching_id,
+                                                       order.eid, *hash)
+                                        : hash.status();
+        if (!confirmed.is_ok()) {
+          spdlog::warn("order {}: the SM-DP+ did not take it: {}", public_id(order_id),
+                       confirmed.to_string());
+        }
+      }
+    } else if (profile.is_ok()) {
       using inventory::ProfileState;
       ProfileState state = profile->state;
       auto step = [&](ProfileState to) {
@@ -533,6 +547,46 @@ struct Orders::Impl {
                      message.status().to_string());
       }
     }
+  }
+
+  Result<std::optional<std::string>> confirmation_hash_of(Id order_id) {
+    STATION_ASSIGN_OR_RETURN(auto connection, deps.database.acquire());
+    std::array<Value, 1> params = {order_id};
+    STATION_ASSIGN_OR_RETURN(
+        auto rows,
+        connection->query("SELECT confirmation_code_hash FROM orders WHERE id = ?", params));
+    if (rows.empty() || rows[0].is_null(0)) return std::optional<std::string>();
+    return std::optional<std::string>(rows[0].text_at(0));
+  }
+
+  Status record_download_progress(Id order_id, OrderState to, std::string_view cause) {
+    STATION_ASSIGN_OR_RETURN(auto stored, load(order_id));
+    const Order& order = stored.order;
+    if (order.state == to) return Status::ok();
+    static constexpr std::array<std::pair<OrderState, OrderState>, 3> kSteps = {
+        {{kDownloaded, kCodeIssued}, {kInstalled, kDownloaded}, {kActive, kInstalled}}};
+    std::optional<OrderState> from;
+    for (auto [step_to, step_from] : kSteps) {
+      if (to == step_to && order.state == step_from) from = step_from;
+    }
+    if (to == kFailed && transition_allowed(order.state, kFailed)) from = order.state;
+    // Installed before the download was recorded (a report lost to a crash): both steps.
+    if (to == kInstalled && order.state == kCodeIssued) {
+      STATION_RETURN_IF_ERROR(move_now(order_id, kCodeIssued, kDownloaded, cause));
+      from = kDownloaded;
+    }
+    if (!from) {
+      return Status(ErrorCode::kConflict,
+                    fmt::format("order {} is {}; the download step {} does not follow",
+                                public_id(order_id), order_state_name(order.state),
+                                order_state_name(to)));
+    }
+    if (to == kFailed) {
+      return move_now(order_id, *from, kFailed, cause,
+                      {{"failure_code", std::string(error_info(ErrorCode::kInternal).name)},
+                       {"failure_detail", std::string(cause)}});
+    }
+    return move_now(order_id, *from, to, cause);
   }
 
   Status start_card_payment(const Order& order, const std::string& card_token) {
@@ -704,8 +758,11 @@ struct Orders::Impl {
     }
     if (order.iccid) {
       // The profile goes back first: if the device fetched it meanwhile, the order stands.
-      Status released = deps.inventory.transition(*order.iccid, inventory::ProfileState::kAvailable,
-                                                  cause);
+      const bool at_smdp = es2 != nullptr && order.matching_id && order.state == kCodeIssued;
+      Status released =
+          at_smdp ? es2->cancel(*order.iccid, *order.matching_id, cause)
+                  : deps.inventory.transition(*order.iccid, inventory::ProfileState::kAvailable,
+                                              cause);
       if (!released.is_ok()) {
         return Status(ErrorCode::kOrderNotCancellable,
                       "the profile is being downloaded or is installed");
@@ -904,5 +961,11 @@ Status Orders::handle_payment_event(const PaymentEvent& event) {
 }
 
 Status Orders::recover() { return impl_->recover(); }
+
+void Orders::set_es2(Es2Port* es2) { impl_->es2 = es2; }
+
+Status Orders::record_download_progress(Id order_id, OrderState to, std::string_view cause) {
+  return impl_->record_download_progress(order_id, to, cause);
+}
 
 }  // namespace station::orders

@@ -169,6 +169,22 @@ struct OrdersDependencies {
   const Clock& clock;
 };
 
+// The SM-DP+ side of an order (GSMA SGP.22 ES2+): Station's own SM-DP+ (src/smdp) implements
+// it with the same functions its ES2+ endpoint runs, so an order is to the SM-DP+ what an
+// operator's DownloadOrder + ConfirmOrder is.
+class Es2Port {
+ public:
+  virtual ~Es2Port() = default;
+  // DownloadOrder for the profile the order holds (allocated), then ConfirmOrder with the
+  // order's Matching ID, EID and confirmation code hash (lower-case hex SHA-256), released.
+  virtual Status confirm(Id order_id, const std::string& iccid, const std::string& matching_id,
+                         const std::optional<std::string>& eid,
+                         const std::optional<std::string>& confirmation_code_hash) = 0;
+  // CancelOrder: the profile back to available. kConflict once the download has begun.
+  virtual Status cancel(const std::string& iccid, const std::string& matching_id,
+                        std::string_view cause) = 0;
+};
+
 class Orders {
  public:
   Orders(OrdersDependencies dependencies, OrderSettings settings);
@@ -195,6 +211,14 @@ class Orders {
   // unknown intent (it is recorded and ignored). Runs the payment's consequences before
   // returning, so a 2xx to the provider means they are done.
   Status handle_payment_event(const PaymentEvent& event);
+
+  // The SM-DP+ that serves this Station's orders; without one, profiles are moved in the
+  // inventory directly (as the ES2+ steps would). Set before start(); must outlive the Orders.
+  void set_es2(Es2Port* es2);
+  // The SM-DP+ reports a download step: code_issued -> downloaded -> installed -> active, or
+  // failed. Ok when the order is already there (a repeated report); kConflict when the order
+  // is in a state the step does not follow.
+  Status record_download_progress(Id order_id, OrderState to, std::string_view cause);
 
   // Finishes what a crash interrupted: orders left in `created`, and card orders whose payment
   // deadline passed. start() runs it once; the sweeper runs the timeout part periodically.
