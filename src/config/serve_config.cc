@@ -203,6 +203,41 @@ const std::vector<Option>& options() {
        "Delay of the built-in test payment provider before it confirms, in milliseconds "
        "(default 1500)",
        0, 60'000, unsigned_field(&ServeConfig::payment_webhook_delay_ms, 0, 60'000)},
+      {"pki", Kind::kText,
+       "SM-DP+ credentials: a `station pki init` directory (ci, dp_auth, dp_pb, dp_tls)", 0, 0,
+       text_field(&ServeConfig::pki_dir)},
+      {"smdp_listen", Kind::kText,
+       "Address to serve the SM-DP+ (ES9+ and ES2+) on over HTTPS, HOST:PORT (default: no "
+       "SM-DP+); put the name and port the devices reach in smdp_address",
+       0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         if (!t.empty()) STATION_RETURN_IF_ERROR(parse_host_port(t).status());
+         return text_field(&ServeConfig::smdp_listen)(c, t);
+       }},
+      {"smdp_tls_cert", Kind::kText,
+       "SM-DP+ TLS certificate chain, PEM (default: dp_tls.pem of pki)", 0, 0,
+       text_field(&ServeConfig::smdp_tls_cert)},
+      {"smdp_tls_key", Kind::kText, "SM-DP+ TLS private key, PEM (default: dp_tls.key.pem of pki)",
+       0, 0, text_field(&ServeConfig::smdp_tls_key)},
+      {"smdp_ci_cert", Kind::kText,
+       "CI certificate the SM-DP+ trusts, DER or PEM (default: ci.der of pki)", 0, 0,
+       text_field(&ServeConfig::smdp_ci_cert)},
+      {"smdp_dpauth_cert", Kind::kText,
+       "SM-DP+ DPauth certificate (signs serverSigned1; default: dp_auth.der of pki)", 0, 0,
+       text_field(&ServeConfig::smdp_dpauth_cert)},
+      {"smdp_dpauth_key", Kind::kText, "DPauth private key, PEM (default: dp_auth.key.pem of pki)",
+       0, 0, text_field(&ServeConfig::smdp_dpauth_key)},
+      {"smdp_dppb_cert", Kind::kText,
+       "SM-DP+ DPpb certificate (signs smdpSigned2 and the package; default: dp_pb.der of pki)",
+       0, 0, text_field(&ServeConfig::smdp_dppb_cert)},
+      {"smdp_dppb_key", Kind::kText, "DPpb private key, PEM (default: dp_pb.key.pem of pki)", 0,
+       0, text_field(&ServeConfig::smdp_dppb_key)},
+      {"smdp_session_ttl_seconds", Kind::kUnsigned,
+       "Lifetime of an RSP session (ES9+), in seconds (default 600)", 30, 86'400,
+       unsigned_field(&ServeConfig::smdp_session_ttl_seconds, 30, 86'400)},
+      {"smdp_cc_attempts_max", Kind::kUnsigned,
+       "Wrong confirmation codes before a download order is locked (default 3)", 1, 100,
+       unsigned_field(&ServeConfig::smdp_cc_attempts_max, 1, 100)},
   };
   return kOptions;
 }

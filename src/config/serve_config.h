@@ -55,6 +55,19 @@ struct ServeConfig {
   std::uint32_t payment_timeout_seconds = 900;
   std::string payment_webhook_secret;  // never logged; empty: random per start
   std::uint32_t payment_webhook_delay_ms = 1'500;
+  // The SM-DP+ (src/smdp), served over HTTPS on smdp_listen when it is set. Its credentials
+  // come from a `station pki init` directory (pki) and/or the explicit files, which win.
+  std::string pki_dir;
+  std::string smdp_listen;  // HOST:PORT; empty: no SM-DP+
+  std::string smdp_tls_cert;
+  std::string smdp_tls_key;
+  std::string smdp_ci_cert;
+  std::string smdp_dpauth_cert;
+  std::string smdp_dpauth_key;
+  std::string smdp_dppb_cert;
+  std::string smdp_dppb_key;
+  std::uint32_t smdp_session_ttl_seconds = 600;
+  std::uint32_t smdp_cc_attempts_max = 3;
 };
 
 // Raw flag values as given on the command line, by option key.
