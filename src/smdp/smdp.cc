@@ -239,20 +239,25 @@ Status check_config(const SmdpConfig& config) {
   return Status::ok();
 }
 
-Result<CiCredentials> load_credentials_from_pki_dir(const std::string& dir) {
+CredentialFiles credential_files_in_pki_dir(const std::string& dir) {
+  return CredentialFiles{dir + "/ci.der", dir + "/dp_auth.der", dir + "/dp_auth.key.pem",
+                         dir + "/dp_pb.der", dir + "/dp_pb.key.pem"};
+}
+
+Result<CiCredentials> load_credentials(const CredentialFiles& files) {
   CiCredentials set;
-  auto entity = [&](std::string_view name) -> Result<rsp_crypto::PkiEntity> {
-    rsp_crypto::PkiEntity loaded;
-    STATION_ASSIGN_OR_RETURN(loaded.certificate, rsp_crypto::load_certificate_file(
-                                                     fmt::format("{}/{}.der", dir, name)));
-    STATION_ASSIGN_OR_RETURN(loaded.key, rsp_crypto::load_private_key_file(
-                                             fmt::format("{}/{}.key.pem", dir, name)));
-    return loaded;
-  };
-  STATION_ASSIGN_OR_RETURN(set.ci, rsp_crypto::load_certificate_file(dir + "/ci.der"));
-  STATION_ASSIGN_OR_RETURN(set.dp_auth, entity("dp_auth"));
-  STATION_ASSIGN_OR_RETURN(set.dp_pb, entity("dp_pb"));
+  STATION_ASSIGN_OR_RETURN(set.ci, rsp_crypto::load_certificate_file(files.ci_certificate));
+  STATION_ASSIGN_OR_RETURN(set.dp_auth.certificate,
+                           rsp_crypto::load_certificate_file(files.dp_auth_certificate));
+  STATION_ASSIGN_OR_RETURN(set.dp_auth.key, rsp_crypto::load_private_key_file(files.dp_auth_key));
+  STATION_ASSIGN_OR_RETURN(set.dp_pb.certificate,
+                           rsp_crypto::load_certificate_file(files.dp_pb_certificate));
+  STATION_ASSIGN_OR_RETURN(set.dp_pb.key, rsp_crypto::load_private_key_file(files.dp_pb_key));
   return set;
+}
+
+Result<CiCredentials> load_credentials_from_pki_dir(const std::string& dir) {
+  return load_credentials(credential_files_in_pki_dir(dir));
 }
 
 struct Smdp::Impl {
@@ -1248,6 +1253,36 @@ struct Smdp::Impl {
     return digits;
   }
 };
+
+namespace {
+
+class StationEs2 final : public orders::Es2Port {
+ public:
+  explicit StationEs2(Smdp& smdp) : smdp_(smdp) {}
+
+  Status confirm(Id order_id, const std::string& iccid, const std::string& matching_id,
+                 const std::optional<std::string>& eid,
+                 const std::optional<std::string>& confirmation_code_hash) override {
+    DownloadOrderRequest order{iccid, std::nullopt, eid, order_id, "station orders"};
+    STATION_RETURN_IF_ERROR(smdp_.download_order(order).status());
+    ConfirmOrderRequest confirm{iccid, matching_id, eid, confirmation_code_hash, true};
+    return smdp_.confirm_order(confirm).status();
+  }
+
+  Status cancel(const std::string& iccid, const std::string& matching_id,
+                std::string_view cause) override {
+    return smdp_.cancel_order(iccid, matching_id, FinalProfileStatus::kAvailable, cause);
+  }
+
+ private:
+  Smdp& smdp_;
+};
+
+}  // namespace
+
+std::unique_ptr<orders::Es2Port> make_es2_port(Smdp& smdp) {
+  return std::make_unique<StationEs2>(smdp);
+}
 
 Smdp::Smdp(SmdpDependencies dependencies, SmdpConfig config)
     : impl_(std::make_unique<Impl>(dependencies, std::move(config))) {

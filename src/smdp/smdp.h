@@ -59,6 +59,7 @@
 #include "common/result.h"
 #include "inventory/inventory.h"
 #include "metrics/registry.h"
+#include "orders/orders.h"
 #include "rsp_crypto/pki.h"
 #include "secrets/secrets.h"
 #include "storage/database.h"
@@ -117,7 +118,17 @@ struct SmdpConfig {
 // right roles and whose keys match, a host id of 1..16 bytes. kValidationFailed naming the fault.
 Status check_config(const SmdpConfig& config);
 
-// Loads credentials from a `station pki init` directory (ci, dp_auth, dp_pb).
+// The files of one CI's credentials: certificates DER or PEM, keys unencrypted PEM.
+struct CredentialFiles {
+  std::string ci_certificate;
+  std::string dp_auth_certificate;
+  std::string dp_auth_key;
+  std::string dp_pb_certificate;
+  std::string dp_pb_key;
+};
+// The files of a `station pki init` directory (ci.der, dp_auth.der, dp_auth.key.pem, ...).
+CredentialFiles credential_files_in_pki_dir(const std::string& dir);
+Result<CiCredentials> load_credentials(const CredentialFiles& files);
 Result<CiCredentials> load_credentials_from_pki_dir(const std::string& dir);
 
 // ---- ES2+ ---------------------------------------------------------------------------------
@@ -214,5 +225,9 @@ class Smdp {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Station's own orders reach this SM-DP+ through the ES2+ functions above. `smdp` must outlive
+// the port.
+std::unique_ptr<orders::Es2Port> make_es2_port(Smdp& smdp);
 
 }  // namespace station::smdp
