@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cassert>
+#include <thread>
 
 #include <fmt/format.h>
 #include <openssl/rand.h>
@@ -15,6 +16,7 @@
 #include "api/v1.h"
 #include "orders/activation.h"
 #include "schema/migrations.h"
+#include "smdp/routes.h"
 #include "spdlog/spdlog.h"
 
 namespace station::cli {
@@ -99,6 +101,7 @@ Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) 
   app->server_ = std::make_unique<http::Server>(options.server, app->router_, app->metrics_,
                                                 options.access_log);
   STATION_RETURN_IF_ERROR(app->server_->listen());
+  STATION_RETURN_IF_ERROR(app->start_smdp());
   STATION_RETURN_IF_ERROR(app->start_orders());
   return app;
 }
@@ -130,6 +133,24 @@ Status App::start_orders() {
       api::OrderRoutesContext{*authenticator_, *billing_, *audit_, *orders_, *payments_, *ids_,
                               *clock_, metrics_});
   api::add_order_routes(router_, *api_->orders);
+  if (smdp_) {
+    es2_ = smdp::make_es2_port(*smdp_);
+    orders_->set_es2(es2_.get());
+    orders::Orders* orders = orders_.get();
+    smdp_->set_progress_listener(
+        [orders](Id order_id, smdp::DownloadProgress progress, std::string_view cause) {
+          using P = smdp::DownloadProgress;
+          const orders::OrderState to = progress == P::kDownloaded ? orders::OrderState::kDownloaded
+                                        : progress == P::kInstalled ? orders::OrderState::kInstalled
+                                        : progress == P::kEnabled   ? orders::OrderState::kActive
+                                                                    : orders::OrderState::kFailed;
+          if (Status moved = orders->record_download_progress(order_id, to, cause);
+              !moved.is_ok()) {
+            spdlog::warn("order {}: download progress: {}",
+                         format_public_id(orders::kOrderIdPrefix, order_id), moved.to_string());
+          }
+        });
+  }
   web::PortalOptions portal_options = options_.portal;
   portal_options.require_verified_identity = options_.orders.require_verified_identity;
   // Served over TLS: Secure cookies and HSTS.
@@ -143,6 +164,25 @@ Status App::start_orders() {
   payments_->start();
   orders_->start();
   return Status::ok();
+}
+
+Status App::start_smdp() {
+  if (!options_.smdp) return Status::ok();
+  const SmdpServeOptions& serve = *options_.smdp;
+  smdp::SmdpConfig config;
+  config.address = options_.orders.smdp_address;
+  config.session_ttl_seconds = serve.session_ttl_seconds;
+  config.cc_attempts_max = serve.cc_attempts_max;
+  STATION_ASSIGN_OR_RETURN(auto credentials, smdp::load_credentials(serve.credentials));
+  config.credentials.push_back(std::move(credentials));
+  STATION_RETURN_IF_ERROR(smdp::check_config(config));
+  smdp_ = std::make_unique<smdp::Smdp>(
+      smdp::SmdpDependencies{*database_, *inventory_, *keyring_, *ids_, *clock_, metrics_},
+      std::move(config));
+  smdp::add_smdp_routes(smdp_router_, *smdp_, *authenticator_);
+  smdp_server_ = std::make_unique<http::Server>(serve.server, smdp_router_, metrics_,
+                                                options_.access_log);
+  return smdp_server_->listen();
 }
 
 Status App::start_messaging() {
@@ -221,11 +261,21 @@ std::string App::create_api_key_for_tests(const std::vector<auth::Scope>& scopes
 }
 
 void App::run() {
+  std::thread smdp_runner;
+  if (smdp_server_) smdp_runner = std::thread([this] { smdp_server_->run(); });
   server_->run();
+  if (smdp_server_) {
+    // The main listener has stopped (stop() or a signal): the SM-DP+ stops with it.
+    smdp_server_->stop();
+    smdp_runner.join();
+  }
   drain();
 }
 
-void App::stop() { server_->stop(); }
+void App::stop() {
+  server_->stop();
+  if (smdp_server_) smdp_server_->stop();
+}
 
 void App::stop_on_signals() { server_->stop_on_signals(); }
 

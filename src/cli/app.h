@@ -27,10 +27,20 @@
 #include "metrics/registry.h"
 #include "orders/orders.h"
 #include "orders/payments.h"
+#include "smdp/smdp.h"
 #include "storage/database.h"
 #include "web/portal.h"
 
 namespace station::cli {
+
+// The SM-DP+ (src/smdp): served over HTTPS on its own listener; its address is
+// orders.smdp_address, which activation codes carry.
+struct SmdpServeOptions {
+  http::ServerOptions server;  // with tls set
+  smdp::CredentialFiles credentials;
+  std::uint32_t session_ttl_seconds = 600;
+  std::uint32_t cc_attempts_max = 3;
+};
 
 struct AppOptions {
   std::string database_url;
@@ -48,6 +58,7 @@ struct AppOptions {
   // its webhooks with it). Empty: a random one per start.
   std::string payment_webhook_secret;
   std::uint32_t payment_webhook_delay_ms = 1'500;
+  std::optional<SmdpServeOptions> smdp;  // none: no SM-DP+
   // The subscriber portal's settings (web/portal.h); it is served under "/".
   web::PortalOptions portal;
 };
@@ -61,6 +72,8 @@ class App {
   ~App();
 
   std::uint16_t port() const { return server_->port(); }
+  // The SM-DP+'s HTTPS port (0 when there is none).
+  std::uint16_t smdp_port() const { return smdp_server_ ? smdp_server_->port() : 0; }
   const std::optional<std::string>& first_admin_key() const { return first_admin_key_; }
 
   // Serves until stop() (or a signal, after stop_on_signals()); then drains in-flight requests,
@@ -89,6 +102,8 @@ class App {
   void register_metrics();
   // The outbox, and the SMPP client and sender when an SMSC is configured.
   Status start_messaging();
+  // The SM-DP+ and its HTTPS listener, when configured.
+  Status start_smdp();
   // The payment provider and the orders domain, once the server's port is known.
   Status start_orders();
   void drain();
@@ -111,6 +126,10 @@ class App {
   std::unique_ptr<messaging::SmppClient> smpp_client_;  // null when no SMSC is configured
   std::unique_ptr<orders::TestPaymentProvider> payments_;
   std::unique_ptr<orders::Orders> orders_;
+  std::unique_ptr<smdp::Smdp> smdp_;              // null without an SM-DP+
+  std::unique_ptr<orders::Es2Port> es2_;          // orders -> smdp_
+  http::Router smdp_router_;
+  std::unique_ptr<http::Server> smdp_server_;
   std::unique_ptr<web::Portal> portal_;
   std::unique_ptr<struct ApiHolder> api_;
   metrics::Registry metrics_;

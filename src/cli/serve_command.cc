@@ -50,6 +50,30 @@ int run_serve(const config::ServeFlags& flags) {
   options.orders.payment_timeout_seconds = config->payment_timeout_seconds;
   options.payment_webhook_secret = config->payment_webhook_secret;
   options.payment_webhook_delay_ms = config->payment_webhook_delay_ms;
+  if (!config->smdp_listen.empty()) {
+    SmdpServeOptions smdp;
+    auto listen = config::parse_host_port(config->smdp_listen);
+    if (!listen.is_ok()) {
+      fmt::print(stderr, "error: smdp_listen: {}\n", listen.status().to_string());
+      return 2;
+    }
+    smdp.server = options.server;
+    smdp.server.listen_host = listen->host;
+    smdp.server.listen_port = listen->port;
+    const std::string& pki = config->pki_dir;
+    auto pick = [&pki](const std::string& given, std::string_view in_pki) {
+      return !given.empty() || pki.empty() ? given : pki + "/" + std::string(in_pki);
+    };
+    smdp.server.tls = http::TlsFiles{pick(config->smdp_tls_cert, "dp_tls.pem"),
+                                     pick(config->smdp_tls_key, "dp_tls.key.pem")};
+    smdp.credentials = smdp::CredentialFiles{
+        pick(config->smdp_ci_cert, "ci.der"), pick(config->smdp_dpauth_cert, "dp_auth.der"),
+        pick(config->smdp_dpauth_key, "dp_auth.key.pem"), pick(config->smdp_dppb_cert, "dp_pb.der"),
+        pick(config->smdp_dppb_key, "dp_pb.key.pem")};
+    smdp.session_ttl_seconds = config->smdp_session_ttl_seconds;
+    smdp.cc_attempts_max = config->smdp_cc_attempts_max;
+    options.smdp = std::move(smdp);
+  }
   if (config->access_log) {
     // The access log is data (one JSON object per line) on stdout; diagnostics go to stderr.
     auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
@@ -75,6 +99,10 @@ int run_serve(const config::ServeFlags& flags) {
   }
   spdlog::info("station serving on http://{}:{} (store: {})", config->listen.host,
                (*app)->port(), (*app)->database().describe());
+  if ((*app)->smdp_port() != 0) {
+    spdlog::info("sm-dp+ serving ES9+/ES2+ on https://{}:{} as {}", options.smdp->server.listen_host,
+                 (*app)->smdp_port(), config->smdp_address);
+  }
   if ((*app)->first_admin_key()) {
     // First start: the store had no API key. Shown once; stored only as a hash.
     fmt::print(stderr,
