@@ -3,6 +3,8 @@
 // with its SGP.22 subject and reason codes and changes nothing it should not.
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <fmt/format.h>
 
 #include "der/rsp.h"
@@ -170,6 +172,40 @@ TEST_P(SmdpTest, WrongAddressAndUnknownCiAreRefusedAtInitiation) {
   ASSERT_NE(unknown.failure(), nullptr);
   EXPECT_EQ(unknown.failure()->subject_code, "8.8.2");
   EXPECT_EQ(unknown.failure()->reason_code, "3.1");
+}
+
+TEST_P(SmdpTest, RunsWithTheGsmaSgp26CertificatesAndItsSignaturesVerifyAgainstThatChain) {
+  const std::string certs = std::string(STATION_RSP_SHARED_DIR) + "/certs/";
+  CredentialFiles files{certs + "CertificateIssuer/CERT_CI_ECDSA_NIST.der",
+                        certs + "DPauth/CERT_S_SM_DPauth_ECDSA_NIST.der",
+                        certs + "DPauth/SK_S_SM_DPauth_ECDSA_NIST.pem",
+                        certs + "DPpb/CERT_S_SM_DPpb_ECDSA_NIST.der",
+                        certs + "DPpb/SK_S_SM_DPpb_ECDSA_NIST.pem"};
+  auto credentials = load_credentials(files);
+  ASSERT_TRUE(credentials.is_ok()) << credentials.status().to_string();
+  rsp_crypto::Certificate ci = credentials->ci;
+  SmdpConfig config;
+  config.address = address_;
+  config.credentials.push_back(std::move(*credentials));
+  ASSERT_TRUE(check_config(config).is_ok()) << check_config(config).to_string();
+  Smdp gsma(SmdpDependencies{*database_, *inventory_, keyring_, *ids_, *clock_, metrics_},
+            std::move(config));
+
+  der::rsp::EuiccInfo1 info;
+  info.svn = {2, 2, 0};
+  info.ci_pkids_for_verification = {ci.subject_key_identifier()};
+  info.ci_pkids_for_signing = info.ci_pkids_for_verification;
+  auto started = gsma.initiate_authentication(Bytes(16, 0x33), der::rsp::encode(info).value(),
+                                              address_);
+  ASSERT_TRUE(started.ok());
+  auto dp_auth = rsp_crypto::Certificate::from_der(started.value().server_certificate).value();
+  std::array trusted{ci};
+  EXPECT_TRUE(rsp_crypto::verify_chain(dp_auth, {}, trusted, rsp_crypto::CertRole::kDpAuth).is_ok());
+  const Bytes& tlv = started.value().server_signature1;
+  ASSERT_EQ(tlv.size(), 3u + 64u);
+  EXPECT_TRUE(rsp_crypto::verify(dp_auth.public_key().value(), started.value().server_signed1,
+                                 der::ByteView(tlv).subspan(3))
+                  .is_ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, SmdpTest,
