@@ -1,9 +1,9 @@
 // Fuzz target: what an LPA (or a bridged third-party LPA) sends the virtual eUICC — command APDUs
 // (channels, SELECT, STORE DATA chaining, GET RESPONSE) carrying ES10 requests that reach the
 // ISD-R's parsers (AuthenticateServer, PrepareDownload, the Bound Profile Package pieces, ES10c).
-// Input: APDUs back to back, each preceded by its length (two bytes, big-endian); the card is first given a channel
-// and the ISD-R selected, so most inputs reach the ES10 layer. Every response must end in a
-// status word and stay within the card's answer limit.
+// Input: APDUs back to back, each preceded by its length (two bytes, big-endian); the card is first
+// given a channel and the ISD-R selected, so most inputs reach the ES10 layer. Every response must
+// end in a status word and stay within the card's answer limit.
 #include <cassert>
 #include <cstdint>
 #include <filesystem>
@@ -26,7 +26,8 @@ using namespace station;
 // One eUICC for the whole run: its state file lives in a temporary folder.
 struct Fixture {
   Fixture() {
-    dir = std::filesystem::temp_directory_path() / ("euicc_apdu_fuzz_" + std::to_string(::getpid()));
+    dir =
+        std::filesystem::temp_directory_path() / ("euicc_apdu_fuzz_" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     auto pki = rsp_crypto::create_test_pki({});
     assert(pki.is_ok());

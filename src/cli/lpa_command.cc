@@ -57,8 +57,8 @@ class VirtualEuicc {
         !flags.pki_dir.empty()) {
       state = euicc::StateFile::create(flags.euicc_file, flags.pki_dir);
       if (state.is_ok()) {
-        fmt::print(stderr, "eUICC {} created in {} from {}\n", state->state().eid,
-                   flags.euicc_file, flags.pki_dir);
+        fmt::print(stderr, "eUICC {} created in {} from {}\n", state->state().eid, flags.euicc_file,
+                   flags.pki_dir);
       }
     }
     if (!state.is_ok()) return state.status();
@@ -190,8 +190,7 @@ int run_bridge(const LpaFlags& flags) {
   for (const auto& word : flags.command) argv.push_back(const_cast<char*>(word.c_str()));
   argv.push_back(nullptr);
   pid_t child = 0;
-  const int spawned =
-      posix_spawnp(&child, argv[0], &actions, nullptr, argv.data(), environ);
+  const int spawned = posix_spawnp(&child, argv[0], &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(to_child[0]);
   ::close(from_child[1]);

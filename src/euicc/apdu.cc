@@ -90,15 +90,14 @@ Result<std::vector<CommandApdu>> store_data_commands(std::uint8_t channel, ByteV
   std::vector<CommandApdu> commands;
   commands.reserve(blocks);
   for (std::size_t block = 0; block < blocks; ++block) {
-    const ByteView part = payload.subspan(block * kMaxShortData,
-                                          std::min(kMaxShortData, payload.size() - block * kMaxShortData));
-    commands.push_back(CommandApdu{
-        .cla = cla_on_channel(0x80, channel),
-        .ins = kInsStoreData,
-        .p1 = block + 1 == blocks ? kP1LastBlock : kP1MoreBlocks,
-        .p2 = static_cast<std::uint8_t>(block),
-        .data = Bytes(part.begin(), part.end()),
-        .le = kMaxResponseChunk});
+    const ByteView part = payload.subspan(
+        block * kMaxShortData, std::min(kMaxShortData, payload.size() - block * kMaxShortData));
+    commands.push_back(CommandApdu{.cla = cla_on_channel(0x80, channel),
+                                   .ins = kInsStoreData,
+                                   .p1 = block + 1 == blocks ? kP1LastBlock : kP1MoreBlocks,
+                                   .p2 = static_cast<std::uint8_t>(block),
+                                   .data = Bytes(part.begin(), part.end()),
+                                   .le = kMaxResponseChunk});
   }
   return commands;
 }

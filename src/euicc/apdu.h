@@ -35,9 +35,8 @@ using Bytes = std::vector<std::uint8_t>;
 using ByteView = std::span<const std::uint8_t>;
 
 // SGP.22 section 2.2.3: the ISD-R's AID.
-inline constexpr std::array<std::uint8_t, 16> kIsdRAid = {0xA0, 0x00, 0x00, 0x05, 0x59, 0x10,
-                                                          0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x89,
-                                                          0x00, 0x00, 0x01, 0x00};
+inline constexpr std::array<std::uint8_t, 16> kIsdRAid = {
+    0xA0, 0x00, 0x00, 0x05, 0x59, 0x10, 0x10, 0xFF, 0xFF, 0xFF, 0xFF, 0x89, 0x00, 0x00, 0x01, 0x00};
 
 inline constexpr std::uint8_t kInsManageChannel = 0x70;
 inline constexpr std::uint8_t kInsSelect = 0xA4;
@@ -45,7 +44,7 @@ inline constexpr std::uint8_t kInsStoreData = 0xE2;
 inline constexpr std::uint8_t kInsGetResponse = 0xC0;
 inline constexpr std::uint8_t kP1MoreBlocks = 0x11;
 inline constexpr std::uint8_t kP1LastBlock = 0x91;
-inline constexpr std::size_t kMaxShortData = 255;     // Lc
+inline constexpr std::size_t kMaxShortData = 255;      // Lc
 inline constexpr std::size_t kMaxResponseChunk = 256;  // Le 00
 inline constexpr std::uint8_t kMaxLogicalChannel = 19;
 inline constexpr std::size_t kMaxApduBytes = 4 + 1 + kMaxShortData + 1;
@@ -69,7 +68,7 @@ struct CommandApdu {
   std::uint8_t ins = 0;
   std::uint8_t p1 = 0;
   std::uint8_t p2 = 0;
-  Bytes data;                    // Lc bytes (0..255)
+  Bytes data;                     // Lc bytes (0..255)
   std::optional<std::size_t> le;  // 1..256 (the byte 00 means 256); absent: no Le
 };
 

@@ -21,8 +21,7 @@ Bytes isd_r_fci() {
 
 Bytes VirtualCard::transmit(ByteView command_bytes) {
   auto command = parse_command(command_bytes);
-  const ResponseApdu response =
-      command.is_ok() ? dispatch(*command) : status_word(kSwWrongLength);
+  const ResponseApdu response = command.is_ok() ? dispatch(*command) : status_word(kSwWrongLength);
   return encode_response(response.data, response.sw);
 }
 
@@ -131,7 +130,7 @@ ResponseApdu VirtualCard::store_data(const CommandApdu& command, Channel& channe
   auto answer = isd_r_.handle_es10(request);
   if (!answer.is_ok()) {
     return status_word(answer.status().code() == ErrorCode::kMalformedRequest ? kSwIncorrectData
-                                                                               : kSwUnknown);
+                                                                              : kSwUnknown);
   }
   if (answer->size() > kMaxEs10ResponseBytes) return status_word(kSwUnknown);
   return announce(channel, std::move(*answer));

@@ -49,9 +49,9 @@ class VirtualCard {
   struct Channel {
     bool open = false;
     bool isd_r_selected = false;
-    Bytes request;                       // STORE DATA blocks received so far
+    Bytes request;                           // STORE DATA blocks received so far
     std::optional<std::uint8_t> next_block;  // the P2 expected next; nullopt: none pending
-    Bytes response;                      // the answer not yet fetched
+    Bytes response;                          // the answer not yet fetched
     std::size_t response_offset = 0;
   };
 

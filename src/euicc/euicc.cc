@@ -25,26 +25,26 @@ using rsp_crypto::Certificate;
 using rsp_crypto::EcKey;
 
 constexpr std::size_t kChallengeBytes = 16;
-constexpr der::Limits kEs10Limits{.max_bytes = kMaxEs10RequestBytes, .max_elements = 2048,
-                                  .max_depth = 16};
+constexpr der::Limits kEs10Limits{
+    .max_bytes = kMaxEs10RequestBytes, .max_elements = 2048, .max_depth = 16};
 // Versions the card reports (EUICCInfo1/2): SGP.22 v2.2.0, profile package v2.3.
 const der::Bytes kSvn = {0x02, 0x02, 0x00};
 
 // ES10 request tags (SGP.22 section 5.7).
-constexpr Tag kPrepareDownload = Tag::context(33, true);         // BF21
-constexpr Tag kGetEuiccInfo1 = Tag::context(32, true);           // BF20
-constexpr Tag kGetEuiccInfo2 = Tag::context(34, true);           // BF22
-constexpr Tag kListNotification = Tag::context(40, true);        // BF28
+constexpr Tag kPrepareDownload = Tag::context(33, true);            // BF21
+constexpr Tag kGetEuiccInfo1 = Tag::context(32, true);              // BF20
+constexpr Tag kGetEuiccInfo2 = Tag::context(34, true);              // BF22
+constexpr Tag kListNotification = Tag::context(40, true);           // BF28
 constexpr Tag kRetrieveNotificationsList = Tag::context(43, true);  // BF2B
-constexpr Tag kProfileInfoList = Tag::context(45, true);         // BF2D
-constexpr Tag kGetEuiccChallenge = Tag::context(46, true);       // BF2E
-constexpr Tag kNotificationSent = Tag::context(48, true);        // BF30
-constexpr Tag kEnableProfile = Tag::context(49, true);           // BF31
-constexpr Tag kDisableProfile = Tag::context(50, true);          // BF32
-constexpr Tag kDeleteProfile = Tag::context(51, true);           // BF33
-constexpr Tag kBoundProfilePackage = Tag::context(54, true);     // BF36
-constexpr Tag kAuthenticateServer = Tag::context(56, true);      // BF38
-constexpr Tag kGetEuiccData = Tag::context(62, true);            // BF3E
+constexpr Tag kProfileInfoList = Tag::context(45, true);            // BF2D
+constexpr Tag kGetEuiccChallenge = Tag::context(46, true);          // BF2E
+constexpr Tag kNotificationSent = Tag::context(48, true);           // BF30
+constexpr Tag kEnableProfile = Tag::context(49, true);              // BF31
+constexpr Tag kDisableProfile = Tag::context(50, true);             // BF32
+constexpr Tag kDeleteProfile = Tag::context(51, true);              // BF33
+constexpr Tag kBoundProfilePackage = Tag::context(54, true);        // BF36
+constexpr Tag kAuthenticateServer = Tag::context(56, true);         // BF38
+constexpr Tag kGetEuiccData = Tag::context(62, true);               // BF3E
 
 // AuthenticateErrorCode / DownloadErrorCode values.
 constexpr std::int64_t kInvalidCertificate = 1;
@@ -131,7 +131,8 @@ Result<Header> read_header(der::ByteView bytes) {
     if (count == 0 || count > 3 || at + count > bytes.size()) return malformed("bad length");
     if (bytes[at] == 0) return malformed("non-minimal length");
     for (std::size_t i = 0; i < count; ++i) header.length = header.length << 8 | bytes[at++];
-    if (header.length < 0x80 || (count > 1 && header.length < (std::size_t{1} << (8 * (count - 1))))) {
+    if (header.length < 0x80 ||
+        (count > 1 && header.length < (std::size_t{1} << (8 * (count - 1))))) {
       return malformed("non-minimal length");
     }
   }
@@ -161,18 +162,18 @@ std::string registered_id(const Certificate& certificate) {
 // What one download session keeps, in memory only.
 struct Euicc::Session {
   enum class Stage {
-    kChallenged,       // GetEUICCChallenge answered
-    kAuthenticated,    // AuthenticateServer answered
-    kPrepared,         // PrepareDownload answered
-    kConfigureIsdp,    // InitialiseSecureChannel done; A0 + '87' next
-    kMoreConfigure,    // inside A0
-    kMetadataHeader,   // A1 next
-    kMetadata,         // inside A1
-    kAfterMetadata,    // A2 + '87' or A3 next
-    kReplaceKeys,      // inside A2
-    kProfileHeader,    // A3 next
-    kProfile,          // inside A3
-    kComplete,         // every byte of the package received
+    kChallenged,      // GetEUICCChallenge answered
+    kAuthenticated,   // AuthenticateServer answered
+    kPrepared,        // PrepareDownload answered
+    kConfigureIsdp,   // InitialiseSecureChannel done; A0 + '87' next
+    kMoreConfigure,   // inside A0
+    kMetadataHeader,  // A1 next
+    kMetadata,        // inside A1
+    kAfterMetadata,   // A2 + '87' or A3 next
+    kReplaceKeys,     // inside A2
+    kProfileHeader,   // A3 next
+    kProfile,         // inside A3
+    kComplete,        // every byte of the package received
   };
   Stage stage = Stage::kChallenged;
   der::Bytes euicc_challenge;
@@ -189,7 +190,7 @@ struct Euicc::Session {
   std::optional<rsp_crypto::Scp03tState> scp;
   der::Bytes metadata;  // StoreMetadataRequest, as the '88' segments carry it
   std::optional<rsp::StoreMetadataRequest> store_metadata;
-  der::Bytes profile;   // the decrypted profile package so far (holds Ki/OPc: wiped)
+  der::Bytes profile;  // the decrypted profile package so far (holds Ki/OPc: wiped)
   std::string smdp_oid;
 
   ~Session() {
@@ -263,8 +264,8 @@ Result<Bytes> Euicc::get_euicc_challenge() {
 
 Result<Bytes> Euicc::euicc_info1() {
   STATION_ASSIGN_OR_RETURN(auto ids, ci_pkids());
-  return rsp::encode(rsp::EuiccInfo1{
-      .svn = kSvn, .ci_pkids_for_verification = ids, .ci_pkids_for_signing = ids});
+  return rsp::encode(
+      rsp::EuiccInfo1{.svn = kSvn, .ci_pkids_for_verification = ids, .ci_pkids_for_signing = ids});
 }
 
 Result<Bytes> Euicc::euicc_info2() {
@@ -274,8 +275,7 @@ Result<Bytes> Euicc::euicc_info2() {
   info.svn = kSvn;
   info.euicc_firmware_ver = {0x01, 0x00, 0x00};
   // ETSI TS 102 226 TLVs: installed applications, free non-volatile memory, free RAM.
-  info.ext_card_resource = {0x81, 0x01, 0x00, 0x82, 0x03, 0x08, 0x00, 0x00,
-                            0x83, 0x02, 0x20, 0x00};
+  info.ext_card_resource = {0x81, 0x01, 0x00, 0x82, 0x03, 0x08, 0x00, 0x00, 0x83, 0x02, 0x20, 0x00};
   info.uicc_capability = rsp::kUiccCapabilityUsimSupport | rsp::kUiccCapabilityAkaMilenage;
   info.globalplatform_version = der::Bytes{0x02, 0x03, 0x00};
   info.rsp_capability = rsp::kRspCapabilityAdditionalProfile;
@@ -341,8 +341,8 @@ Result<Bytes> Euicc::prepare_download(ByteView request) {
   const auto& signed2 = decoded->smdp_signed2;
   auto refuse = [&](std::int64_t code) -> Result<Bytes> {
     session_.reset();
-    return rsp::encode(rsp::PrepareDownloadResponse(rsp::PrepareDownloadResponseError{
-        .transaction_id = signed2.transaction_id, .code = code}));
+    return rsp::encode(rsp::PrepareDownloadResponse(
+        rsp::PrepareDownloadResponseError{.transaction_id = signed2.transaction_id, .code = code}));
   };
   if (!session_ || session_->stage != Session::Stage::kAuthenticated) {
     return refuse(kNoSessionContext);
@@ -435,13 +435,13 @@ std::optional<Euicc::BppFailure> Euicc::load_step(ByteView request) {
       }
       auto plain = rsp_crypto::unprotect_segment(*s.scp, 0x87, request.subspan(header->size));
       if (!plain.is_ok()) {
-        return fail(BppCommand::kConfigureIsdp,
-                    plain.status().code() == ErrorCode::kUnauthenticated
-                        ? BppError::kScp03tSecurityError
-                        : BppError::kScp03tStructureError);
+        return fail(BppCommand::kConfigureIsdp, plain.status().code() == ErrorCode::kUnauthenticated
+                                                    ? BppError::kScp03tSecurityError
+                                                    : BppError::kScp03tStructureError);
       }
       auto configure = rsp::decode_configure_isdp_request(plain->view());
-      if (!configure.is_ok()) return fail(BppCommand::kConfigureIsdp, BppError::kIncorrectInputValues);
+      if (!configure.is_ok())
+        return fail(BppCommand::kConfigureIsdp, BppError::kIncorrectInputValues);
       if (configure->dp_oid) s.smdp_oid = *configure->dp_oid;
       s.stage = Stage::kMetadataHeader;
       return std::nullopt;
@@ -461,10 +461,9 @@ std::optional<Euicc::BppFailure> Euicc::load_step(ByteView request) {
       }
       auto data = rsp_crypto::verify_mac_segment(*s.scp, 0x88, request);
       if (!data.is_ok()) {
-        return fail(BppCommand::kStoreMetadata,
-                    data.status().code() == ErrorCode::kUnauthenticated
-                        ? BppError::kScp03tSecurityError
-                        : BppError::kScp03tStructureError);
+        return fail(BppCommand::kStoreMetadata, data.status().code() == ErrorCode::kUnauthenticated
+                                                    ? BppError::kScp03tSecurityError
+                                                    : BppError::kScp03tStructureError);
       }
       if (s.metadata.size() + data->size() > rsp::kStoreMetadataRequestLimits.max_bytes) {
         return fail(BppCommand::kStoreMetadata, BppError::kIncorrectInputValues);
@@ -472,7 +471,8 @@ std::optional<Euicc::BppFailure> Euicc::load_step(ByteView request) {
       s.metadata.insert(s.metadata.end(), data->begin(), data->end());
       if (s.sequence_left > 0) return std::nullopt;
       auto metadata = rsp::decode_store_metadata_request(s.metadata);
-      if (!metadata.is_ok()) return fail(BppCommand::kStoreMetadata, BppError::kIncorrectInputValues);
+      if (!metadata.is_ok())
+        return fail(BppCommand::kStoreMetadata, BppError::kIncorrectInputValues);
       s.store_metadata = std::move(*metadata);
       s.stage = Stage::kAfterMetadata;
       return std::nullopt;
@@ -506,7 +506,8 @@ std::optional<Euicc::BppFailure> Euicc::load_step(ByteView request) {
         return fail(BppCommand::kLoadProfileElements, BppError::kInsufficientMemory);
       }
       // Reserve once, so growing never leaves a copy of profile data behind unwiped.
-      if (s.profile.capacity() < kMaxProfilePackageBytes) s.profile.reserve(kMaxProfilePackageBytes);
+      if (s.profile.capacity() < kMaxProfilePackageBytes)
+        s.profile.reserve(kMaxProfilePackageBytes);
       s.profile.insert(s.profile.end(), plain->view().begin(), plain->view().end());
       if (s.sequence_left == 0) s.stage = Stage::kComplete;
       return std::nullopt;
@@ -636,9 +637,9 @@ Result<Bytes> Euicc::finish_installation(std::optional<BppFailure> failure) {
                                           .notification_metadata = metadata};
   if (!session->smdp_oid.empty()) data.smdp_oid = session->smdp_oid;
   if (failure) {
-    data.final_result = rsp::ProfileInstallationError{
-        .bpp_command_id = static_cast<std::int64_t>(failure->command),
-        .error_reason = static_cast<std::int64_t>(failure->reason)};
+    data.final_result =
+        rsp::ProfileInstallationError{.bpp_command_id = static_cast<std::int64_t>(failure->command),
+                                      .error_reason = static_cast<std::int64_t>(failure->reason)};
   } else {
     data.final_result = rsp::ProfileInstallationSuccess{.aid = installed->isdp_aid,
                                                         .sima_response = kSimaResponseOk};
@@ -670,7 +671,8 @@ std::optional<Euicc::BppFailure> Euicc::install_profile(Session& session,
   }
   EuiccState& state = state_.mutable_state();
   for (const auto& installed : state.profiles) {
-    if (installed.iccid == contents->iccid) return BppFailure{kCommand, BppError::kIccidAlreadyExists};
+    if (installed.iccid == contents->iccid)
+      return BppFailure{kCommand, BppError::kIccidAlreadyExists};
   }
   if (state.profiles.size() >= kMaxProfiles) {
     return BppFailure{kCommand, BppError::kInsufficientMemory};
@@ -685,12 +687,13 @@ std::optional<Euicc::BppFailure> Euicc::install_profile(Session& session,
   auto text = [](const rsp_crypto::SecretBytes& bytes) {
     return std::string_view(reinterpret_cast<const char*>(bytes.view().data()), bytes.size());
   };
-  profile.sealed_ki = state_.keyring().seal(text(contents->ki), secret_context(profile.iccid, "ki"));
+  profile.sealed_ki =
+      state_.keyring().seal(text(contents->ki), secret_context(profile.iccid, "ki"));
   profile.sealed_opc =
       state_.keyring().seal(text(contents->opc), secret_context(profile.iccid, "opc"));
   profile.notification_addresses.emplace_back(NotificationEvent::kInstall, session.server_address);
-  for (auto event : {NotificationEvent::kEnable, NotificationEvent::kDisable,
-                     NotificationEvent::kDelete}) {
+  for (auto event :
+       {NotificationEvent::kEnable, NotificationEvent::kDisable, NotificationEvent::kDelete}) {
     std::string address = session.server_address;
     for (const auto& configuration : metadata.notification_configuration_info.value_or(
              std::vector<rsp::NotificationConfiguration>{})) {
@@ -842,9 +845,10 @@ Result<Bytes> Euicc::list_notification(ByteView request) {
         (*decoded->profile_management_operation & event_bit(notification.event)) == 0) {
       continue;
     }
-    rsp::NotificationMetadata metadata{.seq_number = notification.sequence_number,
-                                       .profile_management_operation = event_bit(notification.event),
-                                       .notification_address = notification.address};
+    rsp::NotificationMetadata metadata{
+        .seq_number = notification.sequence_number,
+        .profile_management_operation = event_bit(notification.event),
+        .notification_address = notification.address};
     if (!notification.iccid.empty()) {
       STATION_ASSIGN_OR_RETURN(metadata.iccid, upp::encode_iccid(notification.iccid));
     }
@@ -867,8 +871,8 @@ Result<Bytes> Euicc::retrieve_notifications_list(ByteView request) {
   }
   // SGP.22: a search that finds nothing answers noResultAvailable.
   if (list.empty() && (decoded->seq_number || decoded->profile_management_operation)) {
-    return rsp::encode(rsp::RetrieveNotificationsListResponse(
-        rsp::RetrieveNotificationsListError{.code = 1}));
+    return rsp::encode(
+        rsp::RetrieveNotificationsListResponse(rsp::RetrieveNotificationsListError{.code = 1}));
   }
   return rsp::encode(rsp::RetrieveNotificationsListResponse(std::move(list)));
 }
@@ -876,10 +880,9 @@ Result<Bytes> Euicc::retrieve_notifications_list(ByteView request) {
 Result<Bytes> Euicc::remove_notification(ByteView request) {
   auto decoded = rsp::decode_notification_sent_request(request);
   if (!decoded.is_ok()) return malformed(decoded.status().message());
-  const auto removed = std::erase_if(state_.mutable_state().notifications,
-                                     [&](const PendingNotification& n) {
-                                       return n.sequence_number == decoded->seq_number;
-                                     });
+  const auto removed = std::erase_if(
+      state_.mutable_state().notifications,
+      [&](const PendingNotification& n) { return n.sequence_number == decoded->seq_number; });
   constexpr std::int64_t kOk = 0, kNothingToDelete = 1;
   if (removed == 0) return rsp::encode(rsp::NotificationSentResponse{kNothingToDelete});
   STATION_RETURN_IF_ERROR(state_.save());

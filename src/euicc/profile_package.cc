@@ -42,8 +42,8 @@ Result<std::string> iccid_digits(der::ByteView bcd) {
   std::string digits;
   bool padding = false;
   for (std::uint8_t byte : bcd) {
-    for (std::uint8_t nibble : {static_cast<std::uint8_t>(byte & 0x0F),
-                                static_cast<std::uint8_t>(byte >> 4)}) {
+    for (std::uint8_t nibble :
+         {static_cast<std::uint8_t>(byte & 0x0F), static_cast<std::uint8_t>(byte >> 4)}) {
       if (nibble == 0x0F) {
         padding = true;
       } else if (nibble > 9 || padding) {

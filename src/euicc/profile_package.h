@@ -20,8 +20,8 @@ inline constexpr der::Limits kProfilePackageLimits{
     .max_bytes = kMaxProfilePackageBytes, .max_elements = 64 * 1024, .max_depth = 16};
 
 struct ProfileContents {
-  std::string iccid;  // digits
-  std::string imsi;   // digits
+  std::string iccid;            // digits
+  std::string imsi;             // digits
   rsp_crypto::SecretBytes ki;   // 16 bytes
   rsp_crypto::SecretBytes opc;  // 16 bytes
 };

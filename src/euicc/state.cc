@@ -114,10 +114,14 @@ Result<NotificationEvent> event_from_name(std::string_view name) {
 
 std::string_view event_name(NotificationEvent event) {
   switch (event) {
-    case NotificationEvent::kInstall: return "install";
-    case NotificationEvent::kEnable: return "enable";
-    case NotificationEvent::kDisable: return "disable";
-    case NotificationEvent::kDelete: return "delete";
+    case NotificationEvent::kInstall:
+      return "install";
+    case NotificationEvent::kEnable:
+      return "enable";
+    case NotificationEvent::kDisable:
+      return "disable";
+    case NotificationEvent::kDelete:
+      return "delete";
   }
   return "unknown";
 }
@@ -250,8 +254,7 @@ Result<StateFile> StateFile::open(const std::string& path) {
   STATION_ASSIGN_OR_RETURN(auto text, read_bounded(path));
   STATION_ASSIGN_OR_RETURN(auto state, state_from_json(text));
   STATION_ASSIGN_OR_RETURN(auto keyring, secrets::load_key_file(path + ".key"));
-  return StateFile(path, std::move(state),
-                   std::make_unique<secrets::Keyring>(std::move(keyring)));
+  return StateFile(path, std::move(state), std::make_unique<secrets::Keyring>(std::move(keyring)));
 }
 
 Result<rsp_crypto::EcKey> StateFile::private_key() const {

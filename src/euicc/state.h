@@ -31,7 +31,12 @@ inline constexpr std::size_t kMaxProfiles = 32;
 inline constexpr std::size_t kMaxPendingNotifications = 64;
 
 // SGP.22 NotificationEvent bit numbers.
-enum class NotificationEvent : std::uint8_t { kInstall = 0, kEnable = 1, kDisable = 2, kDelete = 3 };
+enum class NotificationEvent : std::uint8_t {
+  kInstall = 0,
+  kEnable = 1,
+  kDisable = 2,
+  kDelete = 3
+};
 std::string_view event_name(NotificationEvent event);
 
 struct InstalledProfile {
@@ -53,16 +58,16 @@ struct PendingNotification {
   std::int64_t sequence_number = 0;
   NotificationEvent event = NotificationEvent::kInstall;
   std::string iccid;
-  std::string address;                    // the SM-DP+ to send it to
-  std::vector<std::uint8_t> encoded;      // the PendingNotification TLV, signed
+  std::string address;                // the SM-DP+ to send it to
+  std::vector<std::uint8_t> encoded;  // the PendingNotification TLV, signed
 };
 
 struct EuiccState {
   std::string eid;
-  std::vector<std::uint8_t> euicc_certificate;  // DER
-  std::vector<std::uint8_t> eum_certificate;    // DER
+  std::vector<std::uint8_t> euicc_certificate;             // DER
+  std::vector<std::uint8_t> eum_certificate;               // DER
   std::vector<std::vector<std::uint8_t>> ci_certificates;  // DER, the CIs trusted
-  std::string sealed_private_key;               // PKCS#8 PEM sealed, context "euicc:key"
+  std::string sealed_private_key;                          // PKCS#8 PEM sealed, context "euicc:key"
   std::int64_t next_sequence_number = 1;
   std::uint32_t next_isdp_number = 1;
   std::vector<InstalledProfile> profiles;

@@ -44,8 +44,8 @@ bool iequals(std::string_view a, std::string_view b) {
 // error_code) until it completes or the deadline passes; on the deadline the socket is closed,
 // which aborts the step.
 template <typename Start, typename Socket>
-boost::system::error_code run_step(asio::io_context& io, Clock::time_point deadline,
-                                   Socket& socket, Start start) {
+boost::system::error_code run_step(asio::io_context& io, Clock::time_point deadline, Socket& socket,
+                                   Start start) {
   std::optional<boost::system::error_code> result;
   start([&result](boost::system::error_code ec, auto&&...) { result = ec; });
   io.restart();
@@ -69,7 +69,8 @@ Result<ClientResponse> exchange(asio::io_context& io, Stream& stream, asio::ip::
   message.target(url.target);
   message.version(11);
   const bool default_port = url.port == (url.tls ? 443 : 80);
-  const std::string host = url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
+  const std::string host =
+      url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   message.set(bhttp::field::host, default_port ? host : fmt::format("{}:{}", host, url.port));
   message.set(bhttp::field::connection, "close");
   for (const auto& [name, value] : request.headers) message.set(name, value);
@@ -81,14 +82,16 @@ Result<ClientResponse> exchange(asio::io_context& io, Stream& stream, asio::ip::
   }
   beast::flat_buffer buffer;
   bhttp::response_parser<bhttp::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(max_response_bytes, 64 * 1024)));
+  parser.header_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(max_response_bytes, 64 * 1024)));
   parser.body_limit(max_response_bytes);
-  if (auto ec = run_step(io, deadline, socket,
-                         [&](auto handler) { bhttp::async_read(stream, buffer, parser, handler); })) {
+  if (auto ec = run_step(io, deadline, socket, [&](auto handler) {
+        bhttp::async_read(stream, buffer, parser, handler);
+      })) {
     if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
-      return Status(ErrorCode::kPayloadTooLarge,
-                    fmt::format("the response of {} is beyond {} bytes", url.host,
-                                max_response_bytes));
+      return Status(
+          ErrorCode::kPayloadTooLarge,
+          fmt::format("the response of {} is beyond {} bytes", url.host, max_response_bytes));
     }
     return unavailable(fmt::format("reading from {}: {}", url.host, ec.message()));
   }
@@ -147,15 +150,15 @@ Result<Url> parse_url(std::string_view text) {
   if (url.host.empty() || url.host.size() > 253) return invalid("no host");
   const bool ipv6 = authority.starts_with("[");
   for (char c : url.host) {
-    const bool allowed = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
-                         (c == ':' && ipv6);
+    const bool allowed =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || (c == ':' && ipv6);
     if (!allowed) return invalid("bad host");
   }
   if (port) {
     unsigned value = 0;
     auto [end, error] = std::from_chars(port->data(), port->data() + port->size(), value);
-    if (port->empty() || error != std::errc() || end != port->data() + port->size() ||
-        value == 0 || value > 65535) {
+    if (port->empty() || error != std::errc() || end != port->data() + port->size() || value == 0 ||
+        value > 65535) {
       return invalid("bad port");
     }
     url.port = static_cast<std::uint16_t>(value);
@@ -249,7 +252,8 @@ Result<ClientResponse> Client::send(const ClientRequest& request) const {
                     fmt::format("the TLS certificate of {} does not verify: {}", url.host,
                                 X509_verify_cert_error_string(verify)));
     }
-    return unavailable(fmt::format("TLS handshake with {}: {}", url.host, handshake_error.message()));
+    return unavailable(
+        fmt::format("TLS handshake with {}: {}", url.host, handshake_error.message()));
   }
   return exchange(io, stream, socket, deadline, url, request, options_.max_response_bytes);
 }

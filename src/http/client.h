@@ -26,7 +26,7 @@ inline constexpr std::size_t kClientResponseBytesMaxDefault = 1024 * 1024;
 inline constexpr std::size_t kClientUrlBytesMax = 2048;
 
 struct Url {
-  bool tls = true;  // https
+  bool tls = true;   // https
   std::string host;  // without brackets for IPv6
   std::uint16_t port = 443;
   std::string target = "/";  // path and query

@@ -21,13 +21,12 @@ Result<Es10Channel> Es10Channel::open(ApduTransport& transport) {
     return refused("MANAGE CHANNEL", opened.sw);
   }
   Es10Channel channel(transport, opened.data[0]);
-  const euicc::CommandApdu select{
-      .cla = euicc::cla_on_channel(0x00, channel.channel_),
-      .ins = euicc::kInsSelect,
-      .p1 = 0x04,
-      .p2 = 0x00,
-      .data = Bytes(euicc::kIsdRAid.begin(), euicc::kIsdRAid.end()),
-      .le = euicc::kMaxResponseChunk};
+  const euicc::CommandApdu select{.cla = euicc::cla_on_channel(0x00, channel.channel_),
+                                  .ins = euicc::kInsSelect,
+                                  .p1 = 0x04,
+                                  .p2 = 0x00,
+                                  .data = Bytes(euicc::kIsdRAid.begin(), euicc::kIsdRAid.end()),
+                                  .le = euicc::kMaxResponseChunk};
   STATION_ASSIGN_OR_RETURN(auto selected, channel.exchange(select));
   if (selected.sw != euicc::kSwOk) return refused("SELECT ISD-R", selected.sw);
   return channel;
@@ -49,9 +48,8 @@ Result<euicc::ResponseApdu> Es10Channel::exchange(const euicc::CommandApdu& comm
   // 61xx: more data waits; fetch it.
   while (response.sw1() == 0x61) {
     const std::size_t chunk = response.sw2() == 0 ? euicc::kMaxResponseChunk : response.sw2();
-    const euicc::CommandApdu get_response{.cla = euicc::cla_on_channel(0x00, channel_),
-                                          .ins = euicc::kInsGetResponse,
-                                          .le = chunk};
+    const euicc::CommandApdu get_response{
+        .cla = euicc::cla_on_channel(0x00, channel_), .ins = euicc::kInsGetResponse, .le = chunk};
     STATION_ASSIGN_OR_RETURN(raw, transport_->transmit(euicc::encode_command(get_response)));
     STATION_ASSIGN_OR_RETURN(response, euicc::parse_response(raw));
     if (data.size() + response.data.size() > kMaxEs10AnswerBytes) {

@@ -14,8 +14,8 @@
 
 namespace station::lpa {
 
-using euicc::ByteView;
 using euicc::Bytes;
+using euicc::ByteView;
 
 inline constexpr std::size_t kMaxEs10AnswerBytes = euicc::kMaxEs10ResponseBytes;
 

@@ -40,18 +40,18 @@ struct Es9Status {
 };
 
 struct InitiateAuthenticationResult {
-  std::string transaction_id;  // hex, as sent
-  Bytes server_signed1;        // DER
-  Bytes server_signature1;     // the 5F37 TLV
+  std::string transaction_id;      // hex, as sent
+  Bytes server_signed1;            // DER
+  Bytes server_signature1;         // the 5F37 TLV
   Bytes euicc_ci_pkid_to_be_used;  // the SubjectKeyIdentifier TLV (04 ...)
-  Bytes server_certificate;    // DER
+  Bytes server_certificate;        // DER
 };
 
 struct AuthenticateClientResult {
   std::string transaction_id;
   Bytes profile_metadata;  // StoreMetadataRequest TLV
   Bytes smdp_signed2;
-  Bytes smdp_signature2;   // 5F37 TLV
+  Bytes smdp_signature2;  // 5F37 TLV
   Bytes smdp_certificate;
 };
 

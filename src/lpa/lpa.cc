@@ -30,7 +30,8 @@ const Bytes kGetEuiccInfo1Request = {0xBF, 0x20, 0x00};
 Result<Bytes> contents_of(der::ByteView tlv, const Tag& tag, std::string_view what) {
   auto element = der::parse(tlv, der::Limits{.max_bytes = 4096, .max_elements = 4, .max_depth = 2});
   if (!element.is_ok() || element->tag() != tag) {
-    return Status(ErrorCode::kMalformedRequest, fmt::format("{} is not a {} TLV", what, tag.to_string()));
+    return Status(ErrorCode::kMalformedRequest,
+                  fmt::format("{} is not a {} TLV", what, tag.to_string()));
   }
   return Bytes(element->value().begin(), element->value().end());
 }
@@ -54,31 +55,45 @@ Result<Bytes> hash_confirmation_code(std::string_view code, der::ByteView transa
 
 std::string_view authenticate_error_name(std::int64_t code) {
   switch (code) {
-    case 1: return "invalidCertificate";
-    case 2: return "invalidSignature";
-    case 3: return "unsupportedCurve";
-    case 4: return "noSessionContext";
-    case 5: return "invalidOid";
-    case 6: return "euiccChallengeMismatch";
-    case 7: return "ciPKUnknown";
-    default: return "undefinedError";
+    case 1:
+      return "invalidCertificate";
+    case 2:
+      return "invalidSignature";
+    case 3:
+      return "unsupportedCurve";
+    case 4:
+      return "noSessionContext";
+    case 5:
+      return "invalidOid";
+    case 6:
+      return "euiccChallengeMismatch";
+    case 7:
+      return "ciPKUnknown";
+    default:
+      return "undefinedError";
   }
 }
 
 std::string_view download_error_name(std::int64_t code) {
   switch (code) {
-    case 1: return "invalidCertificate";
-    case 2: return "invalidSignature";
-    case 3: return "unsupportedCurve";
-    case 4: return "noSessionContext";
-    case 5: return "invalidTransactionId";
-    default: return "undefinedError";
+    case 1:
+      return "invalidCertificate";
+    case 2:
+      return "invalidSignature";
+    case 3:
+      return "unsupportedCurve";
+    case 4:
+      return "noSessionContext";
+    case 5:
+      return "invalidTransactionId";
+    default:
+      return "undefinedError";
   }
 }
 
 Status remove_notification(Es10Channel& channel, std::int64_t sequence_number) {
-  STATION_ASSIGN_OR_RETURN(auto request,
-                           rsp::encode(rsp::NotificationSentRequest{.seq_number = sequence_number}));
+  STATION_ASSIGN_OR_RETURN(
+      auto request, rsp::encode(rsp::NotificationSentRequest{.seq_number = sequence_number}));
   STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
   STATION_ASSIGN_OR_RETURN(auto removed, rsp::decode_notification_sent_response(answer));
   if (removed.delete_notification_status != 0) {
@@ -90,8 +105,9 @@ Status remove_notification(Es10Channel& channel, std::int64_t sequence_number) {
 
 // The one pending notification with that sequence number (RetrieveNotificationsList).
 Result<Bytes> retrieve_notification(Es10Channel& channel, std::int64_t sequence_number) {
-  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::RetrieveNotificationsListRequest{
-                                             .seq_number = sequence_number}));
+  STATION_ASSIGN_OR_RETURN(
+      auto request,
+      rsp::encode(rsp::RetrieveNotificationsListRequest{.seq_number = sequence_number}));
   STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
   auto decoded = rsp::decode_retrieve_notifications_list_response(answer);
   if (!decoded.is_ok()) return decoded.status();
@@ -136,7 +152,8 @@ Result<std::vector<Bytes>> bound_profile_package_pieces(const Bytes& package) {
   };
   sequence(Tag::context(0, true), parts.first_sequence_of87, false);
   sequence(Tag::context(1, true), parts.sequence_of88, true);
-  if (parts.second_sequence_of87) sequence(Tag::context(2, true), *parts.second_sequence_of87, false);
+  if (parts.second_sequence_of87)
+    sequence(Tag::context(2, true), *parts.second_sequence_of87, false);
   sequence(Tag::context(3, true), parts.sequence_of86, true);
   return pieces;
 }
@@ -192,7 +209,8 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
 
   Es9Client es9(http, code.smdp_address);
   STATION_ASSIGN_OR_RETURN(auto initiated, es9.initiate_authentication(euicc_challenge, info1));
-  STATION_ASSIGN_OR_RETURN(auto server_signed1, rsp::decode_server_signed1(initiated.server_signed1));
+  STATION_ASSIGN_OR_RETURN(auto server_signed1,
+                           rsp::decode_server_signed1(initiated.server_signed1));
   if (server_signed1.server_address != code.smdp_address) {
     return Status(ErrorCode::kUnauthenticated,
                   fmt::format("the SM-DP+ signed for address '{}', not '{}'",
@@ -203,12 +221,12 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
   rsp::AuthenticateServerRequest authenticate;
   authenticate.server_signed1 = server_signed1;
   authenticate.server_signed1_der = initiated.server_signed1;
-  STATION_ASSIGN_OR_RETURN(authenticate.server_signature1,
-                           contents_of(initiated.server_signature1, Tag::application(55),
-                                       "serverSignature1"));
-  STATION_ASSIGN_OR_RETURN(authenticate.euicc_ci_pkid_to_be_used,
-                           contents_of(initiated.euicc_ci_pkid_to_be_used, der::kOctetString,
-                                       "euiccCiPKIdToBeUsed"));
+  STATION_ASSIGN_OR_RETURN(
+      authenticate.server_signature1,
+      contents_of(initiated.server_signature1, Tag::application(55), "serverSignature1"));
+  STATION_ASSIGN_OR_RETURN(
+      authenticate.euicc_ci_pkid_to_be_used,
+      contents_of(initiated.euicc_ci_pkid_to_be_used, der::kOctetString, "euiccCiPKIdToBeUsed"));
   authenticate.server_certificate = initiated.server_certificate;
   authenticate.ctx_params1.matching_id = code.matching_id;
   authenticate.ctx_params1.device_info.tac = request.tac;
@@ -225,7 +243,8 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
 
   STATION_ASSIGN_OR_RETURN(auto client,
                            es9.authenticate_client(initiated.transaction_id, authenticate_answer));
-  STATION_ASSIGN_OR_RETURN(auto metadata, rsp::decode_store_metadata_request(client.profile_metadata));
+  STATION_ASSIGN_OR_RETURN(auto metadata,
+                           rsp::decode_store_metadata_request(client.profile_metadata));
   STATION_ASSIGN_OR_RETURN(auto iccid, euicc::iccid_digits(metadata.iccid));
   progress(fmt::format("authenticateClient: profile {} ({}, {})", iccid,
                        metadata.service_provider_name, metadata.profile_name));
@@ -233,17 +252,17 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
   rsp::PrepareDownloadRequest prepare;
   STATION_ASSIGN_OR_RETURN(prepare.smdp_signed2, rsp::decode_smdp_signed2(client.smdp_signed2));
   prepare.smdp_signed2_der = client.smdp_signed2;
-  STATION_ASSIGN_OR_RETURN(prepare.smdp_signature2,
-                           contents_of(client.smdp_signature2, Tag::application(55),
-                                       "smdpSignature2"));
+  STATION_ASSIGN_OR_RETURN(
+      prepare.smdp_signature2,
+      contents_of(client.smdp_signature2, Tag::application(55), "smdpSignature2"));
   prepare.smdp_certificate = client.smdp_certificate;
   if (prepare.smdp_signed2.cc_required) {
     if (!request.confirmation_code) {
       return invalid("the SM-DP+ asks for a confirmation code (--cc)");
     }
-    STATION_ASSIGN_OR_RETURN(prepare.hash_cc,
-                             hash_confirmation_code(*request.confirmation_code,
-                                                    prepare.smdp_signed2.transaction_id));
+    STATION_ASSIGN_OR_RETURN(
+        prepare.hash_cc,
+        hash_confirmation_code(*request.confirmation_code, prepare.smdp_signed2.transaction_id));
   }
   STATION_ASSIGN_OR_RETURN(auto prepare_request, rsp::encode(prepare));
   STATION_ASSIGN_OR_RETURN(auto prepare_answer, channel.call(prepare_request));
@@ -258,8 +277,8 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
   STATION_ASSIGN_OR_RETURN(auto package,
                            es9.get_bound_profile_package(initiated.transaction_id, prepare_answer));
   STATION_ASSIGN_OR_RETURN(auto pieces, bound_profile_package_pieces(package));
-  progress(fmt::format("getBoundProfilePackage: {} bytes in {} pieces", package.size(),
-                       pieces.size()));
+  progress(
+      fmt::format("getBoundProfilePackage: {} bytes in {} pieces", package.size(), pieces.size()));
 
   Bytes result;
   for (std::size_t i = 0; i < pieces.size(); ++i) {
@@ -322,8 +341,10 @@ namespace {
 Status profile_result(std::int64_t code, std::string_view function, std::string_view iccid,
                       std::string_view needed_state) {
   switch (code) {
-    case 0: return Status::ok();
-    case 1: return Status(ErrorCode::kNotFound, fmt::format("no profile {} on the eUICC", iccid));
+    case 0:
+      return Status::ok();
+    case 1:
+      return Status(ErrorCode::kNotFound, fmt::format("no profile {} on the eUICC", iccid));
     case 2:
       return Status(ErrorCode::kConflict,
                     fmt::format("{}: profile {} is not {}", function, iccid, needed_state));
@@ -342,7 +363,8 @@ Result<rsp::ProfileIdentifier> iccid_identifier(std::string_view iccid) {
 // refreshFlag false: a virtual card has no device to REFRESH.
 Status enable_profile(ApduTransport& card, std::string_view iccid) {
   STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
-  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::EnableProfileRequest{.profile = profile}));
+  STATION_ASSIGN_OR_RETURN(auto request,
+                           rsp::encode(rsp::EnableProfileRequest{.profile = profile}));
   STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
   STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
   STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_enable_profile_response(answer));
@@ -351,7 +373,8 @@ Status enable_profile(ApduTransport& card, std::string_view iccid) {
 
 Status disable_profile(ApduTransport& card, std::string_view iccid) {
   STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
-  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::DisableProfileRequest{.profile = profile}));
+  STATION_ASSIGN_OR_RETURN(auto request,
+                           rsp::encode(rsp::DisableProfileRequest{.profile = profile}));
   STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
   STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
   STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_disable_profile_response(answer));
@@ -360,7 +383,8 @@ Status disable_profile(ApduTransport& card, std::string_view iccid) {
 
 Status delete_profile(ApduTransport& card, std::string_view iccid) {
   STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
-  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::DeleteProfileRequest{.profile = profile}));
+  STATION_ASSIGN_OR_RETURN(auto request,
+                           rsp::encode(rsp::DeleteProfileRequest{.profile = profile}));
   STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
   STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
   STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_delete_profile_response(answer));
@@ -394,10 +418,11 @@ Result<std::vector<NotificationDelivery>> process_notifications(ApduTransport& c
     if (pending.is_ok()) {
       Es9Client es9(http, metadata.notification_address);
       delivery.status = es9.handle_notification(*pending);
-      if (delivery.status.is_ok()) delivery.status = remove_notification(channel, metadata.seq_number);
+      if (delivery.status.is_ok())
+        delivery.status = remove_notification(channel, metadata.seq_number);
     }
-    progress(fmt::format("notification {} ({}) to {}: {}", delivery.sequence_number,
-                         delivery.event, delivery.address,
+    progress(fmt::format("notification {} ({}) to {}: {}", delivery.sequence_number, delivery.event,
+                         delivery.address,
                          delivery.status.is_ok() ? "delivered" : delivery.status.to_string()));
     deliveries.push_back(std::move(delivery));
   }

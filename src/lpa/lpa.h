@@ -11,8 +11,8 @@
 //   5. ES10b PrepareDownload (with hashCc = SHA-256(SHA-256(code) || transactionId) when the
 //      SM-DP+ asks for a confirmation code); ES9+ getBoundProfilePackage
 //   6. ES10b LoadBoundProfilePackage, one STORE DATA sequence per piece (SGP.22 2.5.5): BF36
-//      header + InitialiseSecureChannel, A0 header + '87', A1 header, each '88', [A2 header + '87'],
-//      A3 header, each '86'; the card answers the last with ProfileInstallationResult
+//      header + InitialiseSecureChannel, A0 header + '87', A1 header, each '88', [A2 header +
+//      '87'], A3 header, each '86'; the card answers the last with ProfileInstallationResult
 //   7. ES9+ handleNotification with that result, then ES10b RemoveNotificationFromList.
 // A refusal by the SM-DP+ names its subject and reason codes; one by the card names its error
 // code; after a card refusal in steps 4-5 the LPA cancels the session with the SM-DP+.

@@ -17,8 +17,9 @@ std::string apdu_reply(int ecode, const Bytes& data = {}) {
 }
 
 std::string http_reply(int rcode, std::string_view body = {}) {
-  return json{{"type", "http"},
-              {"payload", {{"rcode", rcode}, {"rx", rsp_crypto::to_hex(rsp_crypto::as_bytes(body))}}}}
+  return json{
+      {"type", "http"},
+      {"payload", {{"rcode", rcode}, {"rx", rsp_crypto::to_hex(rsp_crypto::as_bytes(body))}}}}
       .dump();
 }
 
@@ -81,11 +82,12 @@ std::string StdioBridge::apdu(std::string_view func, std::string_view param) {
       return apdu_reply(-1);
     }
     const std::uint8_t channel = open_response->data[0];
-    auto selected = card_.transmit(euicc::encode_command({.cla = euicc::cla_on_channel(0x00, channel),
-                                                          .ins = euicc::kInsSelect,
-                                                          .p1 = 0x04,
-                                                          .p2 = 0x0C,
-                                                          .data = *bytes}));
+    auto selected =
+        card_.transmit(euicc::encode_command({.cla = euicc::cla_on_channel(0x00, channel),
+                                              .ins = euicc::kInsSelect,
+                                              .p1 = 0x04,
+                                              .p2 = 0x0C,
+                                              .data = *bytes}));
     auto select_response = selected.is_ok() ? euicc::parse_response(*selected)
                                             : Result<euicc::ResponseApdu>(selected.status());
     if (!select_response.is_ok() || select_response->sw != euicc::kSwOk) return apdu_reply(-1);

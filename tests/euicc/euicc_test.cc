@@ -90,15 +90,15 @@ class TestSmdp {
     EXPECT_EQ(ok(rsp_crypto::verify_euicc_certificates(euicc_certificate, eum_certificate, cis)),
               pki_.eid);
     euicc_key_ = ok(euicc_certificate.public_key());
-    EXPECT_TRUE(rsp_crypto::verify(euicc_key_, signed_ok->euicc_signed1_der,
-                                   signed_ok->euicc_signature1)
-                    .is_ok());
+    EXPECT_TRUE(
+        rsp_crypto::verify(euicc_key_, signed_ok->euicc_signed1_der, signed_ok->euicc_signature1)
+            .is_ok());
     rsp::PrepareDownloadRequest request;
     request.smdp_signed2 = {.transaction_id = kTransactionId, .cc_required = false};
     request.smdp_signed2_der = ok(rsp::encode(request.smdp_signed2));
     request.smdp_signature2 = ok(rsp_crypto::sign(
-        pki_.dp_pb.key, concat(request.smdp_signed2_der,
-                               tlv(Tag::application(55), signed_ok->euicc_signature1))));
+        pki_.dp_pb.key,
+        concat(request.smdp_signed2_der, tlv(Tag::application(55), signed_ok->euicc_signature1))));
     smdp_signature2_ = request.smdp_signature2;
     request.smdp_certificate = ok(pki_.dp_pb.certificate.der());
     return ok(rsp::encode(request));
@@ -131,8 +131,7 @@ class TestSmdp {
 
     auto peer = ok(rsp_crypto::public_key_from_point(rsp_crypto::Curve::kNistP256, euicc_otpk));
     auto shared = ok(rsp_crypto::shared_secret(one_time, peer));
-    auto keys = ok(rsp_crypto::derive_session_keys(shared.view(),
-                                                   iscr.control_ref_template.host_id,
+    auto keys = ok(rsp_crypto::derive_session_keys(shared.view(), iscr.control_ref_template.host_id,
                                                    ok(rsp_crypto::eid_bytes(pki_.eid))));
     rsp_crypto::Scp03tState scp(keys);
 
@@ -144,9 +143,10 @@ class TestSmdp {
     metadata.iccid = ok(upp::encode_iccid(iccid));
     metadata.service_provider_name = "Station";
     metadata.profile_name = "Test profile";
-    package.sequence_of88.push_back(ok(rsp_crypto::mac_segment(scp, 0x88, ok(rsp::encode(metadata)))));
-    inventory::ProfileSecrets secrets{secrets::SecretString(std::string(kKi)),
-                                      secrets::SecretString(std::string(kOpc)), {}, {}};
+    package.sequence_of88.push_back(
+        ok(rsp_crypto::mac_segment(scp, 0x88, ok(rsp::encode(metadata)))));
+    inventory::ProfileSecrets secrets{
+        secrets::SecretString(std::string(kKi)), secrets::SecretString(std::string(kOpc)), {}, {}};
     auto upp = ok(upp::build_upp(upp::UppInput{.iccid = upp_iccid.empty() ? iccid : upp_iccid,
                                                .imsi = std::string(kImsi),
                                                .secrets = secrets,
@@ -261,7 +261,8 @@ TEST_F(EuiccTest, DownloadsVerifiesAndInstallsAProfile) {
   EXPECT_EQ(profile.imsi, kImsi);
   EXPECT_FALSE(profile.enabled);
   auto ki = ok(state_->keyring().open(profile.sealed_ki, "profile:" + profile.iccid + ":ki"));
-  EXPECT_EQ(rsp_crypto::to_hex(rsp_crypto::as_bytes(ki.view())), "465b5ce8b199b49faa5f0a2ee238a6bc");
+  EXPECT_EQ(rsp_crypto::to_hex(rsp_crypto::as_bytes(ki.view())),
+            "465b5ce8b199b49faa5f0a2ee238a6bc");
   std::ifstream file(state_path_);
   const std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   EXPECT_EQ(text.find("465B5CE8"), std::string::npos);
@@ -387,7 +388,9 @@ TEST_F(EuiccTest, ProfilesAreEnabledDisabledAndDeletedWithSignedNotifications) {
 
   // RemoveNotificationFromList, as the LPA does once the SM-DP+ has it.
   der::Builder remove;
-  remove.begin(Tag::context(48, true)).integer(Tag::context(0), notifications.back().sequence_number).end();
+  remove.begin(Tag::context(48, true))
+      .integer(Tag::context(0), notifications.back().sequence_number)
+      .end();
   const Bytes removed = call(ok(std::move(remove).finish()));
   EXPECT_EQ(removed, (Bytes{0xBF, 0x30, 0x03, 0x80, 0x01, 0x00}));
   EXPECT_EQ(state_->state().notifications.size(), 6u);
@@ -414,13 +417,11 @@ TEST_F(EuiccTest, StepsOutOfOrderHaveNoSession) {
 }
 
 TEST(ProfilePackageTest, ReadsWhatUppWrites) {
-  inventory::ProfileSecrets secrets{secrets::SecretString(std::string(kKi)),
-                                    secrets::SecretString(std::string(kOpc)), {}, {}};
+  inventory::ProfileSecrets secrets{
+      secrets::SecretString(std::string(kKi)), secrets::SecretString(std::string(kOpc)), {}, {}};
   for (std::string imsi : {"460011234567890", "46001123456789", "310150123456"}) {
-    auto upp = ok(upp::build_upp(upp::UppInput{.iccid = "89860118000000000018",
-                                               .imsi = imsi,
-                                               .secrets = secrets,
-                                               .profile_type = "t"}));
+    auto upp = ok(upp::build_upp(upp::UppInput{
+        .iccid = "89860118000000000018", .imsi = imsi, .secrets = secrets, .profile_type = "t"}));
     auto contents = ok(read_profile_package(rsp_crypto::as_bytes(upp.view())));
     EXPECT_EQ(contents.iccid, "89860118000000000018");
     EXPECT_EQ(contents.imsi, imsi);

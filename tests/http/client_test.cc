@@ -42,8 +42,8 @@ class ClientTest : public ServerTest {
     Client client(ClientOptions{.ca_file = (dir_ / ca / "ci.pem").string(),
                                 .timeout_ms = 10'000,
                                 .max_response_bytes = max_bytes});
-    return client.send({.method = "GET",
-                        .url = "https://" + host + ":" + std::to_string(port()) + "/healthz"});
+    return client.send(
+        {.method = "GET", .url = "https://" + host + ":" + std::to_string(port()) + "/healthz"});
   }
   fs::path dir_;
 };
