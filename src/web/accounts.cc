@@ -25,10 +25,9 @@ Accounts::Accounts(storage::Database& database, const Clock& clock)
 Result<std::optional<Account>> Accounts::find_by_login(std::string_view login) {
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
   const Value params[] = {std::string(login)};
-  STATION_ASSIGN_OR_RETURN(
-      auto rows, connection->query(
-                     "SELECT " + std::string(kColumns) + " FROM web_accounts WHERE login = ?",
-                     params));
+  STATION_ASSIGN_OR_RETURN(auto rows, connection->query("SELECT " + std::string(kColumns) +
+                                                            " FROM web_accounts WHERE login = ?",
+                                                        params));
   if (rows.empty()) return std::optional<Account>();
   return std::optional<Account>(account_from(rows[0]));
 }
@@ -61,8 +60,8 @@ Status Accounts::create(const Account& account) {
 
 Status Accounts::update_preferences(Id customer_id, Language language, bool notify_sms) {
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
-  const Value params[] = {std::string(language_tag(language)),
-                          std::int64_t{notify_sms ? 1 : 0}, customer_id};
+  const Value params[] = {std::string(language_tag(language)), std::int64_t{notify_sms ? 1 : 0},
+                          customer_id};
   STATION_RETURN_IF_ERROR(connection->execute(
       "UPDATE web_accounts SET language = ?, notify_sms = ? WHERE customer_id = ?", params));
   if (connection->changes() != 1) {

@@ -1,9 +1,9 @@
 #include "web/forms.h"
 
+#include <fmt/format.h>
+
 #include <cassert>
 #include <cctype>
-
-#include <fmt/format.h>
 
 #include "http/target.h"
 

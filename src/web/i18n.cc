@@ -1,12 +1,12 @@
 #include "web/i18n.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cassert>
 #include <charconv>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "web/assets.h"
 
@@ -168,11 +168,11 @@ struct Symbols {
 
 // CLDR's symbols for the currencies Station knows that have one in these languages.
 constexpr std::array kSymbols = {
-    Symbols{"CNY", "¥", "CN¥"},     Symbols{"USD", "US$", "$"},   Symbols{"EUR", "€", "€"},
-    Symbols{"GBP", "£", "£"},       Symbols{"JPY", "JP¥", "¥"},   Symbols{"HKD", "HK$", "HK$"},
-    Symbols{"TWD", "NT$", "NT$"},   Symbols{"KRW", "￦", "₩"},    Symbols{"AUD", "AU$", "A$"},
-    Symbols{"CAD", "CA$", "CA$"},   Symbols{"INR", "₹", "₹"},     Symbols{"MXN", "MX$", "MX$"},
-    Symbols{"NZD", "NZ$", "NZ$"},   Symbols{"BRL", "R$", "R$"},   Symbols{"VND", "₫", "₫"},
+    Symbols{"CNY", "¥", "CN¥"},   Symbols{"USD", "US$", "$"}, Symbols{"EUR", "€", "€"},
+    Symbols{"GBP", "£", "£"},     Symbols{"JPY", "JP¥", "¥"}, Symbols{"HKD", "HK$", "HK$"},
+    Symbols{"TWD", "NT$", "NT$"}, Symbols{"KRW", "￦", "₩"},  Symbols{"AUD", "AU$", "A$"},
+    Symbols{"CAD", "CA$", "CA$"}, Symbols{"INR", "₹", "₹"},   Symbols{"MXN", "MX$", "MX$"},
+    Symbols{"NZD", "NZ$", "NZ$"}, Symbols{"BRL", "R$", "R$"}, Symbols{"VND", "₫", "₫"},
 };
 
 }  // namespace
@@ -212,7 +212,8 @@ Result<std::int64_t> parse_amount(std::string_view text, const Currency& currenc
   auto invalid = Status(ErrorCode::kValidationFailed, "the amount is not a number");
   auto too_large = Status(ErrorCode::kAmountOutOfRange, "the amount is too large");
   if (text.empty() || text.size() > 24) return invalid;
-  if (text.front() == '-') return Status(ErrorCode::kAmountOutOfRange, "the amount must be positive");
+  if (text.front() == '-')
+    return Status(ErrorCode::kAmountOutOfRange, "the amount must be positive");
   std::int64_t minor = 0;
   int fraction_digits = -1;  // -1: before the decimal point
   bool any_digit = false;

@@ -1,9 +1,9 @@
 #include "web/portal.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <ctime>
 
 #include "common/limits.h"
 #include "web/portal_impl.h"
@@ -195,11 +195,10 @@ void Portal::Impl::request_code(http::Request& request, Visit& visit, http::Resp
   Language language = *account ? (*account)->language : visit.language;
   std::string text = site->catalogue().format(
       language, "sms_sign_in_code",
-      {{"code", issued->code},
-       {"minutes", std::to_string(codes.settings().lifetime_ms / 60'000)}});
-  auto queued = deps.messenger.enqueue(*phone, text, language_tag(language),
-                                       *account ? std::optional<Id>((*account)->customer_id)
-                                                : std::nullopt);
+      {{"code", issued->code}, {"minutes", std::to_string(codes.settings().lifetime_ms / 60'000)}});
+  auto queued =
+      deps.messenger.enqueue(*phone, text, language_tag(language),
+                             *account ? std::optional<Id>((*account)->customer_id) : std::nullopt);
   if (!queued.is_ok()) return respond(error(visit, queued.status()));
   respond(page(visit, "code",
                {{"title", site->text(visit, "code_title")},
@@ -227,10 +226,14 @@ void Portal::Impl::verify_code(http::Request& request, Visit& visit, http::Respo
   auto verified = codes.verify(*challenge, form_value(*form, "code"));
   if (!verified.is_ok()) {
     switch (verified.status().code()) {
-      case ErrorCode::kTooManyRequests: return retry("code_too_many", 429, true);
-      case ErrorCode::kValidationFailed: return retry("code_wrong", 400, false);
-      case ErrorCode::kNotFound: return retry("code_expired", 400, true);
-      default: return respond(error(visit, verified.status()));
+      case ErrorCode::kTooManyRequests:
+        return retry("code_too_many", 429, true);
+      case ErrorCode::kValidationFailed:
+        return retry("code_wrong", 400, false);
+      case ErrorCode::kNotFound:
+        return retry("code_expired", 400, true);
+      default:
+        return respond(error(visit, verified.status()));
     }
   }
   auto account = accounts.find_by_login(verified->destination);
@@ -253,8 +256,8 @@ void Portal::Impl::verify_code(http::Request& request, Visit& visit, http::Respo
   billing::Actor actor{"web", 0, request.request_id};
   deps.billing.create_customer(
       std::move(customer), actor,
-      [this, visit, respond, login = verified->destination](
-          Result<billing::Customer> created) mutable {
+      [this, visit, respond,
+       login = verified->destination](Result<billing::Customer> created) mutable {
         if (!created.is_ok()) return respond(error(visit, created.status()));
         Account created_account{created->id, login, visit.language, true};
         if (auto status = accounts.create(created_account); !status.is_ok()) {
@@ -276,8 +279,10 @@ void Portal::Impl::sign_out(http::Request& request, Visit& visit, http::Responde
 
 void Portal::Impl::device_check(http::Request& request, Visit& visit, http::Responder respond) {
   std::string device(request.query_param("device").value_or(""));
-  json context = {{"title", site->text(visit, "devices_title")}, {"device", device},
-                  {"result", nullptr}, {"message", ""}};
+  json context = {{"title", site->text(visit, "devices_title")},
+                  {"device", device},
+                  {"result", nullptr},
+                  {"message", ""}};
   if (!device.empty()) {
     std::string compact;
     for (char c : device) {
@@ -288,9 +293,10 @@ void Portal::Impl::device_check(http::Request& request, Visit& visit, http::Resp
                  : digits && compact.size() == 32 ? deps.devices.check_eid(compact)
                                                   : deps.devices.check_model(device);
     if (!check.is_ok()) {
-      context["message"] = site->text(visit, fmt::format("error_{}", error_name(check.status().code())));
+      context["message"] =
+          site->text(visit, fmt::format("error_{}", error_name(check.status().code())));
     } else {
-      std::string verdict = !check->esim_capable ? "devices_unknown"
+      std::string verdict = !check->esim_capable   ? "devices_unknown"
                             : *check->esim_capable ? "devices_yes"
                                                    : "devices_no";
       context["result"] = {

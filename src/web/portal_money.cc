@@ -1,8 +1,8 @@
 // The portal's money pages: balance and top-up, transaction history (filters, CSV export) and
 // monthly statements.
-#include <map>
-
 #include <fmt/format.h>
+
+#include <map>
 
 #include "common/limits.h"
 #include "web/portal_impl.h"
@@ -35,9 +35,7 @@ struct HistoryFilter {
     if (until_ms && t.created_at_ms >= *until_ms) return false;
     return kind.empty() || t.category == kind;
   }
-  std::string query() const {
-    return fmt::format("from={}&to={}&kind={}", from, to, kind);
-  }
+  std::string query() const { return fmt::format("from={}&to={}&kind={}", from, to, kind); }
 };
 
 // Reads the filter; unknown values are dropped rather than refused, as a form can only send
@@ -64,7 +62,8 @@ HistoryFilter read_filter(const http::Request& request) {
 // neutralised with a quote mark so that a spreadsheet never runs it as a formula.
 std::string csv_field(std::string_view text) {
   std::string value(text);
-  if (!value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@')) {
+  if (!value.empty() &&
+      (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@')) {
     value.insert(0, "'");
   }
   if (value.find_first_of(",\"\r\n") == std::string::npos) return value;
@@ -108,17 +107,18 @@ void Portal::Impl::wallet_page(http::Request& request, Visit& visit, http::Respo
   auto key = random_hex(16);
   if (!key.is_ok()) return respond(error(visit, key.status()));
   std::string done(request.query_param("done").value_or(""));
-  respond(page(visit, "wallet",
-               {{"title", site->text(visit, "wallet_title")},
-                {"balance", money(visit, wallet->balance_minor, customer->currency)},
-                {"available", money(visit, wallet->available_minor(), customer->currency)},
-                {"pending", wallet->pending_debit_minor > 0
-                                ? json(money(visit, wallet->pending_debit_minor, customer->currency))
-                                : json(nullptr)},
-                {"currency", customer->currency},
-                {"idempotency_key", *key},
-                {"topped_up", done == "topup"},
-                {"message", ""}}));
+  respond(
+      page(visit, "wallet",
+           {{"title", site->text(visit, "wallet_title")},
+            {"balance", money(visit, wallet->balance_minor, customer->currency)},
+            {"available", money(visit, wallet->available_minor(), customer->currency)},
+            {"pending", wallet->pending_debit_minor > 0
+                            ? json(money(visit, wallet->pending_debit_minor, customer->currency))
+                            : json(nullptr)},
+            {"currency", customer->currency},
+            {"idempotency_key", *key},
+            {"topped_up", done == "topup"},
+            {"message", ""}}));
 }
 
 void Portal::Impl::top_up(http::Request& request, Visit& visit, http::Responder respond) {
@@ -128,8 +128,8 @@ void Portal::Impl::top_up(http::Request& request, Visit& visit, http::Responder 
   if (!customer.is_ok()) return respond(error(visit, customer.status()));
   auto currency = Currency::from_code(customer->currency);
   if (!currency) return respond(error(visit, Status(ErrorCode::kInternal, "wallet currency")));
-  auto amount = parse_amount(form_value(*form, "amount"), *currency,
-                             limits::kTransferAmountMinorMax);
+  auto amount =
+      parse_amount(form_value(*form, "amount"), *currency, limits::kTransferAmountMinorMax);
   std::string key = form_value(*form, "idempotency_key");
   if (!amount.is_ok()) return respond(error(visit, amount.status()));
   if (key.size() != 32) {
@@ -163,17 +163,17 @@ void Portal::Impl::transactions_page(http::Request& request, Visit& visit,
     if (!filter.matches(movement)) continue;
     const auto& t = movement.transfer;
     bool credit = is_credit(movement, customer->wallet_account_id);
-    rows.push_back({{"date", format_time_utc(t.created_at_ms)},
-                    {"kind", site->text(visit, "kind_" + t.category)},
-                    {"description", t.description.empty() ? t.reference : t.description},
-                    {"credit", credit},
-                    {"amount", money(visit, credit ? t.amount_minor : -t.amount_minor, t.currency)},
-                    {"balance", moved_money(movement)
-                                    ? json(money(visit, movement.wallet_balance_after_minor,
-                                                 t.currency))
-                                    : json("")},
-                    {"state", site->text(visit, fmt::format("state_{}",
-                                                            ledger::transfer_state_name(t.state)))}});
+    rows.push_back(
+        {{"date", format_time_utc(t.created_at_ms)},
+         {"kind", site->text(visit, "kind_" + t.category)},
+         {"description", t.description.empty() ? t.reference : t.description},
+         {"credit", credit},
+         {"amount", money(visit, credit ? t.amount_minor : -t.amount_minor, t.currency)},
+         {"balance", moved_money(movement)
+                         ? json(money(visit, movement.wallet_balance_after_minor, t.currency))
+                         : json("")},
+         {"state",
+          site->text(visit, fmt::format("state_{}", ledger::transfer_state_name(t.state)))}});
   }
   json kinds = json::array();
   for (auto kind : kKinds) {
@@ -191,8 +191,7 @@ void Portal::Impl::transactions_page(http::Request& request, Visit& visit,
                 {"csv", "/transactions.csv?" + filter.query()}}));
 }
 
-void Portal::Impl::transactions_csv(http::Request& request, Visit& visit,
-                                    http::Responder respond) {
+void Portal::Impl::transactions_csv(http::Request& request, Visit& visit, http::Responder respond) {
   auto customer = deps.billing.get_customer(customer_id(visit));
   if (!customer.is_ok()) return respond(error(visit, customer.status()));
   auto all = movements(customer->id);
@@ -204,16 +203,12 @@ void Portal::Impl::transactions_csv(http::Request& request, Visit& visit,
     if (!filter.matches(movement)) continue;
     const auto& t = movement.transfer;
     bool credit = is_credit(movement, customer->wallet_account_id);
-    csv += fmt::format("{},{},{},{},{},{},{},{},{},{}\r\n", format_public_id("tr", t.id),
-                       format_rfc3339_ms(t.created_at_ms), t.category,
-                       credit ? "credit" : "debit",
-                       plain_amount(credit ? t.amount_minor : -t.amount_minor, t.currency),
-                       t.currency,
-                       moved_money(movement)
-                           ? plain_amount(movement.wallet_balance_after_minor, t.currency)
-                           : "",
-                       ledger::transfer_state_name(t.state), csv_field(t.description),
-                       csv_field(t.reference));
+    csv += fmt::format(
+        "{},{},{},{},{},{},{},{},{},{}\r\n", format_public_id("tr", t.id),
+        format_rfc3339_ms(t.created_at_ms), t.category, credit ? "credit" : "debit",
+        plain_amount(credit ? t.amount_minor : -t.amount_minor, t.currency), t.currency,
+        moved_money(movement) ? plain_amount(movement.wallet_balance_after_minor, t.currency) : "",
+        ledger::transfer_state_name(t.state), csv_field(t.description), csv_field(t.reference));
   }
   http::Response response = site->file(visit, "text/csv; charset=utf-8", std::move(csv));
   response.headers.emplace_back("Content-Disposition",

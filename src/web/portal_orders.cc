@@ -18,10 +18,10 @@ constexpr std::array<std::string_view, 3> kTestCardTokens = {"tok_visa", "tok_de
 
 json plan_json(const Visit& visit, const Site& site, const catalogue::Plan& plan,
                const std::string& price) {
-  std::string data = plan.data_mb ? (*plan.data_mb % 1024 == 0
-                                         ? fmt::format("{} GB", *plan.data_mb / 1024)
-                                         : fmt::format("{} MB", *plan.data_mb))
-                                  : site.text(visit, "plans_unlimited");
+  std::string data = plan.data_mb
+                         ? (*plan.data_mb % 1024 == 0 ? fmt::format("{} GB", *plan.data_mb / 1024)
+                                                      : fmt::format("{} MB", *plan.data_mb))
+                         : site.text(visit, "plans_unlimited");
   return json{{"code", plan.code},
               {"name", visit.language == Language::kZhCn ? plan.name_zh : plan.name_en},
               {"data", data},
@@ -52,9 +52,15 @@ void Portal::Impl::order_page(http::Request& request, Visit& visit, http::Respon
   std::string rejection;
   if (identity.is_ok()) {
     switch (identity->state) {
-      case kyc::IdentityState::kVerified: step = "pay"; break;
-      case kyc::IdentityState::kPending: step = "pending"; break;
-      case kyc::IdentityState::kRejected: rejection = identity->rejection_reason; break;
+      case kyc::IdentityState::kVerified:
+        step = "pay";
+        break;
+      case kyc::IdentityState::kPending:
+        step = "pending";
+        break;
+      case kyc::IdentityState::kRejected:
+        rejection = identity->rejection_reason;
+        break;
     }
   }
   if (!options.require_verified_identity && step != "pay") step = "pay";
@@ -67,7 +73,8 @@ void Portal::Impl::order_page(http::Request& request, Visit& visit, http::Respon
   json cards = json::array();
   if (options.test_card_tokens) {
     for (auto token : kTestCardTokens) {
-      cards.push_back({{"token", token}, {"label", site->text(visit, fmt::format("card_{}", token))}});
+      cards.push_back(
+          {{"token", token}, {"label", site->text(visit, fmt::format("card_{}", token))}});
     }
   }
   std::string problem(request.query_param("error").value_or(""));
@@ -96,10 +103,11 @@ void Portal::Impl::submit_identity(http::Request& request, Visit& visit, http::R
   submission.full_name = form_value(*form, "full_name");
   submission.date_of_birth = form_value(*form, "date_of_birth");
   submission.nationality = form_value(*form, "nationality");
-  auto submitted = type ? deps.identities.submit(
-                              submission, kyc::Actor{format_public_id("cus", submission.customer_id),
-                                                     request.request_id})
-                        : Result<kyc::Identity>(Status(ErrorCode::kValidationFailed, "type"));
+  auto submitted =
+      type ? deps.identities.submit(
+                 submission,
+                 kyc::Actor{format_public_id("cus", submission.customer_id), request.request_id})
+           : Result<kyc::Identity>(Status(ErrorCode::kValidationFailed, "type"));
   // Back to the order page, which shows the identity's state (or what was wrong).
   std::string next = fmt::format("/order?plan={}", plan);
   if (!submitted.is_ok()) next += fmt::format("&error={}", error_name(submitted.status().code()));
@@ -138,16 +146,16 @@ void Portal::Impl::place_order(http::Request& request, Visit& visit, http::Respo
   }
   orders::Actor actor{format_public_id("cus", order.customer_id), order.customer_id,
                       request.request_id};
-  deps.orders.create(std::move(order), "web-order:" + key, actor,
-                     [this, visit, respond](orders::OrderOutcome outcome) {
-                       // Once an order exists its page tells what became of it, failure included.
-                       if (outcome.order) {
-                         return respond(site->redirect(
-                             visit, "/esims/" + format_public_id(orders::kOrderIdPrefix,
-                                                                 outcome.order->id)));
-                       }
-                       respond(error(visit, outcome.status));
-                     });
+  deps.orders.create(
+      std::move(order), "web-order:" + key, actor,
+      [this, visit, respond](orders::OrderOutcome outcome) {
+        // Once an order exists its page tells what became of it, failure included.
+        if (outcome.order) {
+          return respond(site->redirect(
+              visit, "/esims/" + format_public_id(orders::kOrderIdPrefix, outcome.order->id)));
+        }
+        respond(error(visit, outcome.status));
+      });
 }
 
 void Portal::Impl::esims_page(http::Request&, Visit& visit, http::Responder respond) {
@@ -160,7 +168,8 @@ void Portal::Impl::esims_page(http::Request&, Visit& visit, http::Responder resp
         {{"id", format_public_id(orders::kOrderIdPrefix, order.id)},
          {"plan", plan.is_ok() ? (visit.language == Language::kZhCn ? plan->name_zh : plan->name_en)
                                : order.plan_code},
-         {"state", site->text(visit, fmt::format("order_{}", orders::order_state_name(order.state)))},
+         {"state",
+          site->text(visit, fmt::format("order_{}", orders::order_state_name(order.state)))},
          {"usable", order.code_usable()},
          {"iccid", order.iccid.value_or("")},
          {"date", format_time_utc(order.created_at_ms)},
@@ -171,13 +180,13 @@ void Portal::Impl::esims_page(http::Request&, Visit& visit, http::Responder resp
 
 Result<orders::Order> Portal::Impl::own_order(const http::Request& request, const Visit& visit) {
   auto it = request.path_params.find("id");
-  auto id = it == request.path_params.end()
-                ? std::nullopt
-                : parse_public_id(orders::kOrderIdPrefix, it->second);
+  auto id = it == request.path_params.end() ? std::nullopt
+                                            : parse_public_id(orders::kOrderIdPrefix, it->second);
   auto not_found = Status(ErrorCode::kNotFound, "no such order");
   if (!id) return not_found;
   auto order = deps.orders.get(*id);
-  if (!order.is_ok()) return order.status().code() == ErrorCode::kNotFound ? not_found : order.status();
+  if (!order.is_ok())
+    return order.status().code() == ErrorCode::kNotFound ? not_found : order.status();
   // Another customer's order is answered exactly like one that does not exist.
   if (order->customer_id != customer_id(visit)) return not_found;
   return order;

@@ -1,12 +1,12 @@
 #include "web/sessions.h"
 
-#include <array>
-#include <cassert>
-#include <vector>
-
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+
+#include <array>
+#include <cassert>
+#include <vector>
 
 #include "auth/api_keys.h"
 #include "common/enum_names.h"
@@ -67,8 +67,10 @@ Result<Session> Sessions::create(PrincipalKind kind, std::optional<Id> principal
       connection->execute("DELETE FROM web_sessions WHERE expires_at_ms < ?", now_param));
   const Value row[] = {auth::sha256_hex(session.cookie_value),
                        std::string(principal_kind_name(kind)),
-                       principal_id ? Value(*principal_id) : Value(nullptr), session.csrf_token,
-                       now, session.expires_at_ms};
+                       principal_id ? Value(*principal_id) : Value(nullptr),
+                       session.csrf_token,
+                       now,
+                       session.expires_at_ms};
   STATION_RETURN_IF_ERROR(connection->execute(
       "INSERT INTO web_sessions (id_hash, kind, principal_id, csrf_token, created_at_ms, "
       "expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)",

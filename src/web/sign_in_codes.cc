@@ -1,10 +1,10 @@
 #include "web/sign_in_codes.h"
 
-#include <array>
-
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+
+#include <array>
 
 #include "auth/api_keys.h"
 
@@ -85,16 +85,18 @@ Result<IssuedCode> SignInCodes::issue(std::string_view destination, std::string_
                            count_since(*connection, "requester", requester, since));
   if (to_destination >= settings_.per_destination_max ||
       by_requester >= settings_.per_requester_max) {
-    return Status(ErrorCode::kTooManyRequests,
-                  "too many codes were asked for; try again later");
+    return Status(ErrorCode::kTooManyRequests, "too many codes were asked for; try again later");
   }
   IssuedCode issued;
   issued.challenge_id = ids_.next();
   STATION_ASSIGN_OR_RETURN(issued.code, new_code());
   issued.expires_at_ms = now + settings_.lifetime_ms;
-  const Value row[] = {issued.challenge_id, std::string(destination), std::string(requester),
+  const Value row[] = {issued.challenge_id,
+                       std::string(destination),
+                       std::string(requester),
                        code_hash(issued.challenge_id, issued.code),
-                       signup_name ? Value(*signup_name) : Value(nullptr), now,
+                       signup_name ? Value(*signup_name) : Value(nullptr),
+                       now,
                        issued.expires_at_ms};
   STATION_RETURN_IF_ERROR(connection->execute(
       "INSERT INTO web_login_codes (id, destination, requester, code_hash, signup_name, "
@@ -129,10 +131,10 @@ Result<VerifiedCode> SignInCodes::verify(Id challenge_id, std::string_view code)
   // A compare-and-set on the attempt count, so two guesses at once both count.
   if (right) {
     const Value update[] = {now, challenge_id, attempts};
-    STATION_RETURN_IF_ERROR(connection->execute(
-        "UPDATE web_login_codes SET used_at_ms = ?, attempts = attempts + 1 "
-        "WHERE id = ? AND attempts = ? AND used_at_ms IS NULL",
-        update));
+    STATION_RETURN_IF_ERROR(
+        connection->execute("UPDATE web_login_codes SET used_at_ms = ?, attempts = attempts + 1 "
+                            "WHERE id = ? AND attempts = ? AND used_at_ms IS NULL",
+                            update));
   } else {
     const Value update[] = {challenge_id, attempts};
     STATION_RETURN_IF_ERROR(connection->execute(
@@ -147,8 +149,8 @@ Result<VerifiedCode> SignInCodes::verify(Id challenge_id, std::string_view code)
     if (attempts + 1 >= settings_.attempts_max) {
       return Status(ErrorCode::kTooManyRequests, "too many wrong codes; ask for a new one");
     }
-    return Status(ErrorCode::kValidationFailed,
-                  fmt::format("wrong code; {} attempts left", settings_.attempts_max - attempts - 1));
+    return Status(ErrorCode::kValidationFailed, fmt::format("wrong code; {} attempts left",
+                                                            settings_.attempts_max - attempts - 1));
   }
   VerifiedCode verified;
   verified.destination = rows[0].text_at(0);

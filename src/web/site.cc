@@ -73,7 +73,8 @@ Result<Visit> Site::visit(const http::Request& request) {
     if (chosen) remember_language(visit, *chosen);
   }
   if (!chosen) {
-    if (auto cookie = cookie_value(request, options_.language_cookie)) chosen = parse_language(*cookie);
+    if (auto cookie = cookie_value(request, options_.language_cookie))
+      chosen = parse_language(*cookie);
   }
   visit.language_chosen = chosen.has_value();
   visit.language = chosen.value_or(negotiate_language(request.header("accept-language")));
@@ -83,15 +84,16 @@ Result<Visit> Site::visit(const http::Request& request) {
 void Site::remember_language(Visit& visit, Language language) const {
   visit.language = language;
   visit.language_chosen = true;
-  visit.set_cookies.push_back(set_cookie(options_.language_cookie, language_tag(language),
-                                         {kLanguageCookieSeconds, true, options_.secure_transport}));
+  visit.set_cookies.push_back(
+      set_cookie(options_.language_cookie, language_tag(language),
+                 {kLanguageCookieSeconds, true, options_.secure_transport}));
 }
 
 Status Site::ensure_session(Visit& visit) {
   if (visit.session) return Status::ok();
   STATION_ASSIGN_OR_RETURN(auto session, sessions_.create(PrincipalKind::kVisitor, std::nullopt));
-  visit.set_cookies.push_back(
-      set_cookie(options_.session_cookie, session.cookie_value, {-1, true, options_.secure_transport}));
+  visit.set_cookies.push_back(set_cookie(options_.session_cookie, session.cookie_value,
+                                         {-1, true, options_.secure_transport}));
   visit.session = std::move(session);
   return Status::ok();
 }
@@ -100,8 +102,8 @@ Status Site::sign_in(Visit& visit, PrincipalKind kind, Id principal_id) {
   STATION_ASSIGN_OR_RETURN(
       auto session,
       sessions_.replace(visit.session ? visit.session->cookie_value : "", kind, principal_id));
-  visit.set_cookies.push_back(
-      set_cookie(options_.session_cookie, session.cookie_value, {-1, true, options_.secure_transport}));
+  visit.set_cookies.push_back(set_cookie(options_.session_cookie, session.cookie_value,
+                                         {-1, true, options_.secure_transport}));
   visit.session = std::move(session);
   return Status::ok();
 }
@@ -187,11 +189,11 @@ http::Response Site::error_page(const Visit& visit, const Status& status,
   const ErrorInfo& info = error_info(status.code());
   std::string key = fmt::format("error_{}", info.name);
   std::string message = catalogue_.text(visit.language, key);
-  json context = {{"title", catalogue_.text(visit.language, "error_title")},
-                  {"code", info.name},
-                  {"http_status", info.http_status},
-                  {"message", message == key ? catalogue_.text(visit.language, "error_generic")
-                                             : message}};
+  json context = {
+      {"title", catalogue_.text(visit.language, "error_title")},
+      {"code", info.name},
+      {"http_status", info.http_status},
+      {"message", message == key ? catalogue_.text(visit.language, "error_generic") : message}};
   return page(visit, "error", std::move(context), layout, info.http_status);
 }
 

@@ -1,8 +1,8 @@
 #include "web/template.h"
 
-#include <cassert>
-
 #include <fmt/format.h>
+
+#include <cassert>
 
 #include "web/html.h"
 
@@ -75,7 +75,8 @@ Status render_nodes(const std::vector<Node>& nodes, std::vector<const json*>& st
       case Node::Kind::kRaw: {
         const json* value = lookup(stack, node.text);
         if (value == nullptr) {
-          return Status(ErrorCode::kInternal, fmt::format("template value '{}' missing", node.text));
+          return Status(ErrorCode::kInternal,
+                        fmt::format("template value '{}' missing", node.text));
         }
         out += node.kind == Node::Kind::kRaw ? text_of(*value) : html_escape(text_of(*value));
         break;
@@ -123,7 +124,8 @@ Result<Template> Template::parse(std::string_view text) {
   while (pos < text.size()) {
     std::size_t start = text.find("{{", pos);
     if (start == std::string_view::npos) start = text.size();
-    if (start > pos) current->push_back(Node{Node::Kind::kText, std::string(text.substr(pos, start - pos)), {}});
+    if (start > pos)
+      current->push_back(Node{Node::Kind::kText, std::string(text.substr(pos, start - pos)), {}});
     if (start == text.size()) break;
     pos = start;
     bool triple = text.substr(start, 3) == "{{{";

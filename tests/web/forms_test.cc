@@ -32,8 +32,8 @@ TEST(FormsTest, OtherMediaTypesAndBadEscapesAreRefused) {
   EXPECT_EQ(bad.status().code(), ErrorCode::kMalformedRequest);
   auto nul = parse_form(form_request("a=%00"));
   EXPECT_FALSE(nul.is_ok());
-  EXPECT_TRUE(parse_form(form_request("a=1", "application/x-www-form-urlencoded; charset=UTF-8"))
-                  .is_ok());
+  EXPECT_TRUE(
+      parse_form(form_request("a=1", "application/x-www-form-urlencoded; charset=UTF-8")).is_ok());
 }
 
 TEST(FormsTest, CookiesAreFoundByName) {

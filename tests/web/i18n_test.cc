@@ -28,7 +28,7 @@ TEST(LanguageTest, AcceptLanguageWeightsDecide) {
   EXPECT_EQ(negotiate_language("fr-FR, zh;q=0.5, en;q=0.3"), Language::kZhCn);
   EXPECT_EQ(negotiate_language("fr, de"), Language::kEn);
   EXPECT_EQ(negotiate_language("zh;q=0, en;q=0.1"), Language::kEn);
-  EXPECT_EQ(negotiate_language("zh;q=abc, en;q=0.2"), Language::kEn);  // malformed q: ignored
+  EXPECT_EQ(negotiate_language("zh;q=abc, en;q=0.2"), Language::kEn);   // malformed q: ignored
   EXPECT_EQ(negotiate_language("en;q=0.5,zh;q=0.500"), Language::kEn);  // tie: first wins
 }
 
@@ -66,8 +66,7 @@ TEST(MoneyFormatTest, GroupingSignsAndExtremes) {
   EXPECT_EQ(format_money(5, currency("CNY"), Language::kZhCn), "¥0.05");
   EXPECT_EQ(format_money(123456789, currency("CNY"), Language::kZhCn), "¥1,234,567.89");
   EXPECT_EQ(format_money(-1500, currency("CNY"), Language::kEn), "-CN¥15.00");
-  EXPECT_EQ(format_money(INT64_MIN, currency("USD"), Language::kEn),
-            "-$92,233,720,368,547,758.08");
+  EXPECT_EQ(format_money(INT64_MIN, currency("USD"), Language::kEn), "-$92,233,720,368,547,758.08");
   EXPECT_EQ(format_amount(100000, currency("EUR")), "1,000.00");
 }
 

@@ -36,8 +36,8 @@ class PortalHttpTest : public ApiTest {
 
   HttpReply send(Browser& browser, const std::string& method, const std::string& target,
                  const std::string& form = "") {
-    std::map<std::string, std::string> headers = {{"Cookie", "station_lang=en; station_session=" +
-                                                                 browser.session}};
+    std::map<std::string, std::string> headers = {
+        {"Cookie", "station_lang=en; station_session=" + browser.session}};
     if (method == "POST") headers["Content-Type"] = "application/x-www-form-urlencoded";
     browser.last = http_request(app_->port(), method, target, form, headers);
     if (std::string cookie = cookie_of(browser.last); !cookie.empty()) browser.session = cookie;
@@ -58,9 +58,9 @@ class PortalHttpTest : public ApiTest {
     EXPECT_EQ(send(browser, "GET", "/signin?new=1").status, 200);
     std::string csrf = field(browser.last.body, "csrf");
     EXPECT_EQ(csrf.size(), 64u);
-    EXPECT_EQ(send(browser, "POST", "/signin", "name=Li+Lei&phone=" + phone + "&csrf=" + csrf)
-                  .status,
-              200);
+    EXPECT_EQ(
+        send(browser, "POST", "/signin", "name=Li+Lei&phone=" + phone + "&csrf=" + csrf).status,
+        200);
     std::string challenge = field(browser.last.body, "challenge");
     std::string visitor = browser.session;
     EXPECT_EQ(send(browser, "POST", "/signin/code",

@@ -16,8 +16,8 @@
 namespace station::web {
 namespace {
 
-using storage::testing::Engine;
 using storage::Value;
+using storage::testing::Engine;
 
 constexpr std::int64_t kStartMs = 1'800'000'000'000;
 
@@ -171,7 +171,9 @@ TEST_P(WebStoreTest, CodesAreRateLimitedPerDestinationAndPerRequester) {
             ErrorCode::kTooManyRequests);
   // One requester probing many numbers.
   for (std::int64_t i = settings.per_destination_max; i < settings.per_requester_max; ++i) {
-    ASSERT_TRUE(codes_->issue("+86139000000" + std::to_string(10 + i), "10.0.0.1", std::nullopt).is_ok()) << i;
+    ASSERT_TRUE(
+        codes_->issue("+86139000000" + std::to_string(10 + i), "10.0.0.1", std::nullopt).is_ok())
+        << i;
   }
   EXPECT_EQ(codes_->issue("+8613900000000", "10.0.0.1", std::nullopt).status().code(),
             ErrorCode::kTooManyRequests);
@@ -210,8 +212,8 @@ TEST(PhoneTest, TypedNumbersBecomeE164) {
   EXPECT_EQ(normalise_phone("+86 138-0013-8000").value(), "+8613800138000");
   EXPECT_EQ(normalise_phone("13800138000").value(), "+8613800138000");
   EXPECT_EQ(normalise_phone("+1 (415) 555-0100").value(), "+14155550100");
-  for (std::string_view bad : {"", "+", "12345", "+0123456789", "phone", "+86 138 0013 8000 1234 5",
-                               "++8613800138000"}) {
+  for (std::string_view bad :
+       {"", "+", "12345", "+0123456789", "phone", "+86 138 0013 8000 1234 5", "++8613800138000"}) {
     EXPECT_FALSE(normalise_phone(bad).is_ok()) << bad;
   }
 }

@@ -36,8 +36,8 @@ TEST(TemplateTest, DottedNamesAndTheContextStack) {
 }
 
 TEST(TemplateTest, SectionsAndInvertedSections) {
-  json context = {{"yes", true}, {"no", false}, {"empty", json::array()}, {"none", nullptr},
-                  {"text", ""}, {"rows", {{{"a", "x"}}, {{"a", "y"}}}}};
+  json context = {{"yes", true},     {"no", false}, {"empty", json::array()},
+                  {"none", nullptr}, {"text", ""},  {"rows", {{{"a", "x"}}, {{"a", "y"}}}}};
   EXPECT_EQ(render("{{#yes}}Y{{/yes}}{{#no}}N{{/no}}{{#missing}}M{{/missing}}", context), "Y");
   EXPECT_EQ(render("{{^no}}1{{/no}}{{^empty}}2{{/empty}}{{^none}}3{{/none}}{{^text}}4{{/text}}"
                    "{{^yes}}5{{/yes}}",
@@ -100,8 +100,7 @@ TEST(TemplateTest, EveryPostFormCarriesTheCsrfToken) {
     if (!name.starts_with("templates/")) continue;
     std::string text(embedded_file(name));
     for (std::sregex_iterator it(text.begin(), text.end(), form), end; it != end; ++it) {
-      EXPECT_NE((*it)[1].str().find(R"(name="csrf" value="{{csrf}}")"), std::string::npos)
-          << name;
+      EXPECT_NE((*it)[1].str().find(R"(name="csrf" value="{{csrf}}")"), std::string::npos) << name;
     }
   }
 }
