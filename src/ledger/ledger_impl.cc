@@ -666,8 +666,12 @@ Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connect
         JournalResolution{id, pending.state, pending.resolved_at_ms.value_or(batch.now_ms)});
   }
   // Rows that other writes hang on (attached writes referencing the transfer, new accounts) are
-  // written at once; plain transfers go to the journal.
-  if (batch.attached_writes || batch.creates_accounts()) return write_at_once(batch, connection);
+  // written at once, and so are small batches; large batches of plain transfers go to the
+  // journal.
+  if (batch.attached_writes || batch.creates_accounts() ||
+      batch.rows.transfers.size() < limits::kLedgerJournalBatchTransfersMin) {
+    return write_at_once(batch, connection);
+  }
   return write_journal(batch, connection);
 }
 
