@@ -358,37 +358,38 @@ Result<rsp::ProfileIdentifier> iccid_identifier(std::string_view iccid) {
   return rsp::ProfileIdentifier{.kind = rsp::ProfileIdentifier::Kind::kIccid, .value = bcd};
 }
 
+// One ES10c profile operation (Enable/Disable/DeleteProfile): the request for `iccid` sent to the
+// ISD-R, its answer decoded by `decode` and read by profile_result.
+template <typename Request, typename Decode>
+Status change_profile(ApduTransport& card, std::string_view iccid, Decode decode,
+                      std::string_view function, std::string_view needed_state) {
+  STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(Request{.profile = profile}));
+  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
+  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
+  STATION_ASSIGN_OR_RETURN(auto result, decode(answer));
+  return profile_result(result.result, function, iccid, needed_state);
+}
+
 }  // namespace
 
 // refreshFlag false: a virtual card has no device to REFRESH.
 Status enable_profile(ApduTransport& card, std::string_view iccid) {
-  STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
-  STATION_ASSIGN_OR_RETURN(auto request,
-                           rsp::encode(rsp::EnableProfileRequest{.profile = profile}));
-  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
-  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
-  STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_enable_profile_response(answer));
-  return profile_result(result.result, "EnableProfile", iccid, "disabled");
+  return change_profile<rsp::EnableProfileRequest>(
+      card, iccid, [](der::ByteView bytes) { return rsp::decode_enable_profile_response(bytes); },
+      "EnableProfile", "disabled");
 }
 
 Status disable_profile(ApduTransport& card, std::string_view iccid) {
-  STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
-  STATION_ASSIGN_OR_RETURN(auto request,
-                           rsp::encode(rsp::DisableProfileRequest{.profile = profile}));
-  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
-  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
-  STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_disable_profile_response(answer));
-  return profile_result(result.result, "DisableProfile", iccid, "enabled");
+  return change_profile<rsp::DisableProfileRequest>(
+      card, iccid, [](der::ByteView bytes) { return rsp::decode_disable_profile_response(bytes); },
+      "DisableProfile", "enabled");
 }
 
 Status delete_profile(ApduTransport& card, std::string_view iccid) {
-  STATION_ASSIGN_OR_RETURN(auto profile, iccid_identifier(iccid));
-  STATION_ASSIGN_OR_RETURN(auto request,
-                           rsp::encode(rsp::DeleteProfileRequest{.profile = profile}));
-  STATION_ASSIGN_OR_RETURN(auto channel, Es10Channel::open(card));
-  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
-  STATION_ASSIGN_OR_RETURN(auto result, rsp::decode_delete_profile_response(answer));
-  return profile_result(result.result, "DeleteProfile", iccid, "disabled");
+  return change_profile<rsp::DeleteProfileRequest>(
+      card, iccid, [](der::ByteView bytes) { return rsp::decode_delete_profile_response(bytes); },
+      "DeleteProfile", "disabled");
 }
 
 Result<std::vector<NotificationDelivery>> process_notifications(ApduTransport& card,

@@ -334,9 +334,12 @@ struct Smdp::Impl {
                       std::string(iccid));
   }
 
-  // Compare-and-set on the order's version with the given columns.
-  Status update_order(Connection& connection, const DownloadOrderRow& order,
-                      std::vector<std::pair<std::string_view, Value>> columns) {
+  // Compare-and-set on a row's version: sets `columns` (and the version and update time) on the
+  // row of `table` whose `key_column` is `key`, only if its version is still `version`.
+  Status update_versioned(Connection& connection, std::string_view table,
+                          std::string_view key_column, Value key, std::int64_t version,
+                          std::vector<std::pair<std::string_view, Value>> columns,
+                          std::string_view what) {
     std::string sets = "version = version + 1, updated_at_ms = ?";
     std::vector<Value> params;
     params.emplace_back(now_ms());
@@ -344,15 +347,21 @@ struct Smdp::Impl {
       sets += fmt::format(", {} = ?", column);
       params.push_back(std::move(value));
     }
-    params.emplace_back(order.id);
-    params.emplace_back(order.version);
+    params.push_back(std::move(key));
+    params.emplace_back(version);
     STATION_RETURN_IF_ERROR(connection.execute(
-        fmt::format("UPDATE smdp_download_orders SET {} WHERE id = ? AND version = ?", sets),
+        fmt::format("UPDATE {} SET {} WHERE {} = ? AND version = ?", table, sets, key_column),
         params));
     if (connection.changes() != 1) {
-      return Status(ErrorCode::kConflict, "the download order changed meanwhile");
+      return Status(ErrorCode::kConflict, fmt::format("the {} changed meanwhile", what));
     }
     return Status::ok();
+  }
+
+  Status update_order(Connection& connection, const DownloadOrderRow& order,
+                      std::vector<std::pair<std::string_view, Value>> columns) {
+    return update_versioned(connection, "smdp_download_orders", "id", Value(order.id),
+                            order.version, std::move(columns), "download order");
   }
 
   Result<std::optional<SessionRow>> load_session(Connection& connection,
@@ -380,22 +389,9 @@ struct Smdp::Impl {
 
   Status update_session(Connection& connection, const SessionRow& session,
                         std::vector<std::pair<std::string_view, Value>> columns) {
-    std::string sets = "version = version + 1, updated_at_ms = ?";
-    std::vector<Value> params;
-    params.emplace_back(now_ms());
-    for (auto& [column, value] : columns) {
-      sets += fmt::format(", {} = ?", column);
-      params.push_back(std::move(value));
-    }
-    params.emplace_back(session.transaction_id);
-    params.emplace_back(session.version);
-    STATION_RETURN_IF_ERROR(connection.execute(
-        fmt::format("UPDATE smdp_sessions SET {} WHERE transaction_id = ? AND version = ?", sets),
-        params));
-    if (connection.changes() != 1) {
-      return Status(ErrorCode::kConflict, "the session changed meanwhile");
-    }
-    return Status::ok();
+    return update_versioned(connection, "smdp_sessions", "transaction_id",
+                            Value(session.transaction_id), session.version, std::move(columns),
+                            "session");
   }
 
   // Ends a session with a failure: the session is failed and its download order free again.
