@@ -367,6 +367,31 @@ CREATE TABLE ledger_journal (
 );
 )sql";
 
+// The operator console (src/web/console*, src/auth/staff.h): staff accounts with a role and a
+// salted scrypt hash of their password, counting wrong passwords for the account's lockout; and
+// every failed sign-in by client address, for the per-address limit. Customers are searched by
+// phone and email, so both are indexed.
+constexpr std::string_view kConsoleStaff = R"sql(
+CREATE TABLE staff_users (
+  id BIGINT PRIMARY KEY,
+  username TEXT NOT NULL UNIQUE,
+  role TEXT NOT NULL,
+  password_hash TEXT NOT NULL,
+  failed_attempts BIGINT NOT NULL,
+  locked_until_ms BIGINT NOT NULL,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE TABLE staff_sign_in_failures (
+  id BIGINT PRIMARY KEY,
+  requester TEXT NOT NULL,
+  at_ms BIGINT NOT NULL
+);
+CREATE INDEX staff_sign_in_failures_requester_idx ON staff_sign_in_failures (requester, at_ms);
+CREATE INDEX customers_phone_idx ON customers (phone);
+CREATE INDEX customers_email_idx ON customers (email);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -379,6 +404,7 @@ constexpr std::array kMigrations = {
     storage::Migration{9, "web portal accounts, sign-in codes and sessions", kWebPortal},
     storage::Migration{10, "sm-dp+ download orders and rsp sessions", kSmdp},
     storage::Migration{11, "ledger journal", kLedgerJournal},
+    storage::Migration{12, "operator console staff and sign-in failures", kConsoleStaff},
 };
 
 }  // namespace
