@@ -392,6 +392,18 @@ CREATE INDEX customers_phone_idx ON customers (phone);
 CREATE INDEX customers_email_idx ON customers (email);
 )sql";
 
+// The email channel (src/messaging) and the portal's sweeper (src/web). An outbox row now names
+// its channel ("sms" or "email"; every older row is an SMS); an email has a subject, and its
+// destination is the address. next_attempt_at_ms: a row failed transiently waits until then
+// (back-off). The sweeper deletes sign-in codes by age, so they are indexed by creation time.
+constexpr std::string_view kEmailChannel = R"sql(
+ALTER TABLE messages ADD COLUMN channel TEXT NOT NULL DEFAULT 'sms';
+ALTER TABLE messages ADD COLUMN subject TEXT;
+ALTER TABLE messages ADD COLUMN next_attempt_at_ms BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX messages_channel_state_idx ON messages (channel, state, next_attempt_at_ms, id);
+CREATE INDEX web_login_codes_created_idx ON web_login_codes (created_at_ms);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -405,6 +417,7 @@ constexpr std::array kMigrations = {
     storage::Migration{10, "sm-dp+ download orders and rsp sessions", kSmdp},
     storage::Migration{11, "ledger journal", kLedgerJournal},
     storage::Migration{12, "operator console staff and sign-in failures", kConsoleStaff},
+    storage::Migration{13, "email channel of the outbox, sign-in codes by age", kEmailChannel},
 };
 
 }  // namespace
