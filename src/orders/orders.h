@@ -31,6 +31,7 @@
 // by limits::kOrdersInFlightMax), never on the HTTP threads or the ledger writer.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -69,8 +70,14 @@ enum class OrderState : std::uint8_t {
   kRefunded,
   kFailed,
 };
+inline constexpr std::size_t kOrderStateCount = 11;
 std::string_view order_state_name(OrderState state);
 std::optional<OrderState> parse_order_state(std::string_view name);
+
+// How many orders are in each state now (by OrderState, zero included), for the operator's
+// dashboard.
+using OrderStateCounts = std::array<std::int64_t, kOrderStateCount>;
+Result<OrderStateCounts> count_orders_by_state(storage::Database& database);
 
 enum class Delivery : std::uint8_t { kApp, kSms, kWeb };
 std::string_view delivery_name(Delivery delivery);
