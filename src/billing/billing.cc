@@ -257,6 +257,72 @@ Result<Customer> Billing::get_customer(Id customer_id) {
   return customer_from_row(rows[0]);
 }
 
+Result<std::vector<Customer>> Billing::search_customers(std::string_view query) {
+  while (!query.empty() && query.front() == ' ') query.remove_prefix(1);
+  while (!query.empty() && query.back() == ' ') query.remove_suffix(1);
+  if (query.empty() || query.size() > kCustomerSearchBytesMax) {
+    return Status(ErrorCode::kValidationFailed,
+                  fmt::format("a search is 1 to {} bytes", kCustomerSearchBytesMax));
+  }
+  std::string digits;
+  bool phone_like = true;
+  for (char c : query) {
+    if (c >= '0' && c <= '9') {
+      digits += c;
+    } else if (c != '+' && c != ' ' && c != '-') {
+      phone_like = false;
+    }
+  }
+  std::string where;
+  std::vector<Value> params;
+  if (auto id = parse_public_id(kCustomerIdPrefix, query)) {
+    where = "id = ?";
+    params.emplace_back(*id);
+  } else if (query.find('@') != std::string_view::npos) {
+    where = "LOWER(email) = LOWER(?)";
+    params.emplace_back(std::string(query));
+  } else if (phone_like && !digits.empty()) {
+    where = "phone LIKE ?";
+    params.emplace_back("%" + digits);
+  } else {
+    // The typed text is a literal: LIKE's wildcards in it are escaped.
+    std::string pattern = "%";
+    for (char c : query) {
+      if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+      pattern += c;
+    }
+    where = "LOWER(name) LIKE LOWER(?) ESCAPE '\\'";
+    params.emplace_back(pattern + "%");
+  }
+  params.emplace_back(static_cast<std::int64_t>(kCustomerSearchResultsMax));
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  STATION_ASSIGN_OR_RETURN(
+      auto rows, connection->query(fmt::format("SELECT {} FROM customers WHERE {} ORDER BY id "
+                                               "DESC LIMIT ?",
+                                               kCustomerColumns, where),
+                                   params));
+  std::vector<Customer> out;
+  out.reserve(rows.size());
+  for (const auto& row : rows) out.push_back(customer_from_row(row));
+  return out;
+}
+
+Result<std::vector<TopupTotal>> Billing::topup_totals_since(std::int64_t since_ms) {
+  STATION_RETURN_IF_ERROR(ledger_.flush_journal());
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  const Value params[] = {since_ms};
+  STATION_ASSIGN_OR_RETURN(
+      auto rows,
+      connection->query("SELECT t.currency, COUNT(*), SUM(t.amount_minor) FROM topups p "
+                        "JOIN transfers t ON t.id = p.transfer_id "
+                        "WHERE t.created_at_ms >= ? AND t.state = 'posted' "
+                        "GROUP BY t.currency ORDER BY t.currency",
+                        params));
+  std::vector<TopupTotal> out;
+  for (const auto& row : rows) out.push_back({row.text_at(0), row.int_at(1), row.int_at(2)});
+  return out;
+}
+
 Result<ledger::Account> Billing::wallet(Id customer_id) {
   STATION_ASSIGN_OR_RETURN(auto customer, get_customer(customer_id));
   auto account = ledger_.account(customer.wallet_account_id);

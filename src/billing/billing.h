@@ -26,6 +26,8 @@
 
 namespace station::billing {
 
+inline constexpr std::string_view kCustomerIdPrefix = "cus";
+
 struct NewCustomer {
   std::string name;
   std::optional<std::string> phone;  // E.164, e.g. +8613800138000
@@ -55,6 +57,16 @@ struct Actor {
   Id key_id = 0;           // scopes idempotency keys; 0 for the CLI
   std::string request_id;  // empty for the CLI
 };
+
+// Top-ups of one currency over a time range, as the operator's dashboard counts them.
+struct TopupTotal {
+  std::string currency;
+  std::int64_t count = 0;
+  std::int64_t amount_minor = 0;
+};
+
+inline constexpr std::uint32_t kCustomerSearchResultsMax = 50;
+inline constexpr std::size_t kCustomerSearchBytesMax = 200;
 
 struct TopupRequest {
   Id customer_id = 0;
@@ -98,6 +110,11 @@ class Billing {
   void create_customer(NewCustomer request, Actor actor,
                        std::function<void(Result<Customer>)> done);
   Result<Customer> get_customer(Id customer_id);
+  // Customers for support's search box, newest first, at most kCustomerSearchResultsMax: a
+  // "cus_..." id exactly; text with '@' an email exactly (case-insensitively); digits (with '+',
+  // spaces or '-') the phone numbers ending in them; anything else a part of the name
+  // (case-insensitively for ASCII). kValidationFailed for an empty or too long query.
+  Result<std::vector<Customer>> search_customers(std::string_view query);
   // The customer's wallet as the ledger holds it now (committed state).
   Result<ledger::Account> wallet(Id customer_id);
 
@@ -112,6 +129,9 @@ class Billing {
   // The wallet's movements, newest first, with id < before_id when given.
   Result<std::vector<Movement>> transactions(Id customer_id, std::optional<Id> before_id,
                                              std::uint32_t limit);
+
+  // Posted top-ups created at or after `since_ms`, per currency (by currency code).
+  Result<std::vector<TopupTotal>> topup_totals_since(std::int64_t since_ms);
 
   const Currency& default_currency() const { return default_currency_; }
 
