@@ -102,7 +102,8 @@ namespace {
 // needs, does not get these.
 bool is_operator_permission(Permission permission) {
   return permission == Permission::kProfilesRead || permission == Permission::kOutboxRead ||
-         permission == Permission::kPlansWrite || permission == Permission::kIdentityReview;
+         permission == Permission::kPlansWrite || permission == Permission::kIdentityReview ||
+         permission == Permission::kProfilesImport;
 }
 
 }  // namespace

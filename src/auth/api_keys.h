@@ -41,6 +41,7 @@ enum class Permission : std::uint8_t {
   kOutboxRead,    // the SMS outbox (admin, support)
   kPlansRead,       // the plan catalogue (every scope)
   kPlansWrite,      // creating and changing plans (admin)
+  kProfilesImport,  // importing vendor profile files into the inventory (admin)
   kIdentitySubmit,  // a customer's identity submission, and reading it back (admin, app)
   kIdentityReview,  // the verification queue, approve and reject (admin, support)
   kDevicesRead,   // the device check (admin, app, support)

@@ -2,6 +2,9 @@
 
 #include <array>
 #include <cassert>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "common/limits.h"
 
@@ -18,14 +21,19 @@ Status insert_audit_entry(storage::Connection& connection, const AuditEntry& ent
       params);
 }
 
-Result<std::vector<AuditEntry>> list_audit_entries(storage::Connection& connection,
-                                                   std::uint32_t limit) {
+namespace {
+
+Result<std::vector<AuditEntry>> audit_entries(storage::Connection& connection,
+                                              std::string_view where,
+                                              std::vector<storage::Value> params,
+                                              std::uint32_t limit) {
   if (limit == 0 || limit > limits::kPageSizeMax) limit = limits::kPageSizeMax;
-  std::array<storage::Value, 1> params = {static_cast<std::int64_t>(limit)};
+  params.emplace_back(static_cast<std::int64_t>(limit));
   STATION_ASSIGN_OR_RETURN(
       auto rows,
-      connection.query("SELECT id, at_ms, actor, action, target, request_id, outcome, detail "
-                       "FROM audit_log ORDER BY id DESC LIMIT ?",
+      connection.query(fmt::format("SELECT id, at_ms, actor, action, target, request_id, outcome, "
+                                   "detail FROM audit_log {} ORDER BY id DESC LIMIT ?",
+                                   where),
                        params));
   std::vector<AuditEntry> out;
   out.reserve(rows.size());
@@ -34,6 +42,19 @@ Result<std::vector<AuditEntry>> list_audit_entries(storage::Connection& connecti
                              row.text_at(4), row.text_at(5), row.text_at(6), row.text_at(7)});
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<AuditEntry>> list_audit_entries(storage::Connection& connection,
+                                                   std::uint32_t limit) {
+  return audit_entries(connection, "", {}, limit);
+}
+
+Result<std::vector<AuditEntry>> list_audit_entries_for_target(storage::Connection& connection,
+                                                              std::string_view target,
+                                                              std::uint32_t limit) {
+  return audit_entries(connection, "WHERE target = ?", {std::string(target)}, limit);
 }
 
 }  // namespace station::auth

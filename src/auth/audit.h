@@ -30,6 +30,10 @@ Status insert_audit_entry(storage::Connection& connection, const AuditEntry& ent
 // Newest first; limit <= limits::kPageSizeMax.
 Result<std::vector<AuditEntry>> list_audit_entries(storage::Connection& connection,
                                                    std::uint32_t limit);
+// The entries about one object ("cus_..."), newest first; limit <= limits::kPageSizeMax.
+Result<std::vector<AuditEntry>> list_audit_entries_for_target(storage::Connection& connection,
+                                                              std::string_view target,
+                                                              std::uint32_t limit);
 
 }  // namespace station::auth
 
