@@ -17,12 +17,12 @@
 #include "secrets/secrets.h"
 
 namespace station::cli {
-namespace {
-
 std::string cli_actor() {
   const char* user = std::getenv("USER");
   return fmt::format("cli:{}", user != nullptr ? user : std::to_string(getuid()));
 }
+
+namespace {
 
 struct ApiKeyCreateFlags {
   StoreFlags store;
@@ -201,6 +201,7 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   add_outbox_commands(*admin, exit_code);
   add_plans_commands(*admin, exit_code);
   add_kyc_commands(*admin, exit_code);
+  add_staff_commands(*admin, exit_code);
 }
 
 }  // namespace station::cli

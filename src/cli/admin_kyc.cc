@@ -23,10 +23,7 @@ struct KycFlags {
   std::string reason;
 };
 
-kyc::Actor cli_actor() {
-  const char* user = std::getenv("USER");
-  return kyc::Actor{fmt::format("cli:{}", user != nullptr ? user : std::to_string(getuid())), ""};
-}
+kyc::Actor kyc_actor() { return kyc::Actor{cli_actor(), ""}; }
 
 // One identity a line, tab-separated: customer id, state, submitted at, document type, last 4
 // characters of the document number, nationality, date of birth, full name, rejection reason
@@ -75,8 +72,8 @@ int run_decide(const KycFlags& flags, bool approve) {
                        fmt::format("'{}' is not a customer id (cus_...)", flags.customer)));
   }
   return with_identities(flags.store, [&](kyc::Identities& identities) {
-    auto decided = approve ? identities.approve(*customer, cli_actor())
-                           : identities.reject(*customer, flags.reason, cli_actor());
+    auto decided = approve ? identities.approve(*customer, kyc_actor())
+                           : identities.reject(*customer, flags.reason, kyc_actor());
     if (!decided.is_ok()) return fail(decided.status());
     print_identity(*decided);
     return 0;

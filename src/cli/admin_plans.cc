@@ -40,11 +40,7 @@ struct PlanFlags {
   CLI::Option* countries_option = nullptr;
 };
 
-catalogue::Actor cli_actor() {
-  const char* user = std::getenv("USER");
-  return catalogue::Actor{fmt::format("cli:{}", user != nullptr ? user : std::to_string(getuid())),
-                          ""};
-}
+catalogue::Actor plans_actor() { return catalogue::Actor{cli_actor(), ""}; }
 
 bool given(const CLI::Option* option) { return option != nullptr && option->count() > 0; }
 
@@ -108,7 +104,7 @@ int run_create(const PlanFlags& flags) {
   SystemClock clock;
   IdGenerator ids(clock);
   catalogue::Plans plans(**database, ids, clock);
-  auto created = plans.create(plan, cli_actor());
+  auto created = plans.create(plan, plans_actor());
   if (!created.is_ok()) return fail(created.status());
   print_plan(*created);
   return 0;
@@ -126,7 +122,7 @@ int run_update(const PlanFlags& flags) {
                           current->data_mb,     current->validity_days, current->price_minor,
                           current->currency,    current->countries,   current->active};
   if (auto s = apply(flags, plan); !s.is_ok()) return fail(s);
-  auto updated = plans.update(flags.code, plan, cli_actor());
+  auto updated = plans.update(flags.code, plan, plans_actor());
   if (!updated.is_ok()) return fail(updated.status());
   if (updated->version == current->version) {
     fmt::print(stderr, "nothing changed: {} stays at version {}\n", updated->code,

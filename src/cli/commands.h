@@ -13,6 +13,8 @@
 
 namespace station::cli {
 
+// "cli:<user>": who acts from the command line, for the audit trail.
+std::string cli_actor();
 // Prints "error: <status>" on stderr; returns the exit code 1.
 int fail(const Status& status);
 // A regular file's whole text, refused (kPayloadTooLarge) beyond `max_bytes` before reading it.
@@ -44,6 +46,9 @@ void add_plans_commands(CLI::App& admin, int* exit_code);
 void add_kyc_commands(CLI::App& admin, int* exit_code);
 // `station admin outbox list [--limit N]` (admin_outbox.cc).
 void add_outbox_commands(CLI::App& admin, int* exit_code);
+
+// `station admin staff create|password|list`: the console's staff accounts (admin_staff.cc).
+void add_staff_commands(CLI::App& admin, int* exit_code);
 
 // Registers `station admin ...`; the exit code of the command that ran is written to *exit_code.
 void add_admin_command(CLI::App& app, int* exit_code);
