@@ -404,6 +404,23 @@ CREATE INDEX messages_channel_state_idx ON messages (channel, state, next_attemp
 CREATE INDEX web_login_codes_created_idx ON web_login_codes (created_at_ms);
 )sql";
 
+// ES2+ HandleDownloadProgressInfo reports of the SM-DP+ to the operator (src/smdp
+// progress_callbacks.h): one row per report, its JSON body fixed when queued; state queued ->
+// delivered | undeliverable; a failed try waits until next_attempt_at_ms (back-off).
+constexpr std::string_view kSmdpProgressCallbacks = R"sql(
+CREATE TABLE smdp_progress_callbacks (
+  id BIGINT PRIMARY KEY,
+  body TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempts BIGINT NOT NULL,
+  next_attempt_at_ms BIGINT NOT NULL,
+  last_error TEXT,
+  created_at_ms BIGINT NOT NULL,
+  updated_at_ms BIGINT NOT NULL
+);
+CREATE INDEX smdp_progress_callbacks_state_idx ON smdp_progress_callbacks (state, id);
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -418,6 +435,7 @@ constexpr std::array kMigrations = {
     storage::Migration{11, "ledger journal", kLedgerJournal},
     storage::Migration{12, "operator console staff and sign-in failures", kConsoleStaff},
     storage::Migration{13, "email channel of the outbox, sign-in codes by age", kEmailChannel},
+    storage::Migration{14, "sm-dp+ progress callbacks to the operator", kSmdpProgressCallbacks},
 };
 
 }  // namespace
