@@ -33,6 +33,10 @@ Id IdGenerator::next() {
   return last_;
 }
 
+Id first_id_at(std::int64_t unix_ms) {
+  return std::max<std::int64_t>(unix_ms - kEpochMs, 0) << kSequenceBits;
+}
+
 std::string format_public_id(std::string_view prefix, Id id) {
   assert(id > 0);
   std::string out(prefix);

@@ -36,6 +36,10 @@ class IdGenerator {
   Id last_ = 0;  // GUARDED_BY(mutex_)
 };
 
+// The smallest id made at or after `unix_ms` (ids made then are at least this, whatever the
+// sequence), so `id >= first_id_at(t)` selects by creation time through the primary key.
+Id first_id_at(std::int64_t unix_ms);
+
 std::string format_public_id(std::string_view prefix, Id id);
 // Returns the id when `text` is `<prefix>_` followed by exactly 13 base32 digits.
 std::optional<Id> parse_public_id(std::string_view prefix, std::string_view text);

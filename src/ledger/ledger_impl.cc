@@ -11,6 +11,7 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <tuple>
 
 #include "common/limits.h"
 #include "ledger/ledger_journal.h"
@@ -255,41 +256,66 @@ Status LedgerImpl::load() {
     accounts_.emplace(account.id, std::move(account));
   }
 
-  std::array<Value, 2> open_pending = {std::string(transfer_phase_name(TransferPhase::kPending)),
-                                       std::string(transfer_state_name(TransferState::kPending))};
+  // The literal state lets both engines use the partial index of open pending transfers.
+  assert(transfer_state_name(TransferState::kPending) == "pending");
   STATION_ASSIGN_OR_RETURN(
       auto pending_rows,
-      connection->query(
-          fmt::format("SELECT {} FROM transfers WHERE phase = ? AND state = ?", kTransferColumns),
-          open_pending));
+      connection->query(fmt::format("SELECT {} FROM transfers WHERE state = 'pending'",
+                                    kTransferColumns)));
   for (const auto& row : pending_rows) {
     STATION_ASSIGN_OR_RETURN(auto transfer, transfer_from_row(row));
     if (transfer.expires_at_ms) deadlines_.emplace(*transfer.expires_at_ms, transfer.id);
     open_pendings_.emplace(transfer.id, std::move(transfer));
   }
 
-  STATION_ASSIGN_OR_RETURN(
-      auto key_rows,
-      connection->query(fmt::format("SELECT {} FROM idempotency ORDER BY created_at_ms, key",
-                                    kIdempotencyColumns)));
-  for (const auto& row : key_rows) {
+  // Idempotency records within retention: refusals from their table, the others from the rows
+  // of the transfers they made (ids are time-ordered, so the primary key finds the young ones).
+  // Merged oldest first, as pruning expects.
+  struct Loaded {
+    std::string key;
     KeyRecord record;
+  };
+  std::vector<Loaded> loaded;
+  STATION_ASSIGN_OR_RETURN(
+      auto refusal_rows,
+      connection->query(fmt::format("SELECT {} FROM idempotency", kIdempotencyColumns)));
+  for (const auto& row : refusal_rows) {
+    Loaded& entry = loaded.emplace_back();
+    entry.key = row.text_at(0);
     STATION_RETURN_IF_ERROR(
-        parse_stored_fingerprint(row.text_at(1), record.shape, record.fingerprint));
-    record.transfer_id = row.int_or(2, 0);
-    if (record.transfer_id == 0) {
-      auto code = parse_error_name(row.text_or(3, ""));
-      if (!code || !is_business_refusal(*code)) {
-        return Status(
-            ErrorCode::kInternal,
-            fmt::format("idempotency record {}: neither a transfer nor a refusal", row.text_at(0)));
-      }
-      record.refusal = *code;
-      record.refusal_detail = row.text_or(4, "");
+        parse_stored_fingerprint(row.text_at(1), entry.record.shape, entry.record.fingerprint));
+    auto code = parse_error_name(row.text_or(3, ""));
+    if (!row.is_null(2) || !code || !is_business_refusal(*code)) {
+      return Status(ErrorCode::kInternal,
+                    fmt::format("idempotency record {}: not a business refusal", entry.key));
     }
-    record.created_at_ms = row.int_at(5);
-    auto [it, inserted] = keys_.emplace(row.text_at(0), std::move(record));
-    key_ages_.emplace_back(it->second.created_at_ms, &it->first);
+    entry.record.refusal = *code;
+    entry.record.refusal_detail = row.text_or(4, "");
+    entry.record.created_at_ms = row.int_at(5);
+  }
+  std::array<Value, 2> young = {first_id_at(now_ms - retention_ms_), now_ms - retention_ms_};
+  STATION_ASSIGN_OR_RETURN(
+      auto made_rows,
+      connection->query("SELECT idempotency_key, request_fingerprint, id, created_at_ms "
+                        "FROM transfers WHERE id >= ? AND created_at_ms >= ? "
+                        "AND request_fingerprint IS NOT NULL",
+                        young));
+  for (const auto& row : made_rows) {
+    Loaded& entry = loaded.emplace_back();
+    entry.key = row.text_at(0);
+    STATION_RETURN_IF_ERROR(
+        parse_stored_fingerprint(row.text_at(1), entry.record.shape, entry.record.fingerprint));
+    entry.record.transfer_id = row.int_at(2);
+    entry.record.created_at_ms = row.int_at(3);
+  }
+  // Newest first: a key made again after its retention (possible when the retention was shorter
+  // then) keeps its newest record, which is the one the ledger answered by.
+  std::sort(loaded.begin(), loaded.end(), [](const Loaded& a, const Loaded& b) {
+    return std::tie(a.record.created_at_ms, a.key) > std::tie(b.record.created_at_ms, b.key);
+  });
+  for (auto& entry : loaded) {
+    auto [it, inserted] = keys_.try_emplace(std::move(entry.key), std::move(entry.record));
+    if (inserted) key_ages_.emplace_front(it->second.created_at_ms, &it->first);
   }
 
   STATION_ASSIGN_OR_RETURN(auto max_rows, connection->query("SELECT MAX(id) FROM transfers"));
@@ -905,18 +931,22 @@ void LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
   // The caller's fingerprint and the money fields: a key reused for other money is caught
   // whatever the caller's digest covers.
   const RequestShape shape = RequestShape::of(request);
-  if (const KeyRecord* record = find_key(request.idempotency_key)) {
-    if (record->shape != shape || record->fingerprint != request.fingerprint) {
+  // One probe of the key table: a new key's slot is taken at once and given back when the
+  // outcome is not one to store.
+  auto [slot, inserted] = keys_.try_emplace(request.idempotency_key);
+  if (!inserted) {
+    const KeyRecord& record = slot->second;
+    if (record.shape != shape || record.fingerprint != request.fingerprint) {
       outcome.status = Status(ErrorCode::kIdempotencyKeyReused,
                               "this idempotency key was used for a different request");
       return;
     }
     outcome.replayed = true;
-    if (record->transfer_id == 0) {
-      outcome.status = Status(record->refusal, record->refusal_detail);
+    if (record.transfer_id == 0) {
+      outcome.status = Status(record.refusal, record.refusal_detail);
       return;
     }
-    auto transfer = load_transfer(batch, connection, record->transfer_id);
+    auto transfer = load_transfer(batch, connection, record.transfer_id);
     if (!transfer.is_ok()) {
       outcome.status = transfer.status();
       outcome.replayed = false;
@@ -925,10 +955,12 @@ void LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
     outcome.transfer = std::move(transfer).value();
     return;
   }
+  // Nothing below adds to keys_, so `slot` stays valid.
   auto made = make_transfer(batch, connection, request);
   // Business refusals are decided outcomes: stored, so a retry replays them. Other errors
   // (validation against state, storage) leave the key free.
   if (!made.is_ok() && !is_business_refusal(made.status().code())) {
+    keys_.erase(slot);
     outcome.status = made.status();
     return;
   }
@@ -944,11 +976,9 @@ void LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
     record.refusal_detail = made.status().message();
     outcome.status = made.status();
   }
-  auto [staged, inserted] = keys_.try_emplace(
-      record.key, KeyRecord{shape, record.fingerprint, record.transfer_id, record.refusal,
-                            record.refusal_detail, batch.now_ms});
-  assert(inserted);
-  batch.staged_keys.push_back(&staged->first);
+  slot->second = KeyRecord{shape, record.fingerprint, record.transfer_id, record.refusal,
+                           record.refusal_detail, batch.now_ms};
+  batch.staged_keys.push_back(&slot->first);
 }
 
 Result<Transfer> LedgerImpl::make_transfer(Batch& batch, storage::Connection& connection,
@@ -1133,11 +1163,6 @@ const Account* LedgerImpl::find_account(const Batch& batch, Id id) const {
 
 bool LedgerImpl::code_taken(const Batch& batch, const std::string& code) const {
   return batch.created_codes.contains(code) || account_ids_by_code_.contains(code);
-}
-
-const LedgerImpl::KeyRecord* LedgerImpl::find_key(const std::string& key) const {
-  auto found = keys_.find(key);
-  return found == keys_.end() ? nullptr : &found->second;
 }
 
 void LedgerImpl::unstage_keys(Batch& batch) {

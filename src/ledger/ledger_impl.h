@@ -156,7 +156,6 @@ class LedgerImpl final : public Ledger {
                                   Id pending_id, TransferState pending_state);
   const Account* find_account(const Batch& batch, Id id) const;
   bool code_taken(const Batch& batch, const std::string& code) const;
-  const KeyRecord* find_key(const std::string& key) const;
   // Takes the keys a failed batch staged out of keys_.
   void unstage_keys(Batch& batch);
   // The open pending transfer, or kPendingTransferNotFound / kPendingTransferResolved.

@@ -304,10 +304,24 @@ Status write_journal_rows(storage::Connection& connection, const JournalEntry& e
     return Status(ErrorCode::kStorageError, fmt::format("{}: {}", what, written.to_string()));
   };
 
-  values.reserve(entry.transfers.size() * kTransferColumnCount);
-  for (const auto& transfer : entry.transfers) append_transfer_values(transfer, values);
-  STATION_RETURN_IF_ERROR(
-      write("ledger: transfers", "transfers", kTransferColumns, kTransferColumnCount, ""));
+  // A transfer's idempotency record goes into its row. The keys that made transfers are in the
+  // order their transfers were made, which is the transfers' (id) order; expiries have none.
+  values.reserve(entry.transfers.size() * kTransferInsertColumnCount);
+  auto made = entry.keys.begin();
+  for (const auto& transfer : entry.transfers) {
+    append_transfer_values(transfer, values);
+    while (made != entry.keys.end() && made->transfer_id == 0) ++made;
+    if (made != entry.keys.end() && made->transfer_id == transfer.id) {
+      values.emplace_back(stored_fingerprint(made->shape, made->fingerprint));
+      ++made;
+    } else {
+      assert(transfer.phase == TransferPhase::kExpire);
+      values.emplace_back(nullptr);
+    }
+  }
+  assert(std::none_of(made, entry.keys.end(), [](const JournalKey& k) { return k.transfer_id; }));
+  STATION_RETURN_IF_ERROR(write("ledger: transfers", "transfers", kTransferInsertColumns,
+                                kTransferInsertColumnCount, ""));
   for (const auto& r : entry.resolved) {
     std::array<Value, 3> params = {std::string(transfer_state_name(r.state)), r.resolved_at_ms,
                                    r.id};
@@ -340,12 +354,12 @@ Status write_journal_rows(storage::Connection& connection, const JournalEntry& e
                                 "pending_debit_minor = excluded.pending_debit_minor, "
                                 "pending_credit_minor = excluded.pending_credit_minor"));
   for (const auto& k : entry.keys) {
-    const bool refusal = k.transfer_id == 0;
+    if (k.transfer_id != 0) continue;  // in its transfer's row
     values.emplace_back(k.key);
     values.emplace_back(stored_fingerprint(k.shape, k.fingerprint));
-    values.emplace_back(refusal ? Value(nullptr) : Value(k.transfer_id));
-    values.emplace_back(refusal ? Value(std::string(error_name(k.refusal))) : Value(nullptr));
-    values.emplace_back(refusal ? Value(k.refusal_detail) : Value(nullptr));
+    values.emplace_back(nullptr);
+    values.emplace_back(std::string(error_name(k.refusal)));
+    values.emplace_back(k.refusal_detail);
     values.emplace_back(entry.created_at_ms);
   }
   return write("ledger: idempotency records", "idempotency", kIdempotencyColumns,

@@ -23,7 +23,17 @@ inline constexpr std::string_view kTransferColumns =
     "category, reference, description, expires_at_ms, debit_balance_after_minor, "
     "credit_balance_after_minor, idempotency_key, created_at_ms, resolved_at_ms";
 inline constexpr std::size_t kTransferColumnCount = 17;
+// What a new transfer row is written with: the columns above, then the idempotency record of the
+// request that made it (stored_fingerprint() of ledger_journal.h; NULL for an expiry, which no
+// request made). Only Ledger::open() reads it back, to restore the records within retention.
+inline constexpr std::string_view kTransferInsertColumns =
+    "id, phase, state, pending_id, debit_account_id, credit_account_id, amount_minor, currency, "
+    "category, reference, description, expires_at_ms, debit_balance_after_minor, "
+    "credit_balance_after_minor, idempotency_key, created_at_ms, resolved_at_ms, "
+    "request_fingerprint";
+inline constexpr std::size_t kTransferInsertColumnCount = kTransferColumnCount + 1;
 
+// Business refusals only: a transfer's record is in its row (kTransferInsertColumns).
 inline constexpr std::string_view kIdempotencyColumns =
     "key, fingerprint, transfer_id, error_code, error_detail, created_at_ms";
 inline constexpr std::size_t kIdempotencyColumnCount = 6;

@@ -421,6 +421,21 @@ CREATE TABLE smdp_progress_callbacks (
 CREATE INDEX smdp_progress_callbacks_state_idx ON smdp_progress_callbacks (state, id);
 )sql";
 
+// The ledger keeps the idempotency record of a transfer it made in the transfer's own row (the
+// request's stored fingerprint beside its key), so a transfer costs one row instead of two; the
+// idempotency table keeps only business refusals, which have no transfer. Open pending transfers,
+// the only ones the ledger looks up by state (at start), get a partial index instead of an index
+// over every transfer's state.
+constexpr std::string_view kLedgerLeanRows = R"sql(
+ALTER TABLE transfers ADD COLUMN request_fingerprint TEXT;
+UPDATE transfers SET request_fingerprint =
+  (SELECT fingerprint FROM idempotency WHERE idempotency.transfer_id = transfers.id)
+  WHERE id IN (SELECT transfer_id FROM idempotency WHERE transfer_id IS NOT NULL);
+DELETE FROM idempotency WHERE transfer_id IS NOT NULL;
+DROP INDEX transfers_pending_idx;
+CREATE INDEX transfers_open_pending_idx ON transfers (id) WHERE state = 'pending';
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -436,6 +451,7 @@ constexpr std::array kMigrations = {
     storage::Migration{12, "operator console staff and sign-in failures", kConsoleStaff},
     storage::Migration{13, "email channel of the outbox, sign-in codes by age", kEmailChannel},
     storage::Migration{14, "sm-dp+ progress callbacks to the operator", kSmdpProgressCallbacks},
+    storage::Migration{15, "ledger: idempotency records in transfer rows", kLedgerLeanRows},
 };
 
 }  // namespace

@@ -103,8 +103,11 @@ Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(const std::stri
     return Status(ErrorCode::kStorageError,
                   fmt::format("sqlite: {} cannot use write-ahead logging", path));
   }
-  STATION_RETURN_IF_ERROR(
-      connection->execute_script("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"));
+  // A page cache of 32 MiB (the default is 2 MiB): the ledger writes rows behind in
+  // transactions of tens of thousands, whose index pages would otherwise be read back from the
+  // kernel again and again. Memory is only taken as pages are used.
+  STATION_RETURN_IF_ERROR(connection->execute_script(
+      "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768;"));
   return std::unique_ptr<PooledConnection>(std::move(connection));
 }
 

@@ -1,5 +1,6 @@
 #include "ledger/ledger.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -613,12 +614,14 @@ TEST_P(LedgerBasicsTest, ALoneStorageFailureIsAStorageErrorNotASuccess) {
 TEST_P(LedgerBasicsTest, AFailedLedgerWriteLeavesMemoryUntouchedAndTheKeyFree) {
   Account w = wallet();
   Account parked = wallet();
-  // A row the ledger does not know about makes its own INSERT of that key fail.
+  // A constraint the ledger does not know about makes its own INSERT of that key's transfer fail.
   {
     auto lease = connection();
-    ASSERT_OK(lease->execute(
-        "INSERT INTO idempotency (key, fingerprint, transfer_id, error_code, error_detail, "
-        "created_at_ms) VALUES ('clash', 'x', NULL, 'insufficient_funds', '', 0)"));
+    ASSERT_OK(lease->execute_script(
+        lease->dialect() == storage::Dialect::kSqlite
+            ? "CREATE TRIGGER clash BEFORE INSERT ON transfers WHEN NEW.idempotency_key = 'clash' "
+              "BEGIN SELECT RAISE(ABORT, 'clash'); END"
+            : "ALTER TABLE transfers ADD CONSTRAINT clash CHECK (idempotency_key <> 'clash')"));
   }
   std::promise<TransferOutcome> clash_done, neighbour_done;
   // An attached write makes the batch write its rows at once (not through the journal), so the
@@ -641,7 +644,9 @@ TEST_P(LedgerBasicsTest, AFailedLedgerWriteLeavesMemoryUntouchedAndTheKeyFree) {
 
   {
     auto lease = connection();
-    ASSERT_OK(lease->execute("DELETE FROM idempotency WHERE key = 'clash'"));
+    ASSERT_OK(lease->execute_script(lease->dialect() == storage::Dialect::kSqlite
+                                        ? "DROP TRIGGER clash"
+                                        : "ALTER TABLE transfers DROP CONSTRAINT clash"));
   }
   TransferOutcome retried = run(single(cash_.id, w.id, 10, "clash"));
   EXPECT_TRUE(retried.status.is_ok());
@@ -710,8 +715,50 @@ TEST_P(LedgerBasicsTest, IdempotencyRecordsArePrunedAfterTheRetentionOnly) {
   clock_.advance_ms(2 * kHourMs);  // "young" is now 25 hours old: dropped when opening
   reopen(LedgerOptions{.idempotency_retention_hours = 24});
   EXPECT_EQ(ledger_->stats().idempotency_records, 1u);  // the second "old"
+  EXPECT_TRUE(run(single(cash_.id, w.id, 7, "old")).replayed);
+  TransferOutcome young_again = run(single(cash_.id, w.id, 100, "young"));
+  EXPECT_TRUE(young_again.status.is_ok());
+  EXPECT_FALSE(young_again.replayed);
+}
+
+TEST_P(LedgerBasicsTest, RecordsStoredBeforeMigration15StillReplay) {
+  // A store written by a build whose idempotency table also held the records of transfers made.
+  ledger_.reset();
+  database_.reset();
+  scratch_ = must(storage::testing::ScratchDatabase::create(GetParam()));
+  database_ = must(storage::Database::open(scratch_->options()));
+  auto all = schema::all_migrations();
+  auto before = std::find_if(all.begin(), all.end(), [](const auto& m) { return m.version > 11; });
+  ASSERT_OK(database_->migrate({all.begin(), before}));
+  const Id transfer_id = first_id_at(kStartMs) + 7;
+  {
+    auto lease = must(database_->acquire());
+    ASSERT_OK(lease->execute_script(fmt::format(
+        "INSERT INTO accounts VALUES (1, 'cash', 'cash:CNY', 'CNY', 0, 0, -100, 0, 0, {0});"
+        "INSERT INTO accounts VALUES (2, 'wallet', NULL, 'CNY', 1, 0, 100, 0, 0, {0});"
+        "INSERT INTO transfers VALUES ({1}, 'single', 'posted', NULL, 1, 2, 100, 'CNY', 'test', "
+        "'', '', NULL, -100, 100, 'legacy', {0}, NULL);"
+        "INSERT INTO idempotency VALUES ('legacy', 'single|1|2|0|100|CNY|0|fp', {1}, NULL, NULL, "
+        "{0});"
+        "INSERT INTO idempotency VALUES ('refused', 'single|2|1|0|500|CNY|0|fp', NULL, "
+        "'insufficient_funds', 'no money', {0});",
+        kStartMs, transfer_id)));
+  }
+  ASSERT_OK(database_->migrate(all));
+  open_ledger();
+
+  TransferOutcome replay = run(single(1, 2, 100, "legacy"));
+  ASSERT_TRUE(replay.status.is_ok()) << replay.status.to_string();
+  EXPECT_TRUE(replay.replayed);
+  EXPECT_EQ(replay.transfer->id, transfer_id);
+  EXPECT_EQ(run(single(1, 2, 5, "legacy")).status.code(), ErrorCode::kIdempotencyKeyReused);
+  TransferOutcome refused = run(single(2, 1, 500, "refused"));
+  EXPECT_EQ(refused.status.code(), ErrorCode::kInsufficientFunds);
+  EXPECT_TRUE(refused.replayed);
+  EXPECT_EQ(ledger_->account(2)->balance_minor, 100);
   auto lease = connection();
   EXPECT_EQ(must(lease->query("SELECT COUNT(*) FROM idempotency"))[0].int_at(0), 1);
+  EXPECT_TRUE(check().ok);
 }
 
 // ---- Reads
