@@ -12,8 +12,10 @@ nlohmann::json message_json(const messaging::OutboxMessage& message) {
   nlohmann::json out = {
       {"id", format_public_id(messaging::kMessageIdPrefix, message.id)},
       {"customer_id", nullptr},
+      {"channel", messaging::channel_name(message.channel)},
       {"destination", message.destination},
       {"language", message.language},
+      {"subject", nullptr},
       {"text", message.text},
       {"state", messaging::message_state_name(message.state)},
       {"smsc_message_id", nullptr},
@@ -25,6 +27,7 @@ nlohmann::json message_json(const messaging::OutboxMessage& message) {
   if (message.customer_id) out["customer_id"] = format_public_id("cus", *message.customer_id);
   if (!message.smsc_message_id.empty()) out["smsc_message_id"] = message.smsc_message_id;
   if (!message.error.empty()) out["error"] = message.error;
+  if (message.channel == messaging::Channel::kEmail) out["subject"] = message.subject;
   return out;
 }
 

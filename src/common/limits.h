@@ -125,6 +125,23 @@ inline constexpr std::uint32_t kSmppUnbindWaitMs = 2'000;
 // Delivery receipts kept while their message's "submitted" write has not landed yet.
 inline constexpr std::size_t kSmsEarlyReceiptsMax = 1'024;
 
+// The email channel (src/messaging): a subject and a text before encoding (an address is at
+// most kEmailBytesMax); rows per sender pass; tries before undeliverable, with a back-off that
+// doubles from the base up to the cap; SMTP connect and whole-transaction timeouts.
+inline constexpr std::size_t kEmailSubjectBytesMax = 200;
+inline constexpr std::size_t kEmailTextBytesMax = 16 * 1024;
+inline constexpr std::size_t kEmailSendBatch = 16;
+inline constexpr std::int64_t kEmailSendAttemptsMax = 8;
+inline constexpr std::int64_t kEmailRetryBaseMs = 30'000;
+inline constexpr std::int64_t kEmailRetryMaxMs = 60 * 60 * 1000;
+inline constexpr std::uint32_t kSmtpConnectTimeoutMs = 10'000;
+inline constexpr std::uint32_t kSmtpTransactionTimeoutMs = 30'000;
+
+// The portal's sweeper (src/web): expired sessions and spent sign-in codes deleted per run (of
+// each), and the time between runs (real time).
+inline constexpr std::size_t kWebSweepBatch = 500;
+inline constexpr std::uint32_t kWebSweepIntervalMs = 60'000;
+
 // HTTP transport (src/http)
 // Bytes asked of the socket at a time while waiting for a request's first byte.
 inline constexpr std::size_t kHttpReadChunkBytes = 4 * 1024;
@@ -149,6 +166,7 @@ inline constexpr std::uint32_t kOrdersSweepIntervalMs = 1'000;
 inline constexpr std::size_t kOrderCardTokenBytesMax = 64;
 
 static_assert(kLedgerBatchTransfersMax <= kLedgerQueueDepthMax);
+static_assert(kEmailRetryBaseMs <= kEmailRetryMaxMs);
 static_assert(kIdempotencyRetentionHoursDefault >= kIdempotencyRetentionHoursMin);
 static_assert(kPageSizeDefault <= kPageSizeMax);
 static_assert(kJsonStringBytesMax <= kHttpBodyBytesMax);

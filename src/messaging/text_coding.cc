@@ -35,39 +35,6 @@ constexpr std::array<Extension, 10> kGsm7Extension = {{
     {0x3C, U'['}, {0x3D, U'~'}, {0x3E, U']'}, {0x40, U'|'}, {0x65, U'€'},
 }};
 
-Result<std::u32string> utf8_to_code_points(std::string_view utf8) {
-  std::u32string out;
-  for (std::size_t i = 0; i < utf8.size();) {
-    const auto lead = static_cast<std::uint8_t>(utf8[i]);
-    std::size_t extra = 0;
-    char32_t point = 0;
-    char32_t minimum = 0;
-    if (lead < 0x80) {
-      point = lead;
-    } else if ((lead & 0xE0) == 0xC0) {
-      extra = 1, point = lead & 0x1F, minimum = 0x80;
-    } else if ((lead & 0xF0) == 0xE0) {
-      extra = 2, point = lead & 0x0F, minimum = 0x800;
-    } else if ((lead & 0xF8) == 0xF0) {
-      extra = 3, point = lead & 0x07, minimum = 0x10000;
-    } else {
-      return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
-    }
-    if (extra >= utf8.size() - i) return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto next = static_cast<std::uint8_t>(utf8[i + k]);
-      if ((next & 0xC0) != 0x80) return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
-      point = (point << 6) | (next & 0x3F);
-    }
-    if (point < minimum || point > 0x10FFFF || (point >= 0xD800 && point <= 0xDFFF)) {
-      return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
-    }
-    out.push_back(point);
-    i += extra + 1;
-  }
-  return out;
-}
-
 void append_utf8(std::string& out, char32_t point) {
   if (point < 0x80) {
     out.push_back(static_cast<char>(point));
@@ -116,6 +83,39 @@ std::string ucs2_units(char32_t point) {
 }
 
 }  // namespace
+
+Result<std::u32string> utf8_to_code_points(std::string_view utf8) {
+  std::u32string out;
+  for (std::size_t i = 0; i < utf8.size();) {
+    const auto lead = static_cast<std::uint8_t>(utf8[i]);
+    std::size_t extra = 0;
+    char32_t point = 0;
+    char32_t minimum = 0;
+    if (lead < 0x80) {
+      point = lead;
+    } else if ((lead & 0xE0) == 0xC0) {
+      extra = 1, point = lead & 0x1F, minimum = 0x80;
+    } else if ((lead & 0xF0) == 0xE0) {
+      extra = 2, point = lead & 0x0F, minimum = 0x800;
+    } else if ((lead & 0xF8) == 0xF0) {
+      extra = 3, point = lead & 0x07, minimum = 0x10000;
+    } else {
+      return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
+    }
+    if (extra >= utf8.size() - i) return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto next = static_cast<std::uint8_t>(utf8[i + k]);
+      if ((next & 0xC0) != 0x80) return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
+      point = (point << 6) | (next & 0x3F);
+    }
+    if (point < minimum || point > 0x10FFFF || (point >= 0xD800 && point <= 0xDFFF)) {
+      return Status(ErrorCode::kValidationFailed, "text is not valid UTF-8");
+    }
+    out.push_back(point);
+    i += extra + 1;
+  }
+  return out;
+}
 
 Result<EncodedText> encode_text(std::string_view utf8, std::uint8_t reference) {
   if (utf8.empty()) return Status(ErrorCode::kValidationFailed, "text is empty");

@@ -37,6 +37,10 @@ struct EncodedText {
 // limits::kSmsSegmentsMax segments.
 Result<EncodedText> encode_text(std::string_view utf8, std::uint8_t reference);
 
+// The code points of a UTF-8 text; kValidationFailed for invalid UTF-8 (overlong forms,
+// surrogates and values beyond U+10FFFF included). The email channel checks its texts with it.
+Result<std::u32string> utf8_to_code_points(std::string_view utf8);
+
 // Back to UTF-8 (segments without their UDH); for receipts, logs and tests.
 Result<std::string> decode_text(std::string_view octets, std::uint8_t data_coding);
 

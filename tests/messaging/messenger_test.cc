@@ -32,6 +32,20 @@ class ScriptedTransport final : public SmsTransport {
   bool link_up = true;
 };
 
+// Answers each email from a script: accepted (its Message-ID), or a refusal.
+class ScriptedMailServer final : public EmailTransport {
+ public:
+  Result<std::string> send(const OutboxMessage& message) override {
+    sent.push_back(message);
+    if (answers.empty()) return "mid-" + std::to_string(sent.size()) + "@example.com";
+    Result<std::string> answer = answers.front();
+    answers.pop_front();
+    return answer;
+  }
+  std::deque<Result<std::string>> answers;
+  std::vector<OutboxMessage> sent;
+};
+
 class MessengerTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
@@ -167,6 +181,78 @@ TEST_P(MessengerTest, PermanentRefusalIsUndeliverableAtOnce) {
   EXPECT_EQ(*messenger_->send_queued(transport), 1U);
   EXPECT_EQ(state_of(refused.id), MessageState::kUndeliverable);
   EXPECT_EQ(state_of(next.id), MessageState::kSubmitted);
+}
+
+TEST_P(MessengerTest, EmailIsQueuedOnItsOwnChannel) {
+  auto email = messenger_->enqueue_email(" Li.Lei@Example.COM ", "登录验证码", "验证码 123456\n",
+                                         "zh-CN", std::nullopt);
+  ASSERT_TRUE(email.is_ok()) << email.status().to_string();
+  EXPECT_EQ(email->destination, "Li.Lei@example.com");
+  const OutboxMessage sms = enqueue("an sms");
+  auto stored = messenger_->get(email->id);
+  ASSERT_TRUE(stored.is_ok());
+  EXPECT_EQ(stored->channel, Channel::kEmail);
+  EXPECT_EQ(stored->subject, "登录验证码");
+  EXPECT_EQ(stored->text, "验证码 123456\n");
+  EXPECT_EQ(messenger_->get(sms.id)->channel, Channel::kSms);
+
+  // Each sender takes only its own channel's rows.
+  ScriptedTransport smsc;
+  EXPECT_EQ(*messenger_->send_queued(smsc), 1U);
+  ASSERT_EQ(smsc.submitted.size(), 1U);
+  EXPECT_EQ(smsc.submitted[0].id, sms.id);
+  ScriptedMailServer mail;
+  EXPECT_EQ(*messenger_->send_queued_email(mail), 1U);
+  ASSERT_EQ(mail.sent.size(), 1U);
+  EXPECT_EQ(mail.sent[0].id, email->id);
+  EXPECT_EQ(state_of(email->id), MessageState::kSubmitted);
+  EXPECT_EQ(messenger_->get(email->id)->smsc_message_id, "mid-1@example.com");
+}
+
+TEST_P(MessengerTest, RefusesBadEmail) {
+  EXPECT_FALSE(messenger_->enqueue_email("no-at-sign", "s", "t", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue_email("a@b.cn", "", "t", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue_email("a@b.cn", "two\nlines", "t", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue_email("a@b.cn", "s", "", "en", std::nullopt).is_ok());
+  EXPECT_FALSE(messenger_->enqueue_email("a@b.cn", "s", "\xff", "en", std::nullopt).is_ok());
+  EXPECT_TRUE(messenger_->list(10)->empty());
+}
+
+TEST_P(MessengerTest, FailedEmailWaitsLongerEachTimeThenGivesUp) {
+  auto email = messenger_->enqueue_email("a@b.cn", "s", "t", "en", std::nullopt);
+  ASSERT_TRUE(email.is_ok());
+  ScriptedMailServer mail;
+  for (std::int64_t i = 0; i < limits::kEmailSendAttemptsMax; ++i) {
+    mail.answers.push_back(Status(ErrorCode::kUnavailable, "connection refused"));
+  }
+  std::int64_t wait_ms = limits::kEmailRetryBaseMs;
+  for (std::int64_t attempt = 1; attempt < limits::kEmailSendAttemptsMax; ++attempt) {
+    EXPECT_EQ(*messenger_->send_queued_email(mail), 0U);
+    EXPECT_EQ(mail.sent.size(), static_cast<std::size_t>(attempt));
+    auto row = messenger_->get(email->id);
+    EXPECT_EQ(row->state, MessageState::kQueued);
+    EXPECT_EQ(row->attempts, attempt);
+    EXPECT_EQ(row->next_attempt_at_ms, clock_.now_unix_ms() + wait_ms);
+    // Not before its time.
+    clock_.advance_ms(wait_ms - 1);
+    EXPECT_EQ(*messenger_->send_queued_email(mail), 0U);
+    EXPECT_EQ(mail.sent.size(), static_cast<std::size_t>(attempt));
+    clock_.advance_ms(1);
+    wait_ms = std::min(wait_ms * 2, limits::kEmailRetryMaxMs);
+  }
+  EXPECT_EQ(*messenger_->send_queued_email(mail), 0U);
+  EXPECT_EQ(state_of(email->id), MessageState::kUndeliverable);
+  EXPECT_EQ(messenger_->get(email->id)->error, "connection refused");
+}
+
+TEST_P(MessengerTest, EmailRefusedForGoodIsUndeliverableAtOnce) {
+  auto refused = messenger_->enqueue_email("gone@b.cn", "s", "t", "en", std::nullopt);
+  auto next = messenger_->enqueue_email("here@b.cn", "s", "t", "en", std::nullopt);
+  ScriptedMailServer mail;
+  mail.answers.push_back(Status(ErrorCode::kValidationFailed, "550 no such user"));
+  EXPECT_EQ(*messenger_->send_queued_email(mail), 1U);
+  EXPECT_EQ(state_of(refused->id), MessageState::kUndeliverable);
+  EXPECT_EQ(state_of(next->id), MessageState::kSubmitted);
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, MessengerTest,
