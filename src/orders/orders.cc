@@ -7,14 +7,13 @@
 #include <mutex>
 #include <thread>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "auth/api_keys.h"
 #include "common/enum_names.h"
 #include "common/limits.h"
+#include "common/worker_pool.h"
 #include "messaging/templates.h"
 #include "orders/activation.h"
 
@@ -149,8 +148,7 @@ std::optional<PaymentMethod> parse_payment_method(std::string_view name) {
 struct Orders::Impl {
   OrdersDependencies deps;
   OrderSettings settings;
-  std::unique_ptr<boost::asio::thread_pool> workers;
-  std::atomic<std::size_t> in_flight{0};
+  std::unique_ptr<WorkerPool> workers;
 
   std::mutex sweeper_mutex;
   std::condition_variable sweeper_wake;
@@ -868,17 +866,12 @@ struct Orders::Impl {
 
   // Runs `work` on a worker; kUnavailable when too much is queued already.
   void run_async(std::function<OrderOutcome()> work, OrderCallback done) {
-    if (!workers || in_flight.fetch_add(1) >= limits::kOrdersInFlightMax) {
-      if (workers) in_flight.fetch_sub(1);
+    const bool posted =
+        workers && workers->try_post([work = std::move(work), done] { done(work()); });
+    if (!posted) {
       done(OrderOutcome{Status(ErrorCode::kUnavailable, "too many orders in progress; retry"),
                         std::nullopt, false, {}});
-      return;
     }
-    boost::asio::post(*workers, [this, work = std::move(work), done = std::move(done)] {
-      OrderOutcome outcome = work();
-      in_flight.fetch_sub(1);
-      done(std::move(outcome));
-    });
   }
 };
 
@@ -891,7 +884,7 @@ void Orders::start() {
   if (auto status = impl_->recover(); !status.is_ok()) {
     spdlog::warn("orders: recovery: {}", status.to_string());
   }
-  impl_->workers = std::make_unique<boost::asio::thread_pool>(2);
+  impl_->workers = std::make_unique<WorkerPool>(2, limits::kOrdersInFlightMax);
   {
     std::lock_guard lock(impl_->sweeper_mutex);
     impl_->stopping = false;
