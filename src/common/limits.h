@@ -155,6 +155,11 @@ inline constexpr std::uint32_t kHttpAcceptRetryMs = 100;
 // A client's X-Request-Id longer than this is replaced by a generated one.
 inline constexpr std::size_t kHttpRequestIdBytesMax = 64;
 
+// The SM-DP+ (src/smdp): ES9+/ES2+ calls queued or running on its workers at once (a device
+// waits on one call at a time). Beyond it a call is answered 503 with Retry-After at once, rather
+// than queued behind seconds of signatures.
+inline constexpr std::size_t kSmdpWorkHeldMax = 512;
+
 // Configuration (src/config)
 inline constexpr std::size_t kConfigTextValueBytesMax = 4'096;
 
