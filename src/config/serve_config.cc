@@ -238,6 +238,11 @@ const std::vector<Option>& options() {
       {"smdp_cc_attempts_max", Kind::kUnsigned,
        "Wrong confirmation codes before a download order is locked (default 3)", 1, 100,
        unsigned_field(&ServeConfig::smdp_cc_attempts_max, 1, 100)},
+      {"smdp_workers", Kind::kUnsigned,
+       "Threads that run the SM-DP+'s calls (signatures, key agreement, storage), off the HTTP "
+       "threads; 0 is one per core (default 0)",
+       0, limits::kHttpThreadsMax, unsigned_field(&ServeConfig::smdp_workers, 0,
+                                                  limits::kHttpThreadsMax)},
   };
   return kOptions;
 }
@@ -312,12 +317,14 @@ Result<HostPort> parse_host_port(std::string_view text) {
   return HostPort{std::string(host), static_cast<std::uint16_t>(*port)};
 }
 
-void add_serve_flags(CLI::App& command, ServeFlags& flags) {
+void add_serve_flags(CLI::App& command, ServeFlags& flags,
+                     const std::function<bool(std::string_view key)>& offered) {
   command
       .add_option("--config", flags.config_file,
                   "TOML configuration file (keys as the flags, with '_' for '-')")
       ->envname("STATION_CONFIG");
   for (const auto& option : options()) {
+    if (offered && !offered(option.key)) continue;
     std::string key(option.key);
     command
         .add_option_function<std::string>(
@@ -374,6 +381,9 @@ Result<ServeConfig> resolve_serve_config(const ServeFlags& flags, const GetEnv& 
     STATION_RETURN_IF_ERROR(with_source(option->set(config, value), "flag", flag_name(key)));
   }
   if (config.threads == 0) config.threads = std::max(1U, std::thread::hardware_concurrency());
+  if (config.smdp_workers == 0) {
+    config.smdp_workers = std::max(1U, std::thread::hardware_concurrency());
+  }
   return config;
 }
 

@@ -68,6 +68,7 @@ struct ServeConfig {
   std::string smdp_dppb_key;
   std::uint32_t smdp_session_ttl_seconds = 600;
   std::uint32_t smdp_cc_attempts_max = 3;
+  std::uint32_t smdp_workers = 0;  // 0: one per core
 };
 
 // Raw flag values as given on the command line, by option key.
@@ -76,8 +77,11 @@ struct ServeFlags {
   std::map<std::string, std::string> values;
 };
 
-// Registers --config and one flag per option on `command`, with help naming the env variable.
-void add_serve_flags(CLI::App& command, ServeFlags& flags);
+// Registers --config and one flag per option on `command`, with help naming the env variable;
+// only the options whose key `offered` accepts, when it is given (a TOML file and the
+// environment may still set the others, so that one configuration serves every command).
+void add_serve_flags(CLI::App& command, ServeFlags& flags,
+                     const std::function<bool(std::string_view key)>& offered = {});
 
 using GetEnv = std::function<std::optional<std::string>(std::string_view)>;
 // Layers defaults, the TOML file, the environment and the flags. kValidationFailed naming the
