@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "station 0.1.0");
   int exit_code = 0;
   station::cli::add_serve_command(app, &exit_code);
+  station::cli::add_smdp_command(app, &exit_code);
   station::cli::add_admin_command(app, &exit_code);
   station::cli::add_pki_command(app, &exit_code);
   station::cli::add_lpa_command(app, &exit_code);

@@ -16,7 +16,6 @@
 #include "api/v1.h"
 #include "orders/activation.h"
 #include "schema/migrations.h"
-#include "smdp/routes.h"
 #include "spdlog/spdlog.h"
 
 namespace station::cli {
@@ -26,9 +25,6 @@ struct ApiHolder {
   std::optional<api::OrderRoutesContext> orders;
 };
 
-namespace {
-
-// Creates an admin key when the store has none, so a first start can be used at once.
 Result<std::optional<std::string>> ensure_first_admin_key(storage::Database& database,
                                                           IdGenerator& ids, const Clock& clock) {
   STATION_ASSIGN_OR_RETURN(auto connection, database.acquire());
@@ -44,8 +40,6 @@ Result<std::optional<std::string>> ensure_first_admin_key(storage::Database& dat
   STATION_RETURN_IF_ERROR(transaction.commit());
   return std::optional<std::string>(key.plaintext);
 }
-
-}  // namespace
 
 Result<std::unique_ptr<App>> App::start(AppOptions options, const Clock& clock) {
   auto currency = Currency::from_code(options.default_currency);
@@ -134,10 +128,10 @@ Status App::start_orders() {
                               *clock_, metrics_});
   api::add_order_routes(router_, *api_->orders);
   if (smdp_) {
-    es2_ = smdp::make_es2_port(*smdp_);
+    es2_ = smdp::make_es2_port(smdp_->smdp());
     orders_->set_es2(es2_.get());
     orders::Orders* orders = orders_.get();
-    smdp_->set_progress_listener(
+    smdp_->smdp().set_progress_listener(
         [orders](Id order_id, smdp::DownloadProgress progress, std::string_view cause) {
           using P = smdp::DownloadProgress;
           const orders::OrderState to = progress == P::kDownloaded ? orders::OrderState::kDownloaded
@@ -168,21 +162,14 @@ Status App::start_orders() {
 
 Status App::start_smdp() {
   if (!options_.smdp) return Status::ok();
-  const SmdpServeOptions& serve = *options_.smdp;
-  smdp::SmdpConfig config;
-  config.address = options_.orders.smdp_address;
-  config.session_ttl_seconds = serve.session_ttl_seconds;
-  config.cc_attempts_max = serve.cc_attempts_max;
-  STATION_ASSIGN_OR_RETURN(auto credentials, smdp::load_credentials(serve.credentials));
-  config.credentials.push_back(std::move(credentials));
-  STATION_RETURN_IF_ERROR(smdp::check_config(config));
-  smdp_ = std::make_unique<smdp::Smdp>(
-      smdp::SmdpDependencies{*database_, *inventory_, *keyring_, *ids_, *clock_, metrics_},
-      std::move(config));
-  smdp::add_smdp_routes(smdp_router_, *smdp_, *authenticator_);
-  smdp_server_ = std::make_unique<http::Server>(serve.server, smdp_router_, metrics_,
-                                                options_.access_log);
-  return smdp_server_->listen();
+  SmdpServeOptions serve = *options_.smdp;
+  serve.address = options_.orders.smdp_address;
+  STATION_ASSIGN_OR_RETURN(
+      smdp_, SmdpService::start(serve,
+                                smdp::SmdpDependencies{*database_, *inventory_, *keyring_, *ids_,
+                                                       *clock_, metrics_},
+                                *authenticator_, metrics_, options_.access_log));
+  return Status::ok();
 }
 
 Status App::start_messaging() {
@@ -262,11 +249,11 @@ std::string App::create_api_key_for_tests(const std::vector<auth::Scope>& scopes
 
 void App::run() {
   std::thread smdp_runner;
-  if (smdp_server_) smdp_runner = std::thread([this] { smdp_server_->run(); });
+  if (smdp_) smdp_runner = std::thread([this] { smdp_->run(); });
   server_->run();
-  if (smdp_server_) {
+  if (smdp_) {
     // The main listener has stopped (stop() or a signal): the SM-DP+ stops with it.
-    smdp_server_->stop();
+    smdp_->stop();
     smdp_runner.join();
   }
   drain();
@@ -274,7 +261,7 @@ void App::run() {
 
 void App::stop() {
   server_->stop();
-  if (smdp_server_) smdp_server_->stop();
+  if (smdp_) smdp_->stop();
 }
 
 void App::stop_on_signals() { server_->stop_on_signals(); }

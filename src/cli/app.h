@@ -27,20 +27,16 @@
 #include "metrics/registry.h"
 #include "orders/orders.h"
 #include "orders/payments.h"
-#include "smdp/smdp.h"
+#include "cli/smdp_service.h"
 #include "storage/database.h"
 #include "web/portal.h"
 
 namespace station::cli {
 
-// The SM-DP+ (src/smdp): served over HTTPS on its own listener; its address is
-// orders.smdp_address, which activation codes carry.
-struct SmdpServeOptions {
-  http::ServerOptions server;  // with tls set
-  smdp::CredentialFiles credentials;
-  std::uint32_t session_ttl_seconds = 600;
-  std::uint32_t cc_attempts_max = 3;
-};
+// Creates an admin API key when the store has none, so that a first start can be used at once;
+// returns it (shown once, stored only as a hash), or nothing when the store has a key already.
+Result<std::optional<std::string>> ensure_first_admin_key(storage::Database& database,
+                                                          IdGenerator& ids, const Clock& clock);
 
 struct AppOptions {
   std::string database_url;
@@ -58,6 +54,8 @@ struct AppOptions {
   // its webhooks with it). Empty: a random one per start.
   std::string payment_webhook_secret;
   std::uint32_t payment_webhook_delay_ms = 1'500;
+  // The SM-DP+ (src/smdp), served over HTTPS on its own listener; its address is
+  // orders.smdp_address (which activation codes carry), whatever smdp->address says.
   std::optional<SmdpServeOptions> smdp;  // none: no SM-DP+
   // The subscriber portal's settings (web/portal.h); it is served under "/".
   web::PortalOptions portal;
@@ -73,7 +71,7 @@ class App {
 
   std::uint16_t port() const { return server_->port(); }
   // The SM-DP+'s HTTPS port (0 when there is none).
-  std::uint16_t smdp_port() const { return smdp_server_ ? smdp_server_->port() : 0; }
+  std::uint16_t smdp_port() const { return smdp_ ? smdp_->port() : 0; }
   const std::optional<std::string>& first_admin_key() const { return first_admin_key_; }
 
   // Serves until stop() (or a signal, after stop_on_signals()); then drains in-flight requests,
@@ -126,10 +124,8 @@ class App {
   std::unique_ptr<messaging::SmppClient> smpp_client_;  // null when no SMSC is configured
   std::unique_ptr<orders::TestPaymentProvider> payments_;
   std::unique_ptr<orders::Orders> orders_;
-  std::unique_ptr<smdp::Smdp> smdp_;              // null without an SM-DP+
-  std::unique_ptr<orders::Es2Port> es2_;          // orders -> smdp_
-  http::Router smdp_router_;
-  std::unique_ptr<http::Server> smdp_server_;
+  std::unique_ptr<SmdpService> smdp_;      // null without an SM-DP+
+  std::unique_ptr<orders::Es2Port> es2_;  // orders -> smdp_
   std::unique_ptr<web::Portal> portal_;
   std::unique_ptr<struct ApiHolder> api_;
   metrics::Registry metrics_;

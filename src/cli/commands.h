@@ -7,7 +7,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/smdp_service.h"
 #include "common/result.h"
+#include "config/serve_config.h"
+#include "http/server.h"
 #include "secrets/secrets.h"
 #include "storage/database.h"
 
@@ -36,6 +39,15 @@ Result<std::unique_ptr<storage::Database>> open_store(const StoreFlags& flags);
 Result<std::shared_ptr<const secrets::Keyring>> open_keyring(const std::string& key_file,
                                                               const std::string& data_dir);
 
+// Shared by `station serve` and `station smdp` (serve_command.cc): the HTTP transport options of
+// a configuration (its `listen` address); the log levels, with the access log (on stdout) or
+// nullptr when it is off; the SM-DP+'s options (its listener, credentials from the PKI directory
+// or the explicit files); the first admin key, printed once on stderr.
+http::ServerOptions transport_options(const config::ServeConfig& config);
+std::shared_ptr<spdlog::logger> start_logging(const config::ServeConfig& config);
+Result<SmdpServeOptions> smdp_serve_options(const config::ServeConfig& config);
+void print_first_admin_key(const std::string& key);
+
 // Registers `station admin profiles ...` (admin_profiles.cc).
 void add_profiles_commands(CLI::App& admin, int* exit_code);
 // `station admin devices import FILE` (admin_devices.cc).
@@ -54,6 +66,8 @@ void add_staff_commands(CLI::App& admin, int* exit_code);
 void add_admin_command(CLI::App& app, int* exit_code);
 // Registers `station serve`.
 void add_serve_command(CLI::App& app, int* exit_code);
+// Registers `station smdp`: the SM-DP+ alone (smdp_command.cc).
+void add_smdp_command(CLI::App& app, int* exit_code);
 // Registers `station pki init DIR` (pki_command.cc).
 void add_pki_command(CLI::App& app, int* exit_code);
 // Registers `station lpa ...` and `station euicc init` (lpa_command.cc).

@@ -12,6 +12,67 @@
 #include "config/serve_config.h"
 
 namespace station::cli {
+
+http::ServerOptions transport_options(const config::ServeConfig& config) {
+  http::ServerOptions server;
+  server.listen_host = config.listen.host;
+  server.listen_port = config.listen.port;
+  server.threads = config.threads;
+  server.header_bytes_max = config.header_bytes_max;
+  server.body_bytes_max = config.body_bytes_max;
+  server.request_timeout_ms = config.request_timeout_ms;
+  server.keep_alive_idle_ms = config.keep_alive_idle_ms;
+  server.shutdown_grace_ms = config.shutdown_grace_ms;
+  return server;
+}
+
+std::shared_ptr<spdlog::logger> start_logging(const config::ServeConfig& config) {
+  // Diagnostics on stderr; stdout carries only the access log.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("station"));
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  if (!config.access_log) return nullptr;
+  // The access log is data (one JSON object per line) on stdout; diagnostics go to stderr.
+  auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  auto access_log = std::make_shared<spdlog::logger>("access", sink);
+  access_log->set_pattern("%v");
+  access_log->flush_on(spdlog::level::info);
+  return access_log;
+}
+
+Result<SmdpServeOptions> smdp_serve_options(const config::ServeConfig& config) {
+  SmdpServeOptions smdp;
+  auto listen = config::parse_host_port(config.smdp_listen);
+  if (!listen.is_ok()) {
+    return Status(listen.status().code(), "smdp_listen: " + listen.status().message());
+  }
+  smdp.server = transport_options(config);
+  smdp.server.listen_host = listen->host;
+  smdp.server.listen_port = listen->port;
+  const std::string& pki = config.pki_dir;
+  auto pick = [&pki](const std::string& given, std::string_view in_pki) {
+    return !given.empty() || pki.empty() ? given : pki + "/" + std::string(in_pki);
+  };
+  smdp.server.tls = http::TlsFiles{pick(config.smdp_tls_cert, "dp_tls.pem"),
+                                   pick(config.smdp_tls_key, "dp_tls.key.pem")};
+  smdp.address = config.smdp_address;
+  smdp.credentials = smdp::CredentialFiles{
+      pick(config.smdp_ci_cert, "ci.der"), pick(config.smdp_dpauth_cert, "dp_auth.der"),
+      pick(config.smdp_dpauth_key, "dp_auth.key.pem"), pick(config.smdp_dppb_cert, "dp_pb.der"),
+      pick(config.smdp_dppb_key, "dp_pb.key.pem")};
+  smdp.session_ttl_seconds = config.smdp_session_ttl_seconds;
+  smdp.cc_attempts_max = config.smdp_cc_attempts_max;
+  smdp.workers = config.smdp_workers;
+  return smdp;
+}
+
+void print_first_admin_key(const std::string& key) {
+  // First start: the store had no API key. Shown once; stored only as a hash.
+  fmt::print(stderr,
+             "\nFirst start: created an admin API key. Keep it; it is not shown again:\n\n"
+             "    {}\n\n",
+             key);
+}
+
 namespace {
 
 int run_serve(const config::ServeFlags& flags) {
@@ -20,22 +81,12 @@ int run_serve(const config::ServeFlags& flags) {
     fmt::print(stderr, "error: {}\n", config.status().to_string());
     return 2;
   }
-  // Diagnostics on stderr; stdout carries only the access log.
-  spdlog::set_default_logger(spdlog::stderr_color_mt("station"));
-  spdlog::set_level(spdlog::level::from_str(config->log_level));
-
   AppOptions options;
+  options.access_log = start_logging(*config);
   options.database_url = config->database_url.empty()
                              ? storage::default_database_url(config->data_dir)
                              : config->database_url;
-  options.server.listen_host = config->listen.host;
-  options.server.listen_port = config->listen.port;
-  options.server.threads = config->threads;
-  options.server.header_bytes_max = config->header_bytes_max;
-  options.server.body_bytes_max = config->body_bytes_max;
-  options.server.request_timeout_ms = config->request_timeout_ms;
-  options.server.keep_alive_idle_ms = config->keep_alive_idle_ms;
-  options.server.shutdown_grace_ms = config->shutdown_grace_ms;
+  options.server = transport_options(*config);
   options.default_currency = config->default_currency;
   options.idempotency_retention_hours = config->idempotency_retention_hours;
   options.smpp.host = config->smpp_host;
@@ -51,35 +102,12 @@ int run_serve(const config::ServeFlags& flags) {
   options.payment_webhook_secret = config->payment_webhook_secret;
   options.payment_webhook_delay_ms = config->payment_webhook_delay_ms;
   if (!config->smdp_listen.empty()) {
-    SmdpServeOptions smdp;
-    auto listen = config::parse_host_port(config->smdp_listen);
-    if (!listen.is_ok()) {
-      fmt::print(stderr, "error: smdp_listen: {}\n", listen.status().to_string());
+    auto smdp = smdp_serve_options(*config);
+    if (!smdp.is_ok()) {
+      fmt::print(stderr, "error: {}\n", smdp.status().to_string());
       return 2;
     }
-    smdp.server = options.server;
-    smdp.server.listen_host = listen->host;
-    smdp.server.listen_port = listen->port;
-    const std::string& pki = config->pki_dir;
-    auto pick = [&pki](const std::string& given, std::string_view in_pki) {
-      return !given.empty() || pki.empty() ? given : pki + "/" + std::string(in_pki);
-    };
-    smdp.server.tls = http::TlsFiles{pick(config->smdp_tls_cert, "dp_tls.pem"),
-                                     pick(config->smdp_tls_key, "dp_tls.key.pem")};
-    smdp.credentials = smdp::CredentialFiles{
-        pick(config->smdp_ci_cert, "ci.der"), pick(config->smdp_dpauth_cert, "dp_auth.der"),
-        pick(config->smdp_dpauth_key, "dp_auth.key.pem"), pick(config->smdp_dppb_cert, "dp_pb.der"),
-        pick(config->smdp_dppb_key, "dp_pb.key.pem")};
-    smdp.session_ttl_seconds = config->smdp_session_ttl_seconds;
-    smdp.cc_attempts_max = config->smdp_cc_attempts_max;
-    options.smdp = std::move(smdp);
-  }
-  if (config->access_log) {
-    // The access log is data (one JSON object per line) on stdout; diagnostics go to stderr.
-    auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
-    options.access_log = std::make_shared<spdlog::logger>("access", sink);
-    options.access_log->set_pattern("%v");
-    options.access_log->flush_on(spdlog::level::info);
+    options.smdp = std::move(smdp).value();
   }
 
   // Profile secrets: STATION_SECRETS_KEY_FILE or STATION_SECRETS_KEY, else the data directory's key.
@@ -103,13 +131,7 @@ int run_serve(const config::ServeFlags& flags) {
     spdlog::info("sm-dp+ serving ES9+/ES2+ on https://{}:{} as {}", options.smdp->server.listen_host,
                  (*app)->smdp_port(), config->smdp_address);
   }
-  if ((*app)->first_admin_key()) {
-    // First start: the store had no API key. Shown once; stored only as a hash.
-    fmt::print(stderr,
-               "\nFirst start: created an admin API key. Keep it; it is not shown again:\n\n"
-               "    {}\n\n",
-               *(*app)->first_admin_key());
-  }
+  if ((*app)->first_admin_key()) print_first_admin_key(*(*app)->first_admin_key());
   (*app)->stop_on_signals();
   (*app)->run();
   spdlog::info("station stopped: in-flight requests answered, ledger and audit log flushed");

@@ -1,6 +1,7 @@
 #include "smdp/routes.h"
 
 #include <algorithm>
+#include <memory>
 
 #include <fmt/format.h>
 
@@ -34,17 +35,29 @@ http::Response answer(Outcome<T> outcome, const http::Request& request, Fields f
   return http::problem(*outcome.error(), request);
 }
 
-// Registers one binding function: checks the protocol header, then runs `handle`.
-void add(http::Router& router, std::string_view prefix, std::string_view function,
-         std::function<http::Response(http::Request&)> handle) {
+using Handle = std::function<http::Response(http::Request&)>;
+
+// Registers one binding function: checks the protocol header, then runs `handle` on a worker:
+// its signatures, key agreements and storage calls would otherwise hold an io thread, and every
+// connection waiting on it. When the workers hold their limit already: 503 with Retry-After.
+void add(http::Router& router, WorkerPool& workers, std::string_view prefix,
+         std::string_view function, Handle handle) {
   router.add("POST", std::string(prefix) + std::string(function),
-             [handle = std::move(handle)](http::Request& request, http::Responder respond) {
+             [handle = std::make_shared<const Handle>(std::move(handle)), &workers](
+                 http::Request& request, http::Responder respond) {
                if (!has_admin_protocol(request)) {
                  return respond(http::problem(
                      ErrorCode::kMalformedRequest,
                      "X-Admin-Protocol: gsma/rsp/v2.x.y is required", request));
                }
-               respond(handle(request));
+               // The request stays valid until `respond` is called (http/server.h).
+               if (!workers.try_post([handle, &request, respond] { respond((*handle)(request)); })) {
+                 respond(http::problem(ErrorCode::kUnavailable,
+                                       fmt::format("the SM-DP+ is busy ({} calls in progress); "
+                                                   "retry after the time Retry-After gives",
+                                                   workers.work_max()),
+                                       request));
+               }
              });
 }
 
@@ -81,8 +94,9 @@ http::Response es2_status(const Status& status, const http::Request& request,
 
 }  // namespace
 
-void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& authenticator) {
-  add(router, kEs9, "initiateAuthentication", [&smdp](http::Request& request) {
+void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& authenticator,
+                     WorkerPool& workers) {
+  add(router, workers, kEs9, "initiateAuthentication", [&smdp](http::Request& request) {
     auto parsed = parse_initiate_authentication(request.header("content-type"), request.body);
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
     return answer(smdp.initiate_authentication(std::move(parsed->euicc_challenge),
@@ -97,7 +111,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
                         {"serverCertificate", b64(result.server_certificate)}};
                   });
   });
-  add(router, kEs9, "authenticateClient", [&smdp](http::Request& request) {
+  add(router, workers, kEs9, "authenticateClient", [&smdp](http::Request& request) {
     auto parsed = parse_transaction_request(request.header("content-type"), request.body,
                                             "authenticateServerResponse");
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
@@ -110,7 +124,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
                                           {"smdpCertificate", b64(result.smdp_certificate)}};
                   });
   });
-  add(router, kEs9, "getBoundProfilePackage", [&smdp](http::Request& request) {
+  add(router, workers, kEs9, "getBoundProfilePackage", [&smdp](http::Request& request) {
     auto parsed = parse_transaction_request(request.header("content-type"), request.body,
                                             "prepareDownloadResponse");
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
@@ -120,7 +134,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
                                           {"boundProfilePackage", b64(result.bound_profile_package)}};
                   });
   });
-  add(router, kEs9, "handleNotification", [&smdp](http::Request& request) {
+  add(router, workers, kEs9, "handleNotification", [&smdp](http::Request& request) {
     auto parsed = parse_handle_notification(request.header("content-type"), request.body);
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
     Status handled = smdp.handle_notification(parsed->pending_notification);
@@ -128,7 +142,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
     http::Response response = binding_response(204, "");
     return response;
   });
-  add(router, kEs9, "cancelSession", [&smdp](http::Request& request) {
+  add(router, workers, kEs9, "cancelSession", [&smdp](http::Request& request) {
     auto parsed = parse_transaction_request(request.header("content-type"), request.body,
                                             "cancelSessionResponse");
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
@@ -136,7 +150,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
                   [](const Empty&) { return nlohmann::json::object(); });
   });
 
-  add(router, kEs2, "downloadOrder", [&smdp, &authenticator](http::Request& request) {
+  add(router, workers, kEs2, "downloadOrder", [&smdp, &authenticator](http::Request& request) {
     if (auto refused = refuse_unless_operator(authenticator, request)) return *refused;
     auto parsed = parse_download_order(request.header("content-type"), request.body);
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
@@ -145,7 +159,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
     if (!iccid.is_ok()) return es2_status(iccid.status(), request);
     return es2_status(Status::ok(), request, {{"iccid", *iccid}});
   });
-  add(router, kEs2, "confirmOrder", [&smdp, &authenticator](http::Request& request) {
+  add(router, workers, kEs2, "confirmOrder", [&smdp, &authenticator](http::Request& request) {
     if (auto refused = refuse_unless_operator(authenticator, request)) return *refused;
     auto parsed = parse_confirm_order(request.header("content-type"), request.body);
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
@@ -156,7 +170,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
     if (confirmed->eid) fields["eid"] = *confirmed->eid;
     return es2_status(Status::ok(), request, std::move(fields));
   });
-  add(router, kEs2, "cancelOrder", [&smdp, &authenticator](http::Request& request) {
+  add(router, workers, kEs2, "cancelOrder", [&smdp, &authenticator](http::Request& request) {
     if (auto refused = refuse_unless_operator(authenticator, request)) return *refused;
     auto parsed = parse_cancel_order(request.header("content-type"), request.body);
     if (!parsed.is_ok()) return http::problem(parsed.status(), request);
@@ -166,7 +180,7 @@ void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& auth
                                         "ES2+ CancelOrder by " + request.principal),
                       request);
   });
-  add(router, kEs2, "releaseProfile", [&smdp, &authenticator](http::Request& request) {
+  add(router, workers, kEs2, "releaseProfile", [&smdp, &authenticator](http::Request& request) {
     if (auto refused = refuse_unless_operator(authenticator, request)) return *refused;
     auto iccid = parse_release_profile(request.header("content-type"), request.body);
     if (!iccid.is_ok()) return http::problem(iccid.status(), request);

@@ -8,15 +8,21 @@
 // (JSON, members, base64, sizes) is answered 400 problem+json; a function's refusal is 200 with
 // the SGP.22 "Failed" status and its subject and reason codes; handleNotification answers 204.
 // Storage failures are 500 problem+json.
+// Each function runs on `workers`, not on the io thread that read the request; when the workers
+// hold their limit (WorkerPool::work_max) of calls already, the call is answered 503 unavailable
+// problem+json with Retry-After, at once.
 #pragma once
 
 #include "auth/api_keys.h"
+#include "common/worker_pool.h"
 #include "http/router.h"
 #include "smdp/smdp.h"
 
 namespace station::smdp {
 
-// `smdp` and `authenticator` must outlive the router's use.
-void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& authenticator);
+// `smdp`, `authenticator` and `workers` must outlive the router's use; join `workers` after the
+// server has stopped and before it is destroyed, so no call answers a destroyed server.
+void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& authenticator,
+                     WorkerPool& workers);
 
 }  // namespace station::smdp

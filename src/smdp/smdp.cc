@@ -813,6 +813,9 @@ struct Smdp::Impl {
     if (!transaction.is_ok()) return transaction.status();
     Status claimed = update_order(db, order, {{"session_id", session.transaction_id}});
     if (claimed.code() == ErrorCode::kConflict) {
+      // Another session claimed the order first. The claim changed nothing; ending its
+      // transaction keeps this session's failure, which a rollback would undo.
+      (void)transaction->commit();
       return fail_session<R>(
           db, session,
           failure("8.2.6", "3.8", "another download of this Matching ID is in progress",

@@ -99,7 +99,8 @@ void SmdpTest::SetUp() {
     progress_.emplace_back(order_id, progress);
   });
   authenticator_ = std::make_unique<auth::Authenticator>(*database_, *clock_);
-  add_smdp_routes(router_, *smdp_, *authenticator_);
+  workers_ = std::make_unique<WorkerPool>(2, kWorkHeldMax);
+  add_smdp_routes(router_, *smdp_, *authenticator_, *workers_);
   runner_ = std::thread([this] { server_->run(); });
   client_ = std::make_unique<http::Client>(http::ClientOptions{.ca_file = pki_dir_ + "/ci.pem"});
 }
@@ -109,6 +110,7 @@ void SmdpTest::TearDown() {
     server_->stop();
     if (runner_.joinable()) runner_.join();
   }
+  workers_.reset();  // joined before the server goes: its calls answer through it
   server_.reset();
   smdp_.reset();
   authenticator_.reset();

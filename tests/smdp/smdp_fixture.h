@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "auth/api_keys.h"
+#include "common/worker_pool.h"
 #include "euicc/card.h"
 #include "euicc/euicc.h"
 #include "euicc/state.h"
@@ -83,6 +84,9 @@ class SmdpTest : public ::testing::TestWithParam<Engine> {
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<auth::Authenticator> authenticator_;
   std::unique_ptr<Smdp> smdp_;
+  // Runs the binding's calls; kWorkHeldMax of them at most.
+  static constexpr std::size_t kWorkHeldMax = 16;
+  std::unique_ptr<WorkerPool> workers_;
   std::unique_ptr<http::Client> client_;
   std::thread runner_;
   std::string address_;
