@@ -81,7 +81,10 @@ http::Client https_client(const LpaFlags& flags) {
   if (ca.empty() && !flags.pki_dir.empty()) {
     ca = (std::filesystem::path(flags.pki_dir) / "ci.pem").string();
   }
-  return http::Client(http::ClientOptions{.ca_file = ca, .timeout_ms = flags.timeout_ms});
+  // The calls of an ES9+ session follow one another: they share one kept-alive connection (one
+  // TLS handshake per session instead of one per call).
+  return http::Client(http::ClientOptions{
+      .ca_file = ca, .timeout_ms = flags.timeout_ms, .idle_connections_max = 1});
 }
 
 lpa::Progress progress_printer() {

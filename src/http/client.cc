@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <charconv>
+#include <mutex>
 #include <optional>
 
 #include <boost/asio/connect.hpp>
@@ -60,10 +61,17 @@ boost::system::error_code run_step(asio::io_context& io, Clock::time_point deadl
   return *result;
 }
 
+// How an exchange ended, for the connection's reuse.
+struct ExchangeEnd {
+  bool reusable = false;  // answered whole, and the server keeps the connection open
+  bool unanswered = false;  // not a byte of an answer came back (the server may never have read it)
+};
+
 template <typename Stream>
 Result<ClientResponse> exchange(asio::io_context& io, Stream& stream, asio::ip::tcp::socket& socket,
                                 Clock::time_point deadline, const Url& url,
-                                const ClientRequest& request, std::size_t max_response_bytes) {
+                                const ClientRequest& request, std::size_t max_response_bytes,
+                                bool keep_alive, ExchangeEnd& end) {
   bhttp::request<bhttp::string_body> message;
   message.method_string(request.method);
   message.target(url.target);
@@ -72,10 +80,11 @@ Result<ClientResponse> exchange(asio::io_context& io, Stream& stream, asio::ip::
   const std::string host =
       url.host.find(':') != std::string::npos ? "[" + url.host + "]" : url.host;
   message.set(bhttp::field::host, default_port ? host : fmt::format("{}:{}", host, url.port));
-  message.set(bhttp::field::connection, "close");
+  message.keep_alive(keep_alive);
   for (const auto& [name, value] : request.headers) message.set(name, value);
   message.body() = request.body;
   message.prepare_payload();
+  end.unanswered = true;
   if (auto ec = run_step(io, deadline, socket,
                          [&](auto handler) { bhttp::async_write(stream, message, handler); })) {
     return unavailable(fmt::format("sending to {}: {}", url.host, ec.message()));
@@ -88,6 +97,7 @@ Result<ClientResponse> exchange(asio::io_context& io, Stream& stream, asio::ip::
   if (auto ec = run_step(io, deadline, socket, [&](auto handler) {
         bhttp::async_read(stream, buffer, parser, handler);
       })) {
+    end.unanswered = !parser.got_some();
     if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit) {
       return Status(
           ErrorCode::kPayloadTooLarge,
@@ -95,7 +105,9 @@ Result<ClientResponse> exchange(asio::io_context& io, Stream& stream, asio::ip::
     }
     return unavailable(fmt::format("reading from {}: {}", url.host, ec.message()));
   }
+  end.unanswered = false;
   auto response = parser.release();
+  end.reusable = keep_alive && response.keep_alive() && buffer.size() == 0;
   ClientResponse out;
   out.status = static_cast<int>(response.result_int());
   for (const auto& field : response) {
@@ -173,10 +185,41 @@ std::string ClientResponse::header(std::string_view name) const {
   return {};
 }
 
-Result<ClientResponse> Client::send(const ClientRequest& request) const {
-  STATION_ASSIGN_OR_RETURN(auto url, parse_url(request.url));
-  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+// One open connection with its own io_context (the client is blocking): plain TCP, or TLS.
+struct Client::Connection {
+  std::string origin;  // scheme://host:port
   asio::io_context io;
+  std::optional<asio::ip::tcp::socket> plain;
+  std::optional<asio::ssl::context> tls_context;
+  std::optional<asio::ssl::stream<asio::ip::tcp::socket>> tls;
+
+  asio::ip::tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  Result<ClientResponse> exchange(Clock::time_point deadline, const Url& url,
+                                  const ClientRequest& request, std::size_t max_response_bytes,
+                                  bool keep_alive, ExchangeEnd& end) {
+    if (tls) {
+      return http::exchange(io, *tls, socket(), deadline, url, request, max_response_bytes,
+                            keep_alive, end);
+    }
+    return http::exchange(io, *plain, socket(), deadline, url, request, max_response_bytes,
+                          keep_alive, end);
+  }
+};
+
+struct Client::IdleConnections {
+  std::mutex mutex;
+  std::vector<std::unique_ptr<Connection>> connections;  // GUARDED_BY(mutex)
+};
+
+namespace {
+
+// Resolves, connects and (for https) completes a verified TLS handshake.
+Result<std::unique_ptr<Client::Connection>> open_connection(const Url& url, std::string origin,
+                                                            const ClientOptions& options,
+                                                            Clock::time_point deadline) {
+  auto connection = std::make_unique<Client::Connection>();
+  connection->origin = std::move(origin);
+  asio::io_context& io = connection->io;
   asio::ip::tcp::resolver resolver(io);
   asio::ip::tcp::resolver::results_type endpoints;
   {
@@ -197,28 +240,28 @@ Result<ClientResponse> Client::send(const ClientRequest& request) const {
   }
 
   if (!url.tls) {
-    asio::ip::tcp::socket socket(io);
+    auto& socket = connection->plain.emplace(io);
     if (auto ec = run_step(io, deadline, socket, [&](auto handler) {
           asio::async_connect(socket, endpoints, handler);
         })) {
       return unavailable(fmt::format("connecting to {}:{}: {}", url.host, url.port, ec.message()));
     }
-    return exchange(io, socket, socket, deadline, url, request, options_.max_response_bytes);
+    return connection;
   }
 
-  if (options_.ca_file.empty()) {
+  if (options.ca_file.empty()) {
     return Status(ErrorCode::kValidationFailed, "https needs a CA file to verify the server");
   }
-  asio::ssl::context tls(asio::ssl::context::tls_client);
+  auto& tls = connection->tls_context.emplace(asio::ssl::context::tls_client);
   SSL_CTX_set_min_proto_version(tls.native_handle(), TLS1_2_VERSION);
   boost::system::error_code ec;
-  tls.load_verify_file(options_.ca_file, ec);
+  tls.load_verify_file(options.ca_file, ec);
   if (ec) {
     return Status(ErrorCode::kValidationFailed,
-                  fmt::format("CA file {}: {}", options_.ca_file, ec.message()));
+                  fmt::format("CA file {}: {}", options.ca_file, ec.message()));
   }
   tls.set_verify_mode(asio::ssl::verify_peer);
-  asio::ssl::stream<asio::ip::tcp::socket> stream(io, tls);
+  auto& stream = connection->tls.emplace(io, tls);
   SSL* ssl = stream.native_handle();
   // SNI for names only (RFC 6066 forbids literal addresses); the name or address must match the
   // certificate.
@@ -255,7 +298,59 @@ Result<ClientResponse> Client::send(const ClientRequest& request) const {
     return unavailable(
         fmt::format("TLS handshake with {}: {}", url.host, handshake_error.message()));
   }
-  return exchange(io, stream, socket, deadline, url, request, options_.max_response_bytes);
+  return connection;
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {
+  if (options_.idle_connections_max > 0) idle_ = std::make_shared<IdleConnections>();
+}
+
+std::unique_ptr<Client::Connection> Client::take_idle(const std::string& origin) const {
+  if (!idle_) return nullptr;
+  std::lock_guard lock(idle_->mutex);
+  auto& idle = idle_->connections;
+  for (auto it = idle.rbegin(); it != idle.rend(); ++it) {
+    if ((*it)->origin == origin) {
+      std::unique_ptr<Connection> found = std::move(*it);
+      idle.erase(std::next(it).base());
+      return found;
+    }
+  }
+  return nullptr;
+}
+
+void Client::keep_idle(std::unique_ptr<Connection> connection) const {
+  if (!idle_) return;
+  std::lock_guard lock(idle_->mutex);
+  auto& idle = idle_->connections;
+  if (idle.size() >= options_.idle_connections_max) idle.erase(idle.begin());  // the oldest goes
+  idle.push_back(std::move(connection));
+}
+
+Result<ClientResponse> Client::send(const ClientRequest& request) const {
+  STATION_ASSIGN_OR_RETURN(auto url, parse_url(request.url));
+  const auto deadline = Clock::now() + std::chrono::milliseconds(options_.timeout_ms);
+  const bool keep_alive = idle_ != nullptr;
+  const std::string origin =
+      fmt::format("{}://{}:{}", url.tls ? "https" : "http", url.host, url.port);
+  if (std::unique_ptr<Connection> reused = take_idle(origin)) {
+    ExchangeEnd end;
+    auto response = reused->exchange(deadline, url, request, options_.max_response_bytes,
+                                     keep_alive, end);
+    if (!end.unanswered) {
+      if (end.reusable) keep_idle(std::move(reused));
+      return response;
+    }
+    // Closed by the server while idle: the request goes on a fresh connection.
+  }
+  STATION_ASSIGN_OR_RETURN(auto connection, open_connection(url, origin, options_, deadline));
+  ExchangeEnd end;
+  auto response = connection->exchange(deadline, url, request, options_.max_response_bytes,
+                                       keep_alive, end);
+  if (end.reusable) keep_idle(std::move(connection));
+  return response;
 }
 
 }  // namespace station::http

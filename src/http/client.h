@@ -6,13 +6,18 @@
 // issued) and name the URL's host (subjectAltName DNS or IP); SNI is sent. There is no fallback to
 // the system's trust store: an SM-DP+ is trusted through the RSP PKI only.
 //
-// One connection per request (ES9+ sessions are a handful of calls). Every step (resolve, connect,
+// One connection per request, unless idle_connections_max > 0: then a connection the server keeps
+// open (HTTP/1.1 keep-alive) waits, idle, for the next request to the same scheme, host and port,
+// which saves a TLS handshake on both sides (an ES9+ session is four calls in a row). A request
+// is sent again on a fresh connection only when a reused one ended before any byte of an answer
+// came back, as when the server had closed it for being idle. Every step (resolve, connect,
 // handshake, write, read) runs against one deadline, the request's timeout; a response beyond
 // max_response_bytes (headers and body) is refused, not truncated.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,6 +44,8 @@ struct ClientOptions {
   std::string ca_file;  // PEM trust anchors; required for https
   std::uint32_t timeout_ms = 30'000;
   std::size_t max_response_bytes = kClientResponseBytesMaxDefault;
+  // Idle connections kept for reuse, per client (and its copies); 0: none.
+  std::size_t idle_connections_max = 0;
 };
 
 struct ClientRequest {
@@ -58,14 +65,21 @@ struct ClientResponse {
 
 class Client {
  public:
-  explicit Client(ClientOptions options) : options_(std::move(options)) {}
+  explicit Client(ClientOptions options);
   // kUnavailable when the server cannot be reached or the connection fails or times out,
   // kUnauthenticated when its certificate does not verify, kPayloadTooLarge for a response
   // beyond the limit, kValidationFailed for a malformed URL.
   Result<ClientResponse> send(const ClientRequest& request) const;
 
+  struct Connection;  // opaque; public only so that the helpers in client.cc can name it
+
  private:
+  struct IdleConnections;
+  std::unique_ptr<Connection> take_idle(const std::string& origin) const;
+  void keep_idle(std::unique_ptr<Connection> connection) const;
+
   ClientOptions options_;
+  std::shared_ptr<IdleConnections> idle_;  // shared by copies; null without reuse
 };
 
 }  // namespace station::http

@@ -3,8 +3,10 @@
 // root, a name the certificate lacks); answers beyond its limit are refused; URLs are strict.
 #include "http/client.h"
 
+#include <chrono>
 #include <filesystem>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -29,6 +31,7 @@ class ClientTest : public ServerTest {
       ASSERT_TRUE(rsp_crypto::write_test_pki(*pki, (dir_ / name).string(), false).is_ok());
     }
     auto options = test_options();
+    options.keep_alive_idle_ms = kKeepAliveIdleMs;
     options.tls = TlsFiles{(dir_ / "pki" / "dp_tls.pem").string(),
                            (dir_ / "pki" / "dp_tls.key.pem").string()};
     start(options);
@@ -45,6 +48,7 @@ class ClientTest : public ServerTest {
     return client.send(
         {.method = "GET", .url = "https://" + host + ":" + std::to_string(port()) + "/healthz"});
   }
+  static constexpr std::uint32_t kKeepAliveIdleMs = 300;
   fs::path dir_;
 };
 
@@ -68,6 +72,30 @@ TEST_F(ClientTest, AnAnswerBeyondTheLimitIsRefused) {
   auto reply = get("localhost", "pki", 8);
   ASSERT_FALSE(reply.is_ok());
   EXPECT_EQ(reply.status().code(), ErrorCode::kPayloadTooLarge);
+}
+
+TEST_F(ClientTest, KeepsAConnectionForTheNextRequestAndReconnectsOnceTheServerClosedIt) {
+  Client client(ClientOptions{.ca_file = (dir_ / "pki" / "ci.pem").string(),
+                              .timeout_ms = 10'000,
+                              .idle_connections_max = 2});
+  const std::string url = "https://localhost:" + std::to_string(port()) + "/healthz";
+  for (int i = 0; i < 3; ++i) {
+    auto reply = client.send({.method = "GET", .url = url});
+    ASSERT_TRUE(reply.is_ok()) << reply.status().to_string();
+    EXPECT_EQ(reply->status, 200);
+  }
+  EXPECT_EQ(metric("station_http_open_connections"), "1");  // one connection served all three
+  // The server closes the idle connection after kKeepAliveIdleMs; the next request finds it
+  // closed and goes on a fresh one.
+  const auto deadline = std::chrono::steady_clock::now() + kWaitMax;
+  while (metric("station_http_open_connections") != "0" &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(metric("station_http_open_connections"), "0");
+  auto again = client.send({.method = "GET", .url = url});
+  ASSERT_TRUE(again.is_ok()) << again.status().to_string();
+  EXPECT_EQ(again->status, 200);
 }
 
 TEST(UrlTest, ParsesHttpsAndHttpAndRefusesTheRest) {
