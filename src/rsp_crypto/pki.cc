@@ -95,6 +95,98 @@ Status add_policy(X509* cert, std::string_view oid, bool critical) {
   return Status::ok();
 }
 
+// The text of the first `nid` attribute of a name; nullopt when absent.
+std::optional<std::string> name_attribute(const X509_NAME* name, int nid) {
+  const int index = X509_NAME_get_index_by_NID(name, nid, -1);
+  if (index < 0) return std::nullopt;
+  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
+                     static_cast<std::size_t>(ASN1_STRING_length(value)));
+}
+
+// SGP.22's EUM nameConstraints: one permitted directoryName subtree, the EUM's organisation and
+// the prefix of the EIDs it may certify as serialNumber. Critical.
+Status add_eid_name_constraint(X509* cert, const std::string& organisation,
+                               const std::string& eid_prefix) {
+  using NameConstraintsFree = internal::OpensslFree<NAME_CONSTRAINTS_free>;
+  std::unique_ptr<NAME_CONSTRAINTS, NameConstraintsFree> constraints(NAME_CONSTRAINTS_new());
+  GENERAL_SUBTREE* subtree = GENERAL_SUBTREE_new();
+  X509_NAME* base = X509_NAME_new();
+  if (!constraints || subtree == nullptr || base == nullptr) {
+    GENERAL_SUBTREE_free(subtree);
+    X509_NAME_free(base);
+    return openssl_failure("NAME_CONSTRAINTS_new");
+  }
+  if (X509_NAME_add_entry_by_NID(base, NID_organizationName, MBSTRING_UTF8,
+                                 reinterpret_cast<const unsigned char*>(organisation.c_str()),
+                                 static_cast<int>(organisation.size()), -1, 0) != 1 ||
+      X509_NAME_add_entry_by_NID(base, NID_serialNumber, MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>(eid_prefix.c_str()),
+                                 static_cast<int>(eid_prefix.size()), -1, 0) != 1) {
+    GENERAL_SUBTREE_free(subtree);
+    X509_NAME_free(base);
+    return openssl_failure("nameConstraints directoryName");
+  }
+  subtree->base->type = GEN_DIRNAME;
+  subtree->base->d.directoryName = base;
+  constraints->permittedSubtrees = sk_GENERAL_SUBTREE_new_null();
+  if (constraints->permittedSubtrees == nullptr ||
+      sk_GENERAL_SUBTREE_push(constraints->permittedSubtrees, subtree) <= 0) {
+    GENERAL_SUBTREE_free(subtree);
+    return openssl_failure("nameConstraints subtree");
+  }
+  if (X509_add1_ext_i2d(cert, NID_name_constraints, constraints.get(), 1, X509V3_ADD_DEFAULT) !=
+      1) {
+    return openssl_failure("nameConstraints");
+  }
+  return Status::ok();
+}
+
+// Whether `euicc`'s subject lies in one of the directoryName subtrees its issuer `eum` permits,
+// as SGP.22 means them: the organisation equal, the EID starting with the serialNumber prefix.
+// OpenSSL's own matching compares whole attributes and so cannot express a prefix; it is told to
+// leave this check to us. An EUM certificate without nameConstraints permits every EID.
+Status check_eid_name_constraints(X509* euicc, X509* eum) {
+  int critical = 0;
+  auto* constraints = static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(eum, NID_name_constraints, &critical, nullptr));
+  if (constraints == nullptr) {
+    if (critical == -1) return Status::ok();  // no such extension
+    ERR_clear_error();
+    return Status(ErrorCode::kUnauthenticated,
+                  "the EUM certificate's nameConstraints are malformed");
+  }
+  std::unique_ptr<NAME_CONSTRAINTS, internal::OpensslFree<NAME_CONSTRAINTS_free>> owned(
+      constraints);
+  if (constraints->permittedSubtrees == nullptr) return Status::ok();
+  const X509_NAME* subject = X509_get_subject_name(euicc);
+  const auto eid = name_attribute(subject, NID_serialNumber);
+  const auto organisation = name_attribute(subject, NID_organizationName);
+  for (int i = 0; i < sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees); ++i) {
+    const GENERAL_SUBTREE* subtree = sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, i);
+    if (subtree->base->type != GEN_DIRNAME) continue;
+    const X509_NAME* base = subtree->base->d.directoryName;
+    const auto prefix = name_attribute(base, NID_serialNumber);
+    const auto permitted_organisation = name_attribute(base, NID_organizationName);
+    const bool organisation_ok = !permitted_organisation || organisation == permitted_organisation;
+    const bool eid_ok = !prefix || (eid && eid->starts_with(*prefix));
+    if (organisation_ok && eid_ok) return Status::ok();
+  }
+  return Status(ErrorCode::kUnauthenticated,
+                "the eUICC certificate's EID " + eid.value_or("(none)") +
+                    " is outside the range its EUM certificate permits (nameConstraints)");
+}
+
+// Lets X509_verify_cert pass a permitted-subtree violation of the leaf: check_chain checks the
+// leaf against its issuer's constraints itself (check_eid_name_constraints).
+int leave_leaf_name_constraints_to_check_chain(int ok, X509_STORE_CTX* ctx) {
+  if (ok == 0 && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_PERMITTED_VIOLATION &&
+      X509_STORE_CTX_get_error_depth(ctx) == 0) {
+    return 1;
+  }
+  return ok;
+}
+
 Status set_time(ASN1_TIME* field, std::optional<std::int64_t> unix_seconds) {
   if (!unix_seconds) {
     // SGP.22: the eUICC certificate has no well-defined expiration date.
@@ -310,12 +402,7 @@ std::string Certificate::subject() const {
 
 std::string Certificate::subject_serial_number() const {
   if (empty()) return "";
-  X509_NAME* name = X509_get_subject_name(cert_.get());
-  const int index = X509_NAME_get_index_by_NID(name, NID_serialNumber, -1);
-  if (index < 0) return "";
-  const ASN1_STRING* value = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                     static_cast<std::size_t>(ASN1_STRING_length(value)));
+  return name_attribute(X509_get_subject_name(cert_.get()), NID_serialNumber).value_or("");
 }
 
 Result<EcKey> Certificate::public_key() const {
@@ -378,64 +465,111 @@ Result<EcKey> load_private_key_file(const std::string& path) {
 
 // ---- verification --------------------------------------------------------------------------
 
-Status verify_chain(const Certificate& leaf, std::span<const Certificate> intermediates,
-                    std::span<const Certificate> trusted, std::optional<CertRole> role,
-                    std::optional<std::int64_t> at_unix_seconds) {
-  if (leaf.empty()) return invalid("no certificate to verify");
-  if (trusted.empty()) return invalid("no trusted CI certificate");
+namespace {
+
+// A chain's verdict: ok, or the fault with the depth of the certificate it concerns (0: the
+// leaf) and whether the fault is only a validity period.
+struct ChainVerdict {
+  Status status;
+  int depth = 0;
+  bool outside_validity = false;
+};
+
+ChainVerdict check_chain(const Certificate& leaf, std::span<const Certificate> intermediates,
+                         std::span<const Certificate> trusted, std::optional<CertRole> role,
+                         std::optional<std::int64_t> at_unix_seconds) {
+  if (leaf.empty()) return {invalid("no certificate to verify")};
+  if (trusted.empty()) return {invalid("no trusted CI certificate")};
   if (intermediates.size() + 1 > kMaxChainLength || trusted.size() > 64) {
-    return invalid("certificate chain too long");
+    return {invalid("certificate chain too long")};
   }
   std::unique_ptr<X509_STORE, StoreFree> store(X509_STORE_new());
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
   std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
-  if (!store || !untrusted || !ctx) return openssl_failure("X509 store");
+  if (!store || !untrusted || !ctx) return {openssl_failure("X509 store")};
   for (const Certificate& root : trusted) {
     if (root.empty() || X509_STORE_add_cert(store.get(), root.get()) != 1) {
-      return openssl_failure("X509_STORE_add_cert");
+      return {openssl_failure("X509_STORE_add_cert")};
     }
   }
   for (const Certificate& cert : intermediates) {
     if (cert.empty() || sk_X509_push(untrusted.get(), cert.get()) <= 0) {
-      return openssl_failure("sk_X509_push");
+      return {openssl_failure("sk_X509_push")};
     }
   }
   if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), untrusted.get()) != 1) {
-    return openssl_failure("X509_STORE_CTX_init");
+    return {openssl_failure("X509_STORE_CTX_init")};
   }
   X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_X509_STRICT);
   if (at_unix_seconds) X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(*at_unix_seconds));
+  X509_STORE_CTX_set_verify_cb(ctx.get(), leave_leaf_name_constraints_to_check_chain);
   const int verdict = X509_verify_cert(ctx.get());
   if (verdict != 1) {
     const int error = X509_STORE_CTX_get_error(ctx.get());
+    const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     ERR_clear_error();
-    return Status(ErrorCode::kUnauthenticated,
-                  "certificate " + leaf.subject() +
-                      " does not verify: " + X509_verify_cert_error_string(error));
+    return {Status(ErrorCode::kUnauthenticated,
+                   "certificate " + leaf.subject() +
+                       " does not verify: " + X509_verify_cert_error_string(error)),
+            depth, error == X509_V_ERR_CERT_HAS_EXPIRED || error == X509_V_ERR_CERT_NOT_YET_VALID};
+  }
+  // The chain verified: [0] is the leaf, [1] its issuer.
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+  if (chain != nullptr && sk_X509_num(chain) >= 2) {
+    Status constrained = check_eid_name_constraints(leaf.get(), sk_X509_value(chain, 1));
+    if (!constrained.is_ok()) return {std::move(constrained)};
   }
   if (role && !leaf.has_role(*role)) {
-    return Status(ErrorCode::kUnauthenticated, "certificate " + leaf.subject() + " lacks the " +
-                                                   std::string(role_name(*role)) + " policy " +
-                                                   std::string(role_policy_oid(*role)));
+    return {Status(ErrorCode::kUnauthenticated, "certificate " + leaf.subject() + " lacks the " +
+                                                    std::string(role_name(*role)) + " policy " +
+                                                    std::string(role_policy_oid(*role)))};
   }
-  return Status::ok();
+  return {Status::ok()};
+}
+
+}  // namespace
+
+Status verify_chain(const Certificate& leaf, std::span<const Certificate> intermediates,
+                    std::span<const Certificate> trusted, std::optional<CertRole> role,
+                    std::optional<std::int64_t> at_unix_seconds) {
+  return check_chain(leaf, intermediates, trusted, role, at_unix_seconds).status;
+}
+
+EuiccCertificatesVerdict check_euicc_certificates(const Certificate& euicc, const Certificate& eum,
+                                                  std::span<const Certificate> trusted,
+                                                  std::optional<std::int64_t> at_unix_seconds) {
+  EuiccCertificatesVerdict verdict;
+  if (eum.empty() || !eum.has_role(CertRole::kEum)) {
+    verdict.faulty = EuiccChainPart::kEum;
+    verdict.status = Status(ErrorCode::kUnauthenticated, "EUM certificate lacks the EUM policy");
+    return verdict;
+  }
+  const Certificate intermediates[] = {eum};
+  ChainVerdict chain =
+      check_chain(euicc, intermediates, trusted, CertRole::kEuicc, at_unix_seconds);
+  if (!chain.status.is_ok()) {
+    // Depth 0 is the eUICC certificate; above it the EUM (or the CI, which the EUM answers for).
+    verdict.faulty = chain.depth == 0 ? EuiccChainPart::kEuicc : EuiccChainPart::kEum;
+    verdict.expired = chain.outside_validity;
+    verdict.status = std::move(chain.status);
+    return verdict;
+  }
+  std::string eid = euicc.subject_serial_number();
+  if (eid.size() != 2 * kEidBytes || eid.find_first_not_of("0123456789") != std::string::npos) {
+    verdict.status = Status(ErrorCode::kUnauthenticated,
+                            "eUICC certificate subject serialNumber is not a 32-digit EID");
+    return verdict;
+  }
+  verdict.eid = std::move(eid);
+  return verdict;
 }
 
 Result<std::string> verify_euicc_certificates(const Certificate& euicc, const Certificate& eum,
                                               std::span<const Certificate> trusted,
                                               std::optional<std::int64_t> at_unix_seconds) {
-  if (eum.empty() || !eum.has_role(CertRole::kEum)) {
-    return Status(ErrorCode::kUnauthenticated, "EUM certificate lacks the EUM policy");
-  }
-  const Certificate intermediates[] = {eum};
-  STATION_RETURN_IF_ERROR(
-      verify_chain(euicc, intermediates, trusted, CertRole::kEuicc, at_unix_seconds));
-  std::string eid = euicc.subject_serial_number();
-  if (eid.size() != 2 * kEidBytes || eid.find_first_not_of("0123456789") != std::string::npos) {
-    return Status(ErrorCode::kUnauthenticated,
-                  "eUICC certificate subject serialNumber is not a 32-digit EID");
-  }
-  return eid;
+  EuiccCertificatesVerdict verdict = check_euicc_certificates(euicc, eum, trusted, at_unix_seconds);
+  if (!verdict.status.is_ok()) return std::move(verdict.status);
+  return std::move(verdict.eid);
 }
 
 // ---- issuance ------------------------------------------------------------------------------
@@ -498,6 +632,12 @@ Result<Certificate> issue_certificate(const CertificateProfile& profile, const E
           add_extension(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0"));
       STATION_RETURN_IF_ERROR(
           add_extension(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign"));
+      if (!profile.permitted_eid_prefix.empty()) {
+        const auto organisation = name_attribute(name.get(), NID_organizationName);
+        if (!organisation) return invalid("an EUM with an EID range needs an O attribute");
+        STATION_RETURN_IF_ERROR(
+            add_eid_name_constraint(x, *organisation, profile.permitted_eid_prefix));
+      }
       break;
     case CertRole::kDpTls:
       STATION_RETURN_IF_ERROR(add_extension(x, &ctx, NID_key_usage, "critical,digitalSignature"));
@@ -559,7 +699,8 @@ Result<TestPki> create_test_pki(const TestPkiOptions& options) {
                          {},
                          "2.999.5",
                          start,
-                         start + 30 * kYear};
+                         start + 30 * kYear,
+                         options.eid.substr(0, kEumEidPrefixDigits)};
   STATION_ASSIGN_OR_RETURN(pki.eum.certificate,
                            issue_certificate(eum, pki.eum.key, &pki.ci.certificate, pki.ci.key));
 

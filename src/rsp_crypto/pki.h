@@ -20,9 +20,12 @@
 // `station pki init DIR` (src/cli/pki_command.cc) writes a private test PKI with these profiles;
 // the files in DIR are listed above write_test_pki below. Private keys are written with mode 0600.
 //
-// Not done here (yet): the EUM's nameConstraints (SGP.22 restricts the EIDs an EUM may certify
-// by a permitted subtree whose serialNumber is an EID prefix; OpenSSL's directoryName matching
-// cannot express a prefix of one attribute, so the SM-DP+ must check it itself), CRLs.
+// The EUM's nameConstraints: SGP.22 restricts the EIDs an EUM may certify by a permitted
+// directoryName subtree (the EUM's O, and an EID prefix as serialNumber). OpenSSL's directoryName
+// matching cannot express a prefix of one attribute, so verify_chain checks a leaf against its
+// issuer's directoryName subtrees itself, that way (an eUICC outside its EUM's range is refused;
+// an EUM without the extension is unconstrained).
+// Not done: CRLs.
 #pragma once
 
 #include <cstdint>
@@ -106,10 +109,26 @@ Status verify_chain(const Certificate& leaf, std::span<const Certificate> interm
                     std::optional<CertRole> role = std::nullopt,
                     std::optional<std::int64_t> at_unix_seconds = std::nullopt);
 
+// Which certificate of an eUICC's chain a refusal concerns (SGP.22 subject codes 8.1.2 EUM
+// certificate, 8.1.3 eUICC certificate).
+enum class EuiccChainPart : std::uint8_t { kEum, kEuicc };
+
+// The verdict on an eUICC's certificates: the EID when `status` is ok; else which certificate is
+// refused and whether only for its validity period (SGP.22 reason 6.3 "expired", else 6.1).
+struct EuiccCertificatesVerdict {
+  Status status;
+  std::string eid;
+  EuiccChainPart faulty = EuiccChainPart::kEuicc;
+  bool expired = false;
+};
+EuiccCertificatesVerdict check_euicc_certificates(
+    const Certificate& euicc, const Certificate& eum, std::span<const Certificate> trusted,
+    std::optional<std::int64_t> at_unix_seconds = std::nullopt);
+
 // The eUICC's certificates as SGP.22 requires them: `euicc` chains through `eum`
 // to one of `trusted`, the eUICC certificate has the eUICC role and a 32-digit EID as its subject
-// serialNumber, the EUM certificate has the EUM role. Returns the EID. kUnauthenticated
-// otherwise.
+// serialNumber within the EUM's nameConstraints, the EUM certificate has the EUM role. Returns
+// the EID. kUnauthenticated otherwise.
 Result<std::string> verify_euicc_certificates(
     const Certificate& euicc, const Certificate& eum, std::span<const Certificate> trusted,
     std::optional<std::int64_t> at_unix_seconds = std::nullopt);
@@ -122,7 +141,14 @@ struct CertificateProfile {
   std::string registered_id;    // subjectAltName registeredID OID (CI, EUM, SM-DP+); may be empty
   std::int64_t not_before = 0;  // unix seconds
   std::optional<std::int64_t> not_after;  // unix seconds; absent: 99991231235959Z
+  // EUM only: the EIDs it may certify (SGP.22 nameConstraints, a permitted directoryName of its
+  // O and this serialNumber prefix); empty: unconstrained.
+  std::string permitted_eid_prefix;
 };
+
+// The test PKI's EUM certifies the EIDs that share the first digits of its eUICC's EID (the
+// country code, issuer and EUM identifier of the EID's structure: 8 digits, as in SGP.26).
+inline constexpr std::size_t kEumEidPrefixDigits = 8;
 
 // Issues a certificate for `subject_key` signed by `issuer_key` (ECDSA-SHA256) with the role's
 // extensions. `issuer` is the issuer's certificate, or nullptr for a self-signed CI (then

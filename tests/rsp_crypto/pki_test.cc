@@ -1,9 +1,11 @@
 #include "rsp_crypto/pki.h"
 
 #include <gtest/gtest.h>
+#include <openssl/x509v3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -224,6 +226,66 @@ TEST(PkiTest, TestPkiRefusesBadOptions) {
   EXPECT_EQ(create_test_pki(options).status().code(), ErrorCode::kValidationFailed);
   options.smdp_host = "";
   EXPECT_FALSE(create_test_pki(options).is_ok());
+}
+
+// An eUICC certificate for `eid` under the test PKI's EUM (its key reused).
+Certificate euicc_certificate_for(const TestPki& pki, const std::string& eid) {
+  CertificateProfile profile{CertRole::kEuicc,
+                             {{"O", "Station Test EUM"}, {"serialNumber", eid}, {"CN", "eUICC"}},
+                             {},
+                             "",
+                             static_cast<std::int64_t>(std::time(nullptr)) - 3600,
+                             std::nullopt};
+  return issue_certificate(profile, pki.euicc.key, &pki.eum.certificate, pki.eum.key).value();
+}
+
+TEST(PkiTest, TheEumCertifiesOnlyTheEidsOfItsNameConstraints) {
+  auto pki = create_test_pki({}).value();
+  // The EUM carries a critical nameConstraints extension: a permitted directoryName subtree.
+  int critical = 0;
+  auto* constraints = static_cast<NAME_CONSTRAINTS*>(
+      X509_get_ext_d2i(pki.eum.certificate.get(), NID_name_constraints, &critical, nullptr));
+  ASSERT_NE(constraints, nullptr);
+  EXPECT_EQ(critical, 1);
+  ASSERT_EQ(sk_GENERAL_SUBTREE_num(constraints->permittedSubtrees), 1);
+  EXPECT_EQ(sk_GENERAL_SUBTREE_value(constraints->permittedSubtrees, 0)->base->type, GEN_DIRNAME);
+  NAME_CONSTRAINTS_free(constraints);
+
+  const Certificate trusted[] = {pki.ci.certificate};
+  const Certificate eum[] = {pki.eum.certificate};
+  // The same first 8 digits (89049032): inside; another issuer's prefix: outside.
+  const std::string inside = "89049032999991234512345678901231";
+  const std::string outside = "89044032123451234512345678901233";
+  auto accepted =
+      verify_euicc_certificates(euicc_certificate_for(pki, inside), pki.eum.certificate, trusted);
+  ASSERT_TRUE(accepted.is_ok()) << accepted.status().to_string();
+  EXPECT_EQ(*accepted, inside);
+  EuiccCertificatesVerdict refused =
+      check_euicc_certificates(euicc_certificate_for(pki, outside), pki.eum.certificate, trusted);
+  EXPECT_EQ(refused.status.code(), ErrorCode::kUnauthenticated);
+  EXPECT_NE(refused.status.message().find("outside the range"), std::string::npos)
+      << refused.status.to_string();
+  EXPECT_EQ(refused.faulty, EuiccChainPart::kEuicc);
+  EXPECT_FALSE(refused.expired);
+  // verify_chain applies the same rule.
+  EXPECT_EQ(verify_chain(euicc_certificate_for(pki, outside), eum, trusted).code(),
+            ErrorCode::kUnauthenticated);
+}
+
+TEST(PkiTest, AnExpiredEumIsNamedAsTheExpiredCertificate) {
+  auto pki = create_test_pki({}).value();
+  const Certificate trusted[] = {pki.ci.certificate};
+  const std::int64_t after_the_eum = static_cast<std::int64_t>(std::time(nullptr)) +
+                                     std::int64_t{31} * 365 * 24 * 3600;  // the CI still lives
+  EuiccCertificatesVerdict verdict =
+      check_euicc_certificates(pki.euicc.certificate, pki.eum.certificate, trusted, after_the_eum);
+  EXPECT_EQ(verdict.status.code(), ErrorCode::kUnauthenticated);
+  EXPECT_EQ(verdict.faulty, EuiccChainPart::kEum);
+  EXPECT_TRUE(verdict.expired);
+  // Before its start, too.
+  verdict = check_euicc_certificates(pki.euicc.certificate, pki.eum.certificate, trusted,
+                                     std::int64_t{946684800} /* 2000-01-01 */);
+  EXPECT_TRUE(verdict.expired);
 }
 
 }  // namespace
