@@ -40,7 +40,7 @@ struct Fixture {
   std::optional<Currency> currency = Currency::from_code("CNY");
   std::uint64_t next_key = 0;
 
-  explicit Fixture(bool postgres) {
+  explicit Fixture(bool postgres, ledger::LedgerOptions ledger_options = {}) {
     storage::DatabaseOptions options;
     if (postgres) {
       const char* url = std::getenv("STATION_TEST_POSTGRES_URL");
@@ -62,7 +62,7 @@ struct Fixture {
     database = std::move(storage::Database::open(options)).value();
     lock = std::move(database->lock_exclusive()).value();
     if (!database->migrate(schema::all_migrations()).is_ok()) std::abort();
-    ledger = std::move(ledger::Ledger::open(*database, clock, ids, {})).value();
+    ledger = std::move(ledger::Ledger::open(*database, clock, ids, ledger_options)).value();
     cash = ledger->create_account_and_wait({0, ledger::AccountKind::kCash, "cash:CNY", *currency,
                                             std::nullopt})
                ->id;
@@ -181,9 +181,12 @@ void run(benchmark::State& state, bool postgres) {
 }
 
 void run_batches(benchmark::State& state, bool postgres) {
-  Fixture fixture(postgres);
   const int size = static_cast<int>(state.range(0));
   const int in_flight = static_cast<int>(state.range(1));
+  // The writer's round (one commit, one fsync): the default, or every batch in flight at once.
+  ledger::LedgerOptions options;
+  options.batch_transfers_max = static_cast<std::size_t>(state.range(2));
+  Fixture fixture(postgres, options);
   measure(state, fixture, std::int64_t{size} * in_flight,
           [size, in_flight](Fixture& f) { f.batches(size, in_flight); });
 }
@@ -207,10 +210,19 @@ BENCHMARK(BM_LedgerTopupsSqlite)->Arg(1)->Arg(64)->Arg(1'024)->Arg(8'192)->UseRe
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LedgerTopupsPostgres)->Arg(1)->Arg(1'024)->Arg(8'192)->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-// Client batches of 8,192 (the writer's batch limit), 1 or 4 in flight.
-BENCHMARK(BM_LedgerBatchesSqlite)->Args({8'192, 1})->Args({8'192, 4})->UseRealTime()
+// Client batches of 8,192, 1 or 4 in flight, with writer rounds of 8,192 (the default) or of
+// 32,768 (all four batches in one commit).
+BENCHMARK(BM_LedgerBatchesSqlite)
+    ->Args({8'192, 1, 8'192})
+    ->Args({8'192, 4, 8'192})
+    ->Args({8'192, 4, 32'768})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_LedgerBatchesPostgres)->Args({8'192, 1})->Args({8'192, 4})->UseRealTime()
+BENCHMARK(BM_LedgerBatchesPostgres)
+    ->Args({8'192, 1, 8'192})
+    ->Args({8'192, 4, 8'192})
+    ->Args({8'192, 4, 32'768})
+    ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
