@@ -174,6 +174,13 @@ Status App::start_smdp() {
 
 Status App::start_messaging() {
   messenger_ = std::make_unique<messaging::Messenger>(*database_, *ids_, *clock_);
+  if (!options_.smtp.url.empty()) {
+    STATION_RETURN_IF_ERROR(messaging::validate(options_.smtp));
+    smtp_client_ = std::make_unique<messaging::SmtpClient>(options_.smtp);
+    messenger_->start_email_sender(*smtp_client_);
+    // The URL carries no credentials (validate refuses them), so it may be logged.
+    spdlog::info("email: sending through {} as {}", options_.smtp.url, options_.smtp.from);
+  }
   if (options_.smpp.host.empty()) return Status::ok();
   STATION_RETURN_IF_ERROR(messaging::validate(options_.smpp));
   messaging::Messenger* messenger = messenger_.get();

@@ -24,6 +24,7 @@
 #include "ledger/ledger.h"
 #include "messaging/messenger.h"
 #include "messaging/smpp_client.h"
+#include "messaging/smtp_client.h"
 #include "metrics/registry.h"
 #include "orders/orders.h"
 #include "orders/payments.h"
@@ -49,6 +50,8 @@ struct AppOptions {
   std::shared_ptr<const secrets::Keyring> keyring;
   // The SMSC; an empty host keeps SMS in the outbox (state queued) for admins to read.
   messaging::SmppConfig smpp;
+  // The mail server; an empty URL keeps email in the outbox (state queued) for admins to read.
+  messaging::SmtpConfig smtp;
   orders::OrderSettings orders;
   // The built-in payment provider's webhook secret (it plays a remote card processor and signs
   // its webhooks with it). Empty: a random one per start.
@@ -98,7 +101,8 @@ class App {
  private:
   App() = default;
   void register_metrics();
-  // The outbox, and the SMPP client and sender when an SMSC is configured.
+  // The outbox, the SMPP client and SMS sender when an SMSC is configured, and the SMTP client
+  // and email sender when a mail server is.
   Status start_messaging();
   // The SM-DP+ and its HTTPS listener, when configured.
   Status start_smdp();
@@ -122,6 +126,7 @@ class App {
   std::unique_ptr<devices::DeviceCatalogue> devices_;
   std::unique_ptr<messaging::Messenger> messenger_;
   std::unique_ptr<messaging::SmppClient> smpp_client_;  // null when no SMSC is configured
+  std::unique_ptr<messaging::SmtpClient> smtp_client_;  // null when no mail server is configured
   std::unique_ptr<orders::TestPaymentProvider> payments_;
   std::unique_ptr<orders::Orders> orders_;
   std::unique_ptr<SmdpService> smdp_;      // null without an SM-DP+

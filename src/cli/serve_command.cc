@@ -95,6 +95,12 @@ int run_serve(const config::ServeFlags& flags) {
   options.smpp.password = config->smpp_password;
   options.smpp.system_type = config->smpp_system_type;
   options.smpp.source_addr = config->smpp_source_addr;
+  options.smtp.url = config->smtp_url;
+  options.smtp.from = config->smtp_from;
+  options.smtp.username = config->smtp_username;
+  options.smtp.password = config->smtp_password;
+  options.smtp.ca_file = config->smtp_ca_file;
+  options.smtp.require_tls = config->smtp_require_tls;
   options.orders.smdp_address = config->smdp_address;
   options.orders.require_verified_identity = config->require_verified_identity;
   options.orders.confirmation_code_required = config->confirmation_code_required;

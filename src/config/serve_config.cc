@@ -174,6 +174,27 @@ const std::vector<Option>& options() {
       {"smpp_source_addr", Kind::kText,
        "Sender shown on the SMS: digits or up to 11 letters (default Station)", 0, 0,
        text_field(&ServeConfig::smpp_source_addr)},
+      {"smtp_url", Kind::kText,
+       "Mail server for email: smtp://HOST:587 (STARTTLS) or smtps://HOST:465, no credentials in "
+       "it (empty: email stays in the outbox)",
+       0, 0, text_field(&ServeConfig::smtp_url)},
+      {"smtp_from", Kind::kText, "Sender address of email, e.g. noreply@example.com", 0, 0,
+       text_field(&ServeConfig::smtp_from)},
+      {"smtp_username", Kind::kText, "SMTP AUTH user name (empty: no AUTH)", 0, 0,
+       text_field(&ServeConfig::smtp_username)},
+      {"smtp_password", Kind::kText,
+       "SMTP AUTH password (never logged; better given as STATION_SMTP_PASSWORD than a flag)", 0,
+       0, text_field(&ServeConfig::smtp_password)},
+      {"smtp_ca_file", Kind::kText,
+       "PEM file of the CA that vouches for the mail server (default: the system's)", 0, 0,
+       text_field(&ServeConfig::smtp_ca_file)},
+      {"smtp_require_tls", Kind::kBool,
+       "An smtp:// server must offer STARTTLS; false only for a relay on loopback (default true)",
+       0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         STATION_ASSIGN_OR_RETURN(c.smtp_require_tls, parse_bool(t));
+         return Status::ok();
+       }},
       {"smdp_address", Kind::kText,
        "SM-DP+ address put in activation codes, host[:port] (default smdp.station.localhost)", 0,
        0, text_field(&ServeConfig::smdp_address)},

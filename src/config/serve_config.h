@@ -48,6 +48,13 @@ struct ServeConfig {
   std::string smpp_password;  // never logged
   std::string smpp_system_type;
   std::string smpp_source_addr = "Station";
+  // Mail server for email (src/messaging); an empty URL keeps email in the outbox.
+  std::string smtp_url;
+  std::string smtp_from;
+  std::string smtp_username;
+  std::string smtp_password;  // never logged
+  std::string smtp_ca_file;
+  bool smtp_require_tls = true;
   // Ordering (src/orders).
   std::string smdp_address = "smdp.station.localhost";
   bool require_verified_identity = true;

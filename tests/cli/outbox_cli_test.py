@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""`station admin outbox list` and the smpp_* serve options, on the real binary: the server binds
-to an SMSC (tests/messaging/smsc_peer.pl on Debian's Net::SMPP), unbinds on SIGTERM, and never
-prints the SMPP password.
+"""`station admin outbox list` and the smpp_* and smtp_* serve options, on the real binary: the
+server binds to an SMSC (tests/messaging/smsc_peer.pl on Debian's Net::SMPP), unbinds on SIGTERM,
+and never prints the SMPP or SMTP password; --help documents the mail server's options.
 
 Usage: outbox_cli_test.py STATION_BINARY
 """
@@ -62,6 +62,28 @@ class OutboxCliTest(unittest.TestCase):
         self.assertNotEqual(result.returncode, 0)
         self.assertIn("smpp_password", result.stderr)
         self.assertNotIn("123456789", result.stderr)
+
+    def test_serve_documents_the_mail_server_and_never_prints_its_password(self):
+        usage = run("serve", "--help")
+        for option in ("--smtp-url", "--smtp-from", "--smtp-username", "--smtp-password",
+                       "--smtp-ca-file", "--smtp-require-tls", "STATION_SMTP_PASSWORD"):
+            self.assertIn(option, usage.stdout)
+        server = Server(self.data, extra=["--smtp-url", "smtp://127.0.0.1:2525",
+                                          "--smtp-from", "noreply@station.example",
+                                          "--smtp-username", "station",
+                                          "--smtp-password", PASSWORD]).wait_ready()
+        code, out, err = server.terminate()
+        self.assertEqual(code, 0, err)
+        self.assertIn("email: sending through smtp://127.0.0.1:2525 as noreply@station.example",
+                      err)
+        self.assertNotIn(PASSWORD, out + err)
+
+    def test_credentials_in_the_smtp_url_are_refused_at_start(self):
+        result = run("serve", "--data-dir", self.data, "--listen", "127.0.0.1:0",
+                     "--smtp-url", "smtp://station:" + PASSWORD + "@127.0.0.1",
+                     "--smtp-from", "noreply@station.example")
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn("smtp_url may not carry credentials", result.stderr)
 
 
 if __name__ == "__main__":
