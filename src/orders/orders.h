@@ -138,6 +138,13 @@ struct Order {
   std::int64_t updated_at_ms = 0;
   std::vector<OrderEvent> history;  // oldest first
 
+  // The states cancel() accepts (before the download began); it may still refuse when the
+  // device fetched the profile meanwhile.
+  bool cancellable() const {
+    return state == OrderState::kAwaitingPayment || state == OrderState::kPaid ||
+           state == OrderState::kProfileReserved || state == OrderState::kCodeIssued;
+  }
+
   // The activation code is shown and drawn only while it can still fetch the profile, not after
   // the order was cancelled or failed (its profile may then be someone else's).
   bool code_usable() const {

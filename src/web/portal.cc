@@ -4,8 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <ctime>
+#include <map>
 
 #include "common/limits.h"
+#include "messaging/email.h"
 #include "web/portal_impl.h"
 
 namespace station::web {
@@ -36,7 +38,8 @@ Portal::Impl::Impl(PortalDependencies dependencies, PortalOptions portal_options
       options(portal_options),
       sessions(deps.database, deps.clock, options.sessions),
       codes(deps.database, deps.ids, deps.clock, options.codes),
-      accounts(deps.database, deps.clock) {}
+      accounts(deps.database, deps.clock),
+      sweeper(sessions, codes) {}
 
 Result<std::unique_ptr<Portal>> Portal::create(PortalDependencies dependencies,
                                                PortalOptions options) {
@@ -44,6 +47,7 @@ Result<std::unique_ptr<Portal>> Portal::create(PortalDependencies dependencies,
   SiteOptions site;
   site.secure_transport = options.secure_transport;
   STATION_ASSIGN_OR_RETURN(impl->site, Site::create(impl->sessions, site));
+  if (options.sweep_interval_ms > 0) impl->sweeper.start(options.sweep_interval_ms);
   return std::unique_ptr<Portal>(new Portal(std::move(impl)));
 }
 
@@ -69,6 +73,8 @@ void Portal::add_routes(http::Router& router) {
   router.add("GET", "/esims", p.route(&Impl::esims_page, Access::kCustomer));
   router.add("GET", "/esims/{id}", p.route(&Impl::esim_page, Access::kCustomer));
   router.add("GET", "/esims/{id}/qr.svg", p.route(&Impl::esim_qr, Access::kCustomer));
+  router.add("GET", "/esims/{id}/cancel", p.route(&Impl::cancel_page, Access::kCustomer));
+  router.add("POST", "/esims/{id}/cancel", p.route(&Impl::cancel_order, Access::kCustomer));
   router.add("GET", "/wallet", p.route(&Impl::wallet_page, Access::kCustomer));
   router.add("POST", "/wallet/topup", p.route(&Impl::top_up, Access::kCustomer));
   router.add("GET", "/transactions", p.route(&Impl::transactions_page, Access::kCustomer));
@@ -148,12 +154,32 @@ void Portal::Impl::home(http::Request&, Visit& visit, http::Responder respond) {
 
 namespace {
 
-json sign_in_context(const Visit& visit, const Site& site, std::string_view phone,
+json sign_in_context(const Visit& visit, const Site& site, std::string_view login,
                      bool new_customer, std::string_view message) {
   return json{{"title", site.text(visit, new_customer ? "signup_title" : "signin_title")},
-              {"phone", phone},
+              {"login", login},
               {"new_customer", new_customer},
               {"message", message}};
+}
+
+// Where a sign-in code goes: an email address (typed with an '@'), else a phone number.
+struct SignInAddress {
+  std::string login;  // the account's login and the code's destination
+  messaging::Channel channel = messaging::Channel::kSms;
+};
+
+// Email logins are compared without regard to case (mail providers treat local parts so), so
+// they are kept lower-cased.
+Result<SignInAddress> parse_sign_in_address(std::string_view typed) {
+  if (typed.find('@') == std::string_view::npos) {
+    STATION_ASSIGN_OR_RETURN(std::string phone, normalise_phone(typed));
+    return SignInAddress{std::move(phone), messaging::Channel::kSms};
+  }
+  STATION_ASSIGN_OR_RETURN(std::string address, messaging::normalise_email_address(typed));
+  for (char& c : address) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return SignInAddress{std::move(address), messaging::Channel::kEmail};
 }
 
 }  // namespace
@@ -170,21 +196,21 @@ void Portal::Impl::sign_in_form(http::Request& request, Visit& visit, http::Resp
 void Portal::Impl::request_code(http::Request& request, Visit& visit, http::Responder respond) {
   auto form = this->form(request, visit, respond);
   if (!form) return;
-  std::string typed = form_value(*form, "phone");
+  std::string typed = form_value(*form, "login");
   std::string name = form_value(*form, "name");
   auto again = [&](bool new_customer, std::string_view key, int status) {
     respond(page(visit, "signin",
                  sign_in_context(visit, *site, typed, new_customer, site->text(visit, key)),
                  status));
   };
-  auto phone = normalise_phone(typed);
-  if (!phone.is_ok()) return again(!name.empty(), "signin_phone_invalid", 400);
+  auto address = parse_sign_in_address(typed);
+  if (!address.is_ok()) return again(!name.empty(), "signin_login_invalid", 400);
   if (name.size() > limits::kNameBytesMax) return again(true, "signin_name_invalid", 400);
-  auto account = accounts.find_by_login(*phone);
+  auto account = accounts.find_by_login(address->login);
   if (!account.is_ok()) return respond(error(visit, account.status()));
-  // An unknown number signs up: it needs a name first.
+  // An unknown number or address signs up: it needs a name first.
   if (!*account && name.empty()) return again(true, "signin_new_customer", 200);
-  auto issued = codes.issue(*phone, request.remote_address,
+  auto issued = codes.issue(address->login, request.remote_address,
                             *account ? std::nullopt : std::optional<std::string>(name));
   if (!issued.is_ok()) {
     if (issued.status().code() == ErrorCode::kTooManyRequests) {
@@ -193,17 +219,24 @@ void Portal::Impl::request_code(http::Request& request, Visit& visit, http::Resp
     return respond(error(visit, issued.status()));
   }
   Language language = *account ? (*account)->language : visit.language;
-  std::string text = site->catalogue().format(
-      language, "sms_sign_in_code",
-      {{"code", issued->code}, {"minutes", std::to_string(codes.settings().lifetime_ms / 60'000)}});
+  const std::map<std::string, std::string> values = {
+      {"code", issued->code}, {"minutes", std::to_string(codes.settings().lifetime_ms / 60'000)}};
+  const std::optional<Id> customer =
+      *account ? std::optional<Id>((*account)->customer_id) : std::nullopt;
   auto queued =
-      deps.messenger.enqueue(*phone, text, language_tag(language),
-                             *account ? std::optional<Id>((*account)->customer_id) : std::nullopt);
+      address->channel == messaging::Channel::kEmail
+          ? deps.messenger.enqueue_email(
+                address->login, site->catalogue().format(language, "email_sign_in_subject", values),
+                site->catalogue().format(language, "email_sign_in_code", values),
+                language_tag(language), customer)
+          : deps.messenger.enqueue(address->login,
+                                   site->catalogue().format(language, "sms_sign_in_code", values),
+                                   language_tag(language), customer);
   if (!queued.is_ok()) return respond(error(visit, queued.status()));
   respond(page(visit, "code",
                {{"title", site->text(visit, "code_title")},
                 {"challenge", format_public_id(kChallengeIdPrefix, issued->challenge_id)},
-                {"phone", *phone},
+                {"login", address->login},
                 {"message", ""},
                 {"dead", false}}));
 }
@@ -217,7 +250,7 @@ void Portal::Impl::verify_code(http::Request& request, Visit& visit, http::Respo
     respond(page(visit, "code",
                  {{"title", site->text(visit, "code_title")},
                   {"challenge", challenge_text},
-                  {"phone", form_value(*form, "phone")},
+                  {"login", form_value(*form, "login")},
                   {"message", site->text(visit, key)},
                   {"dead", dead}},
                  status));
@@ -251,7 +284,11 @@ void Portal::Impl::verify_code(http::Request& request, Visit& visit, http::Respo
   }
   billing::NewCustomer customer;
   customer.name = *verified->signup_name;
-  customer.phone = verified->destination;
+  if (verified->destination.find('@') != std::string::npos) {
+    customer.email = verified->destination;
+  } else {
+    customer.phone = verified->destination;
+  }
   customer.language = std::string(language_tag(visit.language));
   billing::Actor actor{"web", 0, request.request_id};
   deps.billing.create_customer(

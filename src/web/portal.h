@@ -1,7 +1,7 @@
 // web/portal: the subscriber self-care portal, served by `station serve` under "/": sign-up and
-// sign-in with a one-time code by SMS, the device check, plans, ordering an eSIM (identity,
-// payment by wallet or card, then the activation code with its QR code and install steps), my
-// eSIMs, balance and top-up, transaction history with filters and CSV export, monthly
+// sign-in with a one-time code by SMS or email, the device check, plans, ordering an eSIM
+// (identity, payment by wallet or card, then the activation code with its QR code and install
+// steps), my eSIMs, balance and top-up, transaction history with filters and CSV export, monthly
 // statements, and settings. Pages are HTML rendered here (web/site.h); handlers read and check
 // the form, then call the domains that decide (billing, orders, kyc, devices, catalogue).
 //
@@ -15,6 +15,7 @@
 #include "catalogue/plans.h"
 #include "common/clock.h"
 #include "common/id.h"
+#include "common/limits.h"
 #include "devices/catalogue.h"
 #include "http/router.h"
 #include "kyc/identities.h"
@@ -47,6 +48,9 @@ struct PortalOptions {
   bool require_verified_identity = true;
   CodeSettings codes;
   SessionSettings sessions;
+  // How often the sweeper deletes expired sessions and spent sign-in codes (web/sweeper.h);
+  // 0: never (tests that sweep by hand).
+  std::uint32_t sweep_interval_ms = limits::kWebSweepIntervalMs;
 };
 
 class Portal {

@@ -10,6 +10,7 @@
 #include "web/accounts.h"
 #include "web/portal.h"
 #include "web/site.h"
+#include "web/sweeper.h"
 
 namespace station::web {
 
@@ -64,12 +65,15 @@ struct Portal::Impl {
   void esims_page(http::Request&, Visit&, http::Responder);
   void esim_page(http::Request&, Visit&, http::Responder);
   void esim_qr(http::Request&, Visit&, http::Responder);
+  void cancel_page(http::Request&, Visit&, http::Responder);
+  void cancel_order(http::Request&, Visit&, http::Responder);
 
   PortalDependencies deps;
   PortalOptions options;
   Sessions sessions;
   SignInCodes codes;
   Accounts accounts;
+  Sweeper sweeper;  // after sessions and codes: stops before they go
   std::unique_ptr<Site> site;
 };
 

@@ -220,7 +220,42 @@ void Portal::Impl::esim_page(http::Request& request, Visit& visit, http::Respond
                 {"qr", "/esims/" + id + "/qr.svg"},
                 {"iccid", order->iccid.value_or("")},
                 {"failure", failure},
+                {"cancellable", order->cancellable()},
+                {"cancelled", request.query_param("cancelled").has_value()},
                 {"date", format_time_utc(order->created_at_ms)}}));
+}
+
+void Portal::Impl::cancel_page(http::Request& request, Visit& visit, http::Responder respond) {
+  auto order = own_order(request, visit);
+  if (!order.is_ok()) return respond(error(visit, order.status()));
+  auto plan = deps.plans.version(order->plan_version_id);
+  if (!plan.is_ok()) return respond(error(visit, plan.status()));
+  if (!order->cancellable()) {
+    return respond(error(visit, Status(ErrorCode::kOrderNotCancellable, "not cancellable")));
+  }
+  const bool paid = order->state != orders::OrderState::kAwaitingPayment;
+  respond(page(visit, "cancel",
+               {{"title", site->text(visit, "cancel_title")},
+                {"id", format_public_id(orders::kOrderIdPrefix, order->id)},
+                {"plan", plan_view(visit, *plan)},
+                {"refund", paid ? money(visit, order->price_minor, order->currency) : ""},
+                {"to_wallet", order->payment == orders::PaymentMethod::kWallet}}));
+}
+
+void Portal::Impl::cancel_order(http::Request& request, Visit& visit, http::Responder respond) {
+  auto form = this->form(request, visit, respond);
+  if (!form) return;
+  auto order = own_order(request, visit);
+  if (!order.is_ok()) return respond(error(visit, order.status()));
+  orders::Actor actor{format_public_id("cus", order->customer_id), order->customer_id,
+                      request.request_id};
+  deps.orders.cancel(
+      order->id, std::move(actor),
+      [this, visit, respond,
+       id = format_public_id(orders::kOrderIdPrefix, order->id)](orders::OrderOutcome outcome) {
+        if (!outcome.status.is_ok()) return respond(error(visit, outcome.status));
+        respond(site->redirect(visit, "/esims/" + id + "?cancelled=1"));
+      });
 }
 
 void Portal::Impl::esim_qr(http::Request& request, Visit& visit, http::Responder respond) {

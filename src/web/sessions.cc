@@ -61,10 +61,6 @@ Result<Session> Sessions::create(PrincipalKind kind, std::optional<Id> principal
   session.expires_at_ms = now + (kind == PrincipalKind::kVisitor ? settings_.visitor_lifetime_ms
                                                                  : settings_.signed_in_lifetime_ms);
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
-  // Expired rows go as new ones come, so the table holds live sessions only.
-  const Value now_param[] = {now};
-  STATION_RETURN_IF_ERROR(
-      connection->execute("DELETE FROM web_sessions WHERE expires_at_ms < ?", now_param));
   const Value row[] = {auth::sha256_hex(session.cookie_value),
                        std::string(principal_kind_name(kind)),
                        principal_id ? Value(*principal_id) : Value(nullptr),
@@ -76,6 +72,16 @@ Result<Session> Sessions::create(PrincipalKind kind, std::optional<Id> principal
       "expires_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
       row));
   return session;
+}
+
+Result<std::size_t> Sessions::delete_expired(std::size_t limit) {
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  const Value params[] = {clock_.now_unix_ms(), static_cast<std::int64_t>(limit)};
+  STATION_RETURN_IF_ERROR(
+      connection->execute("DELETE FROM web_sessions WHERE id_hash IN "
+                          "(SELECT id_hash FROM web_sessions WHERE expires_at_ms < ? LIMIT ?)",
+                          params));
+  return static_cast<std::size_t>(connection->changes());
 }
 
 Result<std::optional<Session>> Sessions::find(std::string_view cookie_value) {

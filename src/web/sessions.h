@@ -51,6 +51,9 @@ class Sessions {
   Result<Session> replace(std::string_view old_cookie_value, PrincipalKind kind,
                           std::optional<Id> principal_id);
   Status destroy(std::string_view cookie_value);
+  // Deletes at most `limit` expired sessions (find() already ignores them); returns how many.
+  // The portal's sweeper (web/sweeper.h) calls it.
+  Result<std::size_t> delete_expired(std::size_t limit);
 
   // Constant-time comparison of a submitted token with the session's.
   static bool csrf_matches(const Session& session, std::string_view submitted);

@@ -4,6 +4,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <array>
 
 #include "auth/api_keys.h"
@@ -102,12 +103,22 @@ Result<IssuedCode> SignInCodes::issue(std::string_view destination, std::string_
       "INSERT INTO web_login_codes (id, destination, requester, code_hash, signup_name, "
       "attempts, created_at_ms, expires_at_ms, used_at_ms) VALUES (?, ?, ?, ?, ?, 0, ?, ?, NULL)",
       row));
-  // Rows older than any window or lifetime serve no limit any more.
-  const Value old[] = {since - settings_.lifetime_ms};
-  STATION_RETURN_IF_ERROR(
-      connection->execute("DELETE FROM web_login_codes WHERE created_at_ms < ?", old));
   STATION_RETURN_IF_ERROR(transaction.commit());
   return issued;
+}
+
+Result<std::size_t> SignInCodes::delete_spent(std::size_t limit) {
+  // A code counts towards the rate limits for a window after it was issued, so it goes only
+  // when it is older than both its lifetime and the window.
+  const std::int64_t cutoff =
+      clock_.now_unix_ms() - std::max(settings_.window_ms, settings_.lifetime_ms);
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  const Value params[] = {cutoff, static_cast<std::int64_t>(limit)};
+  STATION_RETURN_IF_ERROR(
+      connection->execute("DELETE FROM web_login_codes WHERE id IN "
+                          "(SELECT id FROM web_login_codes WHERE created_at_ms < ? LIMIT ?)",
+                          params));
+  return static_cast<std::size_t>(connection->changes());
 }
 
 Result<VerifiedCode> SignInCodes::verify(Id challenge_id, std::string_view code) {

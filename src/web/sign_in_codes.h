@@ -63,6 +63,10 @@ class SignInCodes {
   // kNotFound. A right code marks the challenge used.
   Result<VerifiedCode> verify(Id challenge_id, std::string_view code);
 
+  // Deletes at most `limit` codes that serve no purpose any more: past their lifetime and out of
+  // the rate-limit window. Returns how many. The portal's sweeper (web/sweeper.h) calls it.
+  Result<std::size_t> delete_spent(std::size_t limit);
+
   const CodeSettings& settings() const { return settings_; }
 
  private:

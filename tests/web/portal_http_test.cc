@@ -59,7 +59,7 @@ class PortalHttpTest : public ApiTest {
     std::string csrf = field(browser.last.body, "csrf");
     EXPECT_EQ(csrf.size(), 64u);
     EXPECT_EQ(
-        send(browser, "POST", "/signin", "name=Li+Lei&phone=" + phone + "&csrf=" + csrf).status,
+        send(browser, "POST", "/signin", "name=Li+Lei&login=" + phone + "&csrf=" + csrf).status,
         200);
     std::string challenge = field(browser.last.body, "challenge");
     std::string visitor = browser.session;
@@ -134,18 +134,56 @@ TEST_P(PortalHttpTest, SignUpTopUpAndExportWithCsrfChecks) {
 
 TEST_P(PortalHttpTest, OrdersOfOthersAndUnknownOrdersAre404) {
   Browser browser = sign_up("%2B8613800138001");
-  for (std::string target : {"/esims/ord_x", "/esims/not-an-id", "/esims/ord_x/qr.svg"}) {
+  for (std::string target :
+       {"/esims/ord_x", "/esims/not-an-id", "/esims/ord_x/qr.svg", "/esims/ord_x/cancel"}) {
     auto reply = send(browser, "GET", target);
     EXPECT_EQ(reply.status, 404) << target;
     EXPECT_NE(reply.body.find("not_found"), std::string::npos);
   }
+  std::string csrf = field(send(browser, "GET", "/wallet").body, "csrf");
+  EXPECT_EQ(send(browser, "POST", "/esims/ord_x/cancel", "csrf=" + csrf).status, 404);
+}
+
+TEST_P(PortalHttpTest, SignUpAndSignInByEmailSendTheCodeByEmail) {
+  Browser browser = sign_up("Li.Lei%40Example.CN");
+  auto sent = app_->messenger().list(1);
+  ASSERT_TRUE(sent.is_ok() && !sent->empty());
+  EXPECT_EQ(sent->front().channel, messaging::Channel::kEmail);
+  EXPECT_EQ(sent->front().destination, "li.lei@example.cn");
+  EXPECT_EQ(sent->front().subject, "Your Station sign-in code");
+  EXPECT_NE(send(browser, "GET", "/settings").body.find("li.lei@example.cn"), std::string::npos);
+  std::string csrf = field(send(browser, "GET", "/wallet").body, "csrf");
+  EXPECT_EQ(send(browser, "POST", "/signout", "csrf=" + csrf).status, 303);
+
+  // Back with the same address typed otherwise: a sign-in, not a second account.
+  Browser again;
+  send(again, "GET", "/signin");
+  csrf = field(again.last.body, "csrf");
+  auto asked = send(again, "POST", "/signin", "login=LI.LEI%40example.cn&csrf=" + csrf);
+  ASSERT_EQ(asked.status, 200);
+  EXPECT_NE(asked.body.find("li.lei@example.cn"), std::string::npos);
+  EXPECT_EQ(send(again, "POST", "/signin/code",
+                 "challenge=" + field(asked.body, "challenge") + "&code=" + latest_code() +
+                     "&csrf=" + csrf)
+                .status,
+            303);
+  EXPECT_NE(send(again, "GET", "/").body.find("Li Lei"), std::string::npos);
+
+  // The same limit per address as per number: two codes went to it, three more may.
+  csrf = field(send(again, "GET", "/wallet").body, "csrf");
+  for (int i = 3; i <= 5; ++i) {
+    EXPECT_EQ(send(again, "POST", "/signin", "login=li.lei%40example.cn&csrf=" + csrf).status, 200)
+        << i;
+  }
+  EXPECT_EQ(send(again, "POST", "/signin", "login=li.lei%40example.cn&csrf=" + csrf).status, 429);
+  EXPECT_EQ(send(again, "POST", "/signin", "login=not-an-address%40&csrf=" + csrf).status, 400);
 }
 
 TEST_P(PortalHttpTest, WrongCodesPastTheLimitOpenNoSession) {
   Browser browser;
   send(browser, "GET", "/signin?new=1");
   std::string csrf = field(browser.last.body, "csrf");
-  send(browser, "POST", "/signin", "name=Han&phone=%2B8613800138002&csrf=" + csrf);
+  send(browser, "POST", "/signin", "name=Han&login=%2B8613800138002&csrf=" + csrf);
   std::string challenge = field(browser.last.body, "challenge");
   std::string right = latest_code();
   std::string wrong = right == "000000" ? "111111" : "000000";

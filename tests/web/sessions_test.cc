@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <set>
+#include <thread>
 
 #include "auth/api_keys.h"
 #include "schema/migrations.h"
@@ -12,6 +14,7 @@
 #include "support/customer_rows.h"
 #include "web/accounts.h"
 #include "web/sign_in_codes.h"
+#include "web/sweeper.h"
 
 namespace station::web {
 namespace {
@@ -180,6 +183,48 @@ TEST_P(WebStoreTest, CodesAreRateLimitedPerDestinationAndPerRequester) {
   // The window passes.
   clock_.advance_ms(settings.window_ms + 1);
   EXPECT_TRUE(codes_->issue("+8613800138000", "10.0.0.1", std::nullopt).is_ok());
+}
+
+TEST_P(WebStoreTest, ExpiredSessionsAreDeletedInBoundedBatches) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sessions_->create(PrincipalKind::kVisitor, {}).is_ok());
+  auto customer = sessions_->create(PrincipalKind::kCustomer, add_customer());
+  ASSERT_TRUE(customer.is_ok());
+  EXPECT_EQ(*sessions_->delete_expired(10), 0U);  // all live
+  clock_.advance_ms(SessionSettings{}.visitor_lifetime_ms + 1);
+  EXPECT_EQ(*sessions_->delete_expired(2), 2U);
+  EXPECT_EQ(*sessions_->delete_expired(2), 1U);
+  EXPECT_EQ(*sessions_->delete_expired(2), 0U);
+  // The signed-in session lives longer and is untouched.
+  EXPECT_TRUE(sessions_->find(customer->cookie_value)->has_value());
+}
+
+TEST_P(WebStoreTest, SpentCodesGoOnlyOnceTheyNoLongerCountTowardsTheRateLimit) {
+  CodeSettings settings;
+  for (std::int64_t i = 0; i < settings.per_destination_max; ++i) {
+    ASSERT_TRUE(codes_->issue("a@example.cn", "10.0.0.1", std::nullopt).is_ok());
+  }
+  clock_.advance_ms(settings.lifetime_ms + 1);  // expired, but still in the window
+  EXPECT_EQ(*codes_->delete_spent(100), 0U);
+  EXPECT_EQ(codes_->issue("a@example.cn", "10.0.0.2", std::nullopt).status().code(),
+            ErrorCode::kTooManyRequests);
+  clock_.advance_ms(settings.window_ms);
+  EXPECT_EQ(*codes_->delete_spent(3), 3U);
+  EXPECT_EQ(*codes_->delete_spent(3), 2U);
+  EXPECT_EQ(*codes_->delete_spent(3), 0U);
+}
+
+TEST_P(WebStoreTest, TheSweeperRunsOnItsOwn) {
+  ASSERT_TRUE(sessions_->create(PrincipalKind::kVisitor, {}).is_ok());
+  ASSERT_TRUE(codes_->issue("+8613800138000", "10.0.0.1", std::nullopt).is_ok());
+  clock_.advance_ms(24 * 3600 * 1000);
+  Sweeper sweeper(*sessions_, *codes_);
+  sweeper.start(5);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!stored_text().empty() && std::chrono::steady_clock::now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  sweeper.stop();
+  EXPECT_EQ(stored_text(), "");
 }
 
 TEST_P(WebStoreTest, AccountsTieOneLoginToOneCustomer) {

@@ -92,18 +92,22 @@ class Station {
     return { status: response.status, json: text ? JSON.parse(text) : null };
   }
 
-  // The newest one-time code sent to `phone` ("+86...") and not yet used by this test.
-  async codeFor(phone, after = new Set()) {
+  // The newest one-time code sent to `login` (a phone number "+86...", by SMS, or an email
+  // address, by email) and not yet used by this test.
+  async codeFor(login, after = new Set()) {
     const deadline = Date.now() + 10000;
+    const byEmail = login.includes("@");
+    const destination = byEmail ? login : login.slice(1);
     for (;;) {
       const { json } = await this.api("GET", "/v1/admin/outbox?limit=200");
-      const message = json.messages.find((m) => m.destination === phone.slice(1) &&
+      const message = json.messages.find((m) => m.destination === destination &&
+                                                 m.channel === (byEmail ? "email" : "sms") &&
                                                  !after.has(m.id) && /\d{6}/.test(m.text));
       if (message) {
         after.add(message.id);
         return message.text.match(/\d{6}/)[0];
       }
-      assert.ok(Date.now() < deadline, "no code in the outbox for " + phone);
+      assert.ok(Date.now() < deadline, "no code in the outbox for " + login);
       await sleep(100);
     }
   }
@@ -142,7 +146,7 @@ function checkSecurityHeaders(response) {
 async function signUp(page, station, language, name, phone, codes) {
   await page.goto(station.base + "/signin?new=1");
   await page.getByLabel(language === "en" ? "Your name" : "姓名").fill(name);
-  await page.locator("#phone").fill(phone);
+  await page.locator("#login").fill(phone);
   await page.locator("form[action='/signin'] button[type=submit]").click();
   await page.waitForSelector("#code");
   await shot(page, language, "sign-in-code");
@@ -236,6 +240,7 @@ async function journey(browser, station, language, phone, codes) {
   assert.equal(csv.trim().split("\r\n").length, 2);
   await page.goto(station.base + "/transactions?kind=topup");
   assert.equal(await page.locator("tbody tr").count(), 1);
+  await checkPhoneWidthTable(page);
 
   await page.goto(station.base + "/statements");
   await shot(page, language, "statements");
@@ -251,6 +256,64 @@ async function journey(browser, station, language, phone, codes) {
 
   assert.deepEqual(errors, [], "no console errors (CSP violations show up here)");
   return { context, page, orderUrl, code };
+}
+
+// At a phone's width a table's rows stack as cards; each cell still shows its column's heading
+// (its data-label, drawn by CSS before the value), and the cards fit the screen.
+async function checkPhoneWidthTable(page) {
+  const cells = await page.$$eval("tbody tr:first-child td", (tds) => tds.map((td) => {
+    const before = getComputedStyle(td, "::before");
+    return { label: td.dataset.label, shown: before.content, display: before.display,
+             right: td.getBoundingClientRect().right };
+  }));
+  const headings = await page.$$eval("thead th", (ths) => ths.map((th) => th.textContent.trim()));
+  assert.equal(cells.length, headings.length);
+  cells.forEach((cell, i) => {
+    assert.equal(cell.label, headings[i]);
+    assert.equal(cell.shown, JSON.stringify(headings[i]), "the heading shows before the value");
+    assert.notEqual(cell.display, "none");
+    assert.ok(cell.right <= PHONE_VIEWPORT.width, "the cell fits the screen");
+  });
+  const header = await page.$eval("thead", (thead) => thead.getBoundingClientRect().height);
+  assert.ok(header <= 1, "the header row is left to screen readers");
+}
+
+// Signs up once by email: the code goes over the email channel (read from the outbox).
+async function signUpByEmail(browser, station, codes) {
+  const context = await browser.newContext({ locale: "en", viewport: PHONE_VIEWPORT });
+  const page = await context.newPage();
+  await page.goto(station.base + "/signin?new=1");
+  await page.getByLabel("Your name").fill("Han Meimei");
+  await page.locator("#login").fill("Han.Meimei@Example.CN");
+  await page.locator("form[action='/signin'] button[type=submit]").click();
+  await page.waitForSelector("#code");
+  assert.equal(await page.textContent("[data-testid=code-destination]"), "han.meimei@example.cn");
+  const { json } = await station.api("GET", "/v1/admin/outbox?limit=1");
+  assert.equal(json.messages[0].channel, "email");
+  assert.equal(json.messages[0].subject, "Your Station sign-in code");
+  await page.locator("#code").fill(await station.codeFor("han.meimei@example.cn", codes));
+  await page.locator("form[action='/signin/code'] button[type=submit]").click();
+  await page.waitForSelector("[data-testid=balance]");
+  await page.goto(station.base + "/settings");
+  assert.ok((await page.content()).includes("han.meimei@example.cn"), "the login is the address");
+  await context.close();
+}
+
+// Cancels the order on its own page: the confirmation names the refund, the order ends cancelled
+// and its activation code is no longer shown.
+async function cancelOrder(station, page, orderUrl) {
+  await page.goto(orderUrl + "?lang=en");
+  await page.click("[data-testid=esim-cancel]");
+  await page.waitForURL(/\/cancel$/);
+  assert.match(await page.textContent("[data-testid=cancel-refund]"), /CN¥15\.00/);
+  await shot(page, "en", "cancel-order");
+  await page.locator("form[action$='/cancel'] button[type=submit]").click();
+  await page.waitForSelector("[data-testid=esim-cancelled]");
+  assert.match(await page.textContent("[data-testid=esim-state]"), /Cancelled|Refunded/);
+  assert.equal(await page.locator("[data-testid=activation-code]").count(), 0);
+  assert.equal(await page.locator("[data-testid=esim-cancel]").count(), 0, "cancelled once");
+  const again = await page.goto(orderUrl + "/cancel");
+  assert.equal(again.status(), 409);
 }
 
 async function negativeCsrf(station, page) {
@@ -279,7 +342,7 @@ async function negativeWrongCodes(browser, station, phone, codes) {
   const context = await browser.newContext({ locale: "en", viewport: PHONE_VIEWPORT });
   const page = await context.newPage();
   await page.goto(station.base + "/signin");
-  await page.locator("#phone").fill(phone);
+  await page.locator("#login").fill(phone);
   await page.locator("form[action='/signin'] button[type=submit]").click();
   await page.waitForSelector("#code");
   const right = await station.codeFor(phone, codes);
@@ -302,7 +365,7 @@ async function negativeWrongCodes(browser, station, phone, codes) {
   await shot(page, "en", "code-limit");
   // The right code no longer opens a session either.
   const late = await page.request.post(station.base + "/signin/code", {
-    form: { challenge, code: right, csrf, phone }, maxRedirects: 0,
+    form: { challenge, code: right, csrf, login: phone }, maxRedirects: 0,
   });
   assert.equal(late.status(), 429);
   assert.equal(late.headers()["set-cookie"], undefined, "no session for a dead challenge");
@@ -318,6 +381,13 @@ async function negativeOtherCustomersOrder(station, page, foreignOrderUrl, forei
   assert.ok(!(await page.content()).includes(foreignCode), "no data of the other order");
   const qr = await page.request.get(foreignOrderUrl + "/qr.svg");
   assert.equal(qr.status(), 404);
+  const cancelPage = await page.request.get(foreignOrderUrl + "/cancel");
+  assert.equal(cancelPage.status(), 404);
+  await page.goto(station.base + "/wallet");
+  const csrf = await page.getAttribute("input[name=csrf]", "value");
+  const cancel = await page.request.post(foreignOrderUrl + "/cancel", { form: { csrf },
+                                                                       maxRedirects: 0 });
+  assert.equal(cancel.status(), 404, "another customer's order cannot be cancelled");
   const unknown = await page.goto(station.base + "/esims/ord_doesnotexist");
   assert.equal(unknown.status(), 404);
 }
@@ -346,6 +416,10 @@ async function main() {
     console.log("ok another customer's order is 404");
     await negativeWrongCodes(browser, station, "+8613900139002", codes);
     console.log("ok wrong codes past the limit");
+    await cancelOrder(station, en.page, en.orderUrl);
+    console.log("ok order cancelled");
+    await signUpByEmail(browser, station, codes);
+    console.log("ok sign-up by email");
     await zh.context.close();
     await en.context.close();
     console.log(`all portal browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
