@@ -155,6 +155,15 @@ Status App::start_orders() {
                                                            *messenger_, *ids_, *clock_},
                                    portal_options));
   portal_->add_routes(router_);
+  web::ConsoleOptions console_options = options_.console;
+  console_options.secure_transport |= options_.server.tls.has_value();
+  STATION_ASSIGN_OR_RETURN(
+      console_, web::Console::create(
+                    web::ConsoleDependencies{*database_, *billing_, *orders_, *plans_,
+                                             *identities_, *inventory_, *messenger_, *audit_,
+                                             *ids_, *clock_},
+                    console_options));
+  console_->add_routes(router_);
   payments_->start();
   orders_->start();
   return Status::ok();

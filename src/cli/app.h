@@ -30,6 +30,7 @@
 #include "orders/payments.h"
 #include "cli/smdp_service.h"
 #include "storage/database.h"
+#include "web/console.h"
 #include "web/portal.h"
 
 namespace station::cli {
@@ -62,6 +63,8 @@ struct AppOptions {
   std::optional<SmdpServeOptions> smdp;  // none: no SM-DP+
   // The subscriber portal's settings (web/portal.h); it is served under "/".
   web::PortalOptions portal;
+  // The operator console's settings (web/console.h); it is served under "/console".
+  web::ConsoleOptions console;
 };
 
 class App {
@@ -132,6 +135,7 @@ class App {
   std::unique_ptr<SmdpService> smdp_;      // null without an SM-DP+
   std::unique_ptr<orders::Es2Port> es2_;  // orders -> smdp_
   std::unique_ptr<web::Portal> portal_;
+  std::unique_ptr<web::Console> console_;
   std::unique_ptr<struct ApiHolder> api_;
   metrics::Registry metrics_;
   http::Router router_;

@@ -129,10 +129,27 @@ Result<Catalogue> Catalogue::from_json(const json& zh_cn, const json& en) {
 }
 
 Result<Catalogue> Catalogue::load() {
-  auto read = [](std::string_view name) {
-    return json::parse(embedded_file(name), nullptr, /*allow_exceptions=*/false);
+  // The portal's messages (messages/<tag>.json) and the console's (messages/console.<tag>.json)
+  // make one catalogue; a key in both files is an error rather than a silent override.
+  auto read = [](std::string_view tag) -> Result<json> {
+    json merged = json::object();
+    for (const std::string& file : {std::string(tag), fmt::format("console.{}", tag)}) {
+      json part = json::parse(embedded_file(fmt::format("messages/{}.json", file)), nullptr,
+                              /*allow_exceptions=*/false);
+      STATION_RETURN_IF_ERROR(check_catalogue(part, file));
+      for (const auto& [key, value] : part.items()) {
+        if (merged.contains(key)) {
+          return Status(ErrorCode::kInternal,
+                        fmt::format("messages/{}.json: '{}' is defined twice", file, key));
+        }
+        merged[key] = value;
+      }
+    }
+    return merged;
   };
-  return from_json(read("messages/zh-CN.json"), read("messages/en.json"));
+  STATION_ASSIGN_OR_RETURN(json zh_cn, read("zh-CN"));
+  STATION_ASSIGN_OR_RETURN(json en, read("en"));
+  return from_json(zh_cn, en);
 }
 
 const json& Catalogue::messages(Language language) const {

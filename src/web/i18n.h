@@ -29,7 +29,8 @@ Language negotiate_language(std::optional<std::string_view> accept_language);
 
 class Catalogue {
  public:
-  // Reads the embedded messages/<tag>.json files. kInternal when one is not a flat object of
+  // Reads the embedded messages/<tag>.json and messages/console.<tag>.json files (the portal's
+  // and the console's messages, one key space). kInternal when one is not a flat object of
   // strings, or when the two languages do not have exactly the same keys.
   static Result<Catalogue> load();
   // From explicit texts (tests); the same checks as load().

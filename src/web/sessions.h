@@ -1,10 +1,10 @@
 // web/sessions: sign-in sessions kept in the database, for any kind of principal: a visitor
 // (not signed in, but holding a CSRF token for the sign-in forms), a customer of the portal, or
-// (later) operator staff of the console. The cookie carries a 256-bit random id; the store keeps
-// only its SHA-256, so a copy of the database opens no session. Each session has its own CSRF
-// token (synchronizer token pattern): every form carries it, and a POST whose token is missing or
-// differs is refused before anything is done. Signing in replaces the session with a new id and
-// token (no fixation); signing out deletes it.
+// operator staff of the console (web/console.h). The cookie carries a 256-bit random id; the
+// store keeps only its SHA-256, so a copy of the database opens no session. Each session has its
+// own CSRF token (synchronizer token pattern): every form carries it, and a POST whose token is
+// missing or differs is refused before anything is done. Signing in replaces the session with a
+// new id and token (no fixation); signing out deletes it.
 #pragma once
 
 #include <cstdint>

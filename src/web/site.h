@@ -1,5 +1,5 @@
 // web/site: the machinery a server-rendered site of Station is made of, shared by the subscriber
-// portal and (later) the operator console: the page templates and the message catalogues, the
+// portal and the operator console: the page templates and the message catalogues, the
 // visit (who is calling, in which language), session cookies and CSRF checks, and the headers
 // every answer carries.
 //

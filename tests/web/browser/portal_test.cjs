@@ -16,6 +16,7 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 const { chromium } = require(process.env.PLAYWRIGHT_CORE || "playwright-core");
+const consoleTest = require("./console_test.cjs");
 
 const STATION = process.argv[2];
 const SHOTS = process.env.STATION_SCREENSHOTS_DIR || path.join(os.tmpdir(), "station-shots");
@@ -64,6 +65,8 @@ class Station {
     const out = execFileSync(STATION, ["admin", "api-key", "create", "--scope", "admin",
                                        "--data-dir", this.data], { encoding: "utf8" });
     this.key = out.trim().split("\n").pop();
+    this.binary = STATION;
+    consoleTest.createStaff(this, execFileSync);
     this.port = await freePort();
     this.base = `http://127.0.0.1:${this.port}`;
     this.process = spawn(STATION, ["serve", "--data-dir", this.data, "--listen",
@@ -420,6 +423,7 @@ async function main() {
     console.log("ok order cancelled");
     await signUpByEmail(browser, station, codes);
     console.log("ok sign-up by email");
+    await consoleTest.consoleTests(browser, station, { shot, checkSecurityHeaders }, zh.page);
     await zh.context.close();
     await en.context.close();
     console.log(`all portal browser tests passed in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
