@@ -45,6 +45,7 @@ constexpr Tag kDeleteProfile = Tag::context(51, true);              // BF33
 constexpr Tag kBoundProfilePackage = Tag::context(54, true);        // BF36
 constexpr Tag kAuthenticateServer = Tag::context(56, true);         // BF38
 constexpr Tag kGetEuiccData = Tag::context(62, true);               // BF3E
+constexpr Tag kCancelSession = Tag::context(65, true);              // BF41
 
 // AuthenticateErrorCode / DownloadErrorCode values.
 constexpr std::int64_t kInvalidCertificate = 1;
@@ -226,6 +227,7 @@ Result<Bytes> Euicc::handle_es10(ByteView request) {
   if (tag == kDisableProfile) return disable_profile(request);
   if (tag == kDeleteProfile) return delete_profile(request);
   if (tag == kGetEuiccData) return euicc_data(request);
+  if (tag == kCancelSession) return cancel_session(request);
   return malformed(fmt::format("ES10 function {} is not supported", tag.to_string()));
 }
 
@@ -325,6 +327,7 @@ Result<Bytes> Euicc::authenticate_server(ByteView request) {
   STATION_ASSIGN_OR_RETURN(auto signature, sign(signed1));
   session_->transaction_id = server_signed1.transaction_id;
   session_->server_address = server_signed1.server_address;
+  session_->smdp_oid = registered_id(*dp_auth);  // what a signed cancellation names
   session_->euicc_signature1_tlv = signature_tlv(signature);
   session_->stage = Session::Stage::kAuthenticated;
   rsp::AuthenticateResponseOk ok;
@@ -381,6 +384,30 @@ Result<Bytes> Euicc::prepare_download(ByteView request) {
   ok.euicc_signed2_der = std::move(euicc_signed2);
   ok.euicc_signature2 = std::move(signature);
   return rsp::encode(rsp::PrepareDownloadResponse(std::move(ok)));
+}
+
+Result<Bytes> Euicc::cancel_session(ByteView request) {
+  auto decoded = rsp::decode_cancel_session_request(request);
+  if (!decoded.is_ok()) return malformed(decoded.status().message());
+  // Only a session the SM-DP+ has authenticated, and whose package is not being loaded, can be
+  // cancelled (SGP.22 5.7.14); anything else is not this card's current transaction.
+  const bool cancellable = session_ && (session_->stage == Session::Stage::kAuthenticated ||
+                                        session_->stage == Session::Stage::kPrepared);
+  if (!cancellable || decoded->transaction_id != session_->transaction_id) {
+    return rsp::encode(
+        rsp::CancelSessionResponse(rsp::CancelSessionResponseError{.code = kInvalidTransactionId}));
+  }
+  rsp::CancelSessionResponseOk ok;
+  ok.euicc_cancel_session_signed =
+      rsp::EuiccCancelSessionSigned{.transaction_id = session_->transaction_id,
+                                    .smdp_oid = session_->smdp_oid,
+                                    .reason = decoded->reason};
+  STATION_ASSIGN_OR_RETURN(ok.euicc_cancel_session_signed_der,
+                           rsp::encode(ok.euicc_cancel_session_signed));
+  STATION_ASSIGN_OR_RETURN(ok.euicc_cancel_session_signature,
+                           sign(ok.euicc_cancel_session_signed_der));
+  session_.reset();
+  return rsp::encode(rsp::CancelSessionResponse(std::move(ok)));
 }
 
 Result<Bytes> Euicc::load_bound_profile_package(ByteView request) {

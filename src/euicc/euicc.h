@@ -39,6 +39,9 @@
 // leaves a signed notification (OtherSignedNotification) for the addresses the profile's metadata
 // names for that event, else for the SM-DP+ that installed it.
 // Notifications (ES10b): ListNotification, RetrieveNotificationsList, RemoveNotificationFromList.
+// CancelSession (ES10b): after AuthenticateServer or PrepareDownload, for the session's
+// transactionId only: EuiccCancelSessionSigned (transactionId, the SM-DP+ OID of CERT.DPauth,
+// reason) signed with SK.EUICC.ECDSA, and the session ends; else invalidTransactionId.
 //
 // The state (state.h) is saved after every change, before the answer leaves the card.
 #pragma once
@@ -88,6 +91,8 @@ class Euicc final : public Es10Handler {
   Result<Bytes> euicc_info2();
   Result<Bytes> authenticate_server(ByteView request);
   Result<Bytes> prepare_download(ByteView request);
+  // ES10b CancelSession: signs EuiccCancelSessionSigned for the current session and ends it.
+  Result<Bytes> cancel_session(ByteView request);
   Result<Bytes> load_bound_profile_package(ByteView request);
   // One piece of the package; nullopt when it was taken.
   std::optional<BppFailure> load_step(ByteView request);

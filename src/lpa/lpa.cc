@@ -119,6 +119,63 @@ Result<Bytes> retrieve_notification(Es10Channel& channel, std::int64_t sequence_
   return list->front();
 }
 
+// CancelSessionReason (SGP.22 ES10b CancelSession).
+constexpr std::int64_t kCancelEndUserRejection = 0;
+constexpr std::int64_t kCancelPostponed = 1;
+
+// ES10b CancelSession on the card, then ES9+ cancelSession with the card's signed answer.
+Status cancel_session(Es10Channel& channel, Es9Client& es9, const std::string& transaction_id,
+                      std::int64_t reason) {
+  STATION_ASSIGN_OR_RETURN(auto transaction, rsp_crypto::from_hex(transaction_id));
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(rsp::CancelSessionRequest{
+                                             .transaction_id = transaction, .reason = reason}));
+  STATION_ASSIGN_OR_RETURN(auto answer, channel.call(request));
+  STATION_ASSIGN_OR_RETURN(auto decoded, rsp::decode_cancel_session_response(answer));
+  if (auto* error = std::get_if<rsp::CancelSessionResponseError>(&decoded)) {
+    return Status(ErrorCode::kConflict,
+                  fmt::format("the card refused CancelSession: {}", error->code));
+  }
+  return es9.cancel_session(transaction_id, answer);
+}
+
+struct PreparedDownload {
+  std::string iccid;
+  Bytes answer;  // the card's PrepareDownloadResponse, ok or error
+};
+
+// Between authenticateClient and getBoundProfilePackage: the profile's metadata, the hashed
+// confirmation code, and ES10b PrepareDownload. kValidationFailed when the SM-DP+ asks for a
+// code the user did not give.
+Result<PreparedDownload> prepare_download(Es10Channel& channel,
+                                          const AuthenticateClientResult& client,
+                                          const std::optional<std::string>& confirmation_code,
+                                          const Progress& progress) {
+  STATION_ASSIGN_OR_RETURN(auto metadata,
+                           rsp::decode_store_metadata_request(client.profile_metadata));
+  PreparedDownload prepared;
+  STATION_ASSIGN_OR_RETURN(prepared.iccid, euicc::iccid_digits(metadata.iccid));
+  progress(fmt::format("authenticateClient: profile {} ({}, {})", prepared.iccid,
+                       metadata.service_provider_name, metadata.profile_name));
+  rsp::PrepareDownloadRequest prepare;
+  STATION_ASSIGN_OR_RETURN(prepare.smdp_signed2, rsp::decode_smdp_signed2(client.smdp_signed2));
+  prepare.smdp_signed2_der = client.smdp_signed2;
+  STATION_ASSIGN_OR_RETURN(
+      prepare.smdp_signature2,
+      contents_of(client.smdp_signature2, Tag::application(55), "smdpSignature2"));
+  prepare.smdp_certificate = client.smdp_certificate;
+  if (prepare.smdp_signed2.cc_required) {
+    if (!confirmation_code) {
+      return invalid("the SM-DP+ asks for a confirmation code (--cc)");
+    }
+    STATION_ASSIGN_OR_RETURN(
+        prepare.hash_cc,
+        hash_confirmation_code(*confirmation_code, prepare.smdp_signed2.transaction_id));
+  }
+  STATION_ASSIGN_OR_RETURN(auto request, rsp::encode(prepare));
+  STATION_ASSIGN_OR_RETURN(prepared.answer, channel.call(request));
+  return prepared;
+}
+
 }  // namespace
 
 Result<std::vector<Bytes>> bound_profile_package_pieces(const Bytes& package) {
@@ -235,6 +292,9 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
   STATION_ASSIGN_OR_RETURN(auto authenticated,
                            rsp::decode_authenticate_server_response(authenticate_answer));
   if (auto* error = std::get_if<rsp::AuthenticateResponseError>(&authenticated)) {
+    // The SM-DP+ learns of the refusal as SGP.22 wants, in authenticateClient, and ends its
+    // session; its answer (a failure status) adds nothing to the card's cause.
+    es9.authenticate_client(initiated.transaction_id, authenticate_answer).status().ignore();
     return Status(ErrorCode::kUnauthenticated,
                   fmt::format("the eUICC refused the SM-DP+: {} ({})",
                               authenticate_error_name(error->code), error->code));
@@ -243,31 +303,25 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
 
   STATION_ASSIGN_OR_RETURN(auto client,
                            es9.authenticate_client(initiated.transaction_id, authenticate_answer));
-  STATION_ASSIGN_OR_RETURN(auto metadata,
-                           rsp::decode_store_metadata_request(client.profile_metadata));
-  STATION_ASSIGN_OR_RETURN(auto iccid, euicc::iccid_digits(metadata.iccid));
-  progress(fmt::format("authenticateClient: profile {} ({}, {})", iccid,
-                       metadata.service_provider_name, metadata.profile_name));
-
-  rsp::PrepareDownloadRequest prepare;
-  STATION_ASSIGN_OR_RETURN(prepare.smdp_signed2, rsp::decode_smdp_signed2(client.smdp_signed2));
-  prepare.smdp_signed2_der = client.smdp_signed2;
-  STATION_ASSIGN_OR_RETURN(
-      prepare.smdp_signature2,
-      contents_of(client.smdp_signature2, Tag::application(55), "smdpSignature2"));
-  prepare.smdp_certificate = client.smdp_certificate;
-  if (prepare.smdp_signed2.cc_required) {
-    if (!request.confirmation_code) {
-      return invalid("the SM-DP+ asks for a confirmation code (--cc)");
-    }
-    STATION_ASSIGN_OR_RETURN(
-        prepare.hash_cc,
-        hash_confirmation_code(*request.confirmation_code, prepare.smdp_signed2.transaction_id));
+  auto prepared = prepare_download(channel, client, request.confirmation_code, progress);
+  if (!prepared.is_ok()) {
+    // The LPA gives up on a session that the SM-DP+ and the card both hold: the card signs the
+    // cancellation and the SM-DP+ frees the order (SGP.22 3.1.3, common cancel session).
+    const std::int64_t reason = prepared.status().code() == ErrorCode::kValidationFailed
+                                    ? kCancelEndUserRejection
+                                    : kCancelPostponed;
+    Status cancelled = cancel_session(channel, es9, initiated.transaction_id, reason);
+    progress(cancelled.is_ok() ? "CancelSession: the session is cancelled on both sides"
+                               : "CancelSession failed: " + cancelled.to_string());
+    return prepared.status();
   }
-  STATION_ASSIGN_OR_RETURN(auto prepare_request, rsp::encode(prepare));
-  STATION_ASSIGN_OR_RETURN(auto prepare_answer, channel.call(prepare_request));
-  STATION_ASSIGN_OR_RETURN(auto prepared, rsp::decode_prepare_download_response(prepare_answer));
-  if (auto* error = std::get_if<rsp::PrepareDownloadResponseError>(&prepared)) {
+  const std::string& iccid = prepared->iccid;
+  const Bytes& prepare_answer = prepared->answer;
+  STATION_ASSIGN_OR_RETURN(auto prepare_decoded,
+                           rsp::decode_prepare_download_response(prepare_answer));
+  if (auto* error = std::get_if<rsp::PrepareDownloadResponseError>(&prepare_decoded)) {
+    // As for AuthenticateServer: the refusal goes to the SM-DP+, which ends its session.
+    es9.get_bound_profile_package(initiated.transaction_id, prepare_answer).status().ignore();
     return Status(ErrorCode::kUnauthenticated,
                   fmt::format("the eUICC refused the download: {} ({})",
                               download_error_name(error->code), error->code));

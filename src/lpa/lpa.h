@@ -15,7 +15,12 @@
 //      '87'], A3 header, each '86'; the card answers the last with ProfileInstallationResult
 //   7. ES9+ handleNotification with that result, then ES10b RemoveNotificationFromList.
 // A refusal by the SM-DP+ names its subject and reason codes; one by the card names its error
-// code; after a card refusal in steps 4-5 the LPA cancels the session with the SM-DP+.
+// code. When the card refuses AuthenticateServer or PrepareDownload, its error answer goes to the
+// SM-DP+ in the next ES9+ call (authenticateClient / getBoundProfilePackage carry either
+// choice), which ends the session there: the card has no session left to sign a cancellation.
+// When the LPA itself gives up between authenticateClient and getBoundProfilePackage (no
+// confirmation code given, unreadable metadata), it cancels on both sides: ES10b CancelSession
+// (endUserRejection, or postponed), then ES9+ cancelSession with the card's signed answer.
 #pragma once
 
 #include <functional>
