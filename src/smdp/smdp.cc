@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cassert>
 #include <mutex>
 
@@ -12,6 +13,7 @@
 #include "auth/api_keys.h"
 #include "der/rsp.h"
 #include "orders/activation.h"
+#include "smdp/es9_json.h"
 #include "upp/upp.h"
 
 namespace station::smdp {
@@ -276,6 +278,7 @@ struct Smdp::Impl {
   metrics::Counter& completed;
   std::mutex listener_mutex;
   ProgressListener listener;  // GUARDED_BY(listener_mutex)
+  std::atomic<ProgressCallbacks*> progress_callbacks{nullptr};
 
   std::int64_t now_ms() const { return deps.clock.now_unix_ms(); }
 
@@ -295,6 +298,29 @@ struct Smdp::Impl {
       copy = listener;
     }
     if (copy) copy(*order.order_id, progress, cause);
+  }
+
+  // ES2+ HandleDownloadProgressInfo for an operator's download order (Station's own orders,
+  // which carry an order id, follow through report()). A report that cannot be queued is
+  // counted and logged by the queue; the download goes on.
+  void tell_operator(const DownloadOrderRow& order, std::string_view eid, NotificationPoint point,
+                     const Es9Failure* refusal, const Bytes* result_data = nullptr) {
+    ProgressCallbacks* callbacks = progress_callbacks.load();
+    if (callbacks == nullptr || order.order_id) return;
+    ProgressInfo info;
+    info.eid = std::string(eid);
+    info.iccid = order.iccid;
+    auto profile = deps.inventory.get(order.iccid);
+    if (profile.is_ok()) info.profile_type = profile->profile_type;
+    info.point = point;
+    info.success = refusal == nullptr;
+    if (refusal != nullptr) {
+      info.subject_code = refusal->subject_code;
+      info.reason_code = refusal->reason_code;
+      info.message = refusal->message;
+    }
+    if (result_data != nullptr) info.result_data_base64 = b64(*result_data);
+    callbacks->enqueue(info).ignore();
   }
 
   const CiCredentials* credentials_for(der::ByteView ci_pkid) const {
@@ -713,13 +739,18 @@ struct Smdp::Impl {
                   "unknown_ci"));
     }
     auto trusted = trusted_cis();
-    auto eid = rsp_crypto::verify_euicc_certificates(*euicc, *eum, trusted,
-                                                     now_ms() / 1000);
-    if (!eid.is_ok()) {
-      return fail_session<R>(db, session,
-                             failure("8.1.3", "6.1", eid.status().message(),
-                                     "invalid_certificate"));
+    auto verdict = rsp_crypto::check_euicc_certificates(*euicc, *eum, trusted, now_ms() / 1000);
+    if (!verdict.status.is_ok()) {
+      // SGP.22 AuthenticateClient: 8.1.2 the EUM certificate, 8.1.3 the eUICC's; 6.3 expired,
+      // 6.1 otherwise invalid.
+      const bool of_eum = verdict.faulty == rsp_crypto::EuiccChainPart::kEum;
+      return fail_session<R>(
+          db, session,
+          failure(of_eum ? "8.1.2" : "8.1.3", verdict.expired ? "6.3" : "6.1",
+                  verdict.status.message(),
+                  verdict.expired ? "expired_certificate" : "invalid_certificate"));
     }
+    const std::string& eid = verdict.eid;
     auto euicc_key = euicc->public_key();
     if (!euicc_key.is_ok() ||
         !rsp_crypto::verify(*euicc_key, ok.euicc_signed1_der, ok.euicc_signature1).is_ok()) {
@@ -743,46 +774,44 @@ struct Smdp::Impl {
                                      "unknown_matching_id"));
     }
     DownloadOrderRow order = std::move(**found);
+    // From here on a refusal concerns the operator's order: notification point 1.
+    auto refuse_order = [&](Es9Failure why) {
+      tell_operator(order, eid, NotificationPoint::kEligibilityCheck, &why);
+      return fail_session<R>(db, session, std::move(why));
+    };
     if (order.state == kOrderCancelled) {
-      return fail_session<R>(db, session,
-                             failure("8.2.6", "3.8", "the order of this Matching ID was cancelled",
-                                     "order_cancelled"));
+      return refuse_order(failure("8.2.6", "3.8", "the order of this Matching ID was cancelled",
+                                  "order_cancelled"));
     }
     if (order.state == kError && order.cc_failures >= config.cc_attempts_max) {
-      return fail_session<R>(
-          db, session,
-          failure("8.2.7", "6.4", "too many wrong confirmation codes; the operator must reissue",
-                  "cc_attempts_exceeded"));
+      return refuse_order(failure("8.2.7", "6.4",
+                                  "too many wrong confirmation codes; the operator must reissue",
+                                  "cc_attempts_exceeded"));
     }
     if (order.state == kAllocated || order.state == kLinked || order.state == kConfirmed) {
-      return fail_session<R>(db, session,
-                             failure("8.2", "1.2", "the profile has not been released yet",
-                                     "not_released"));
+      return refuse_order(
+          failure("8.2", "1.2", "the profile has not been released yet", "not_released"));
     }
     if (order.state != kReleased) {
-      return fail_session<R>(db, session,
-                             failure("8.2.6", "3.8",
-                                     "the Matching ID was already used to download its profile",
-                                     "matching_id_used"));
+      return refuse_order(failure("8.2.6", "3.8",
+                                  "the Matching ID was already used to download its profile",
+                                  "matching_id_used"));
     }
     if (order.expires_at_ms <= now_ms()) {
-      return fail_session<R>(db, session,
-                             failure("8.8.5", "4.10", "the download order has expired",
-                                     "order_expired"));
+      return refuse_order(
+          failure("8.8.5", "4.10", "the download order has expired", "order_expired"));
     }
-    if (order.eid && *order.eid != *eid) {
-      return fail_session<R>(db, session,
-                             failure("8.1.1", "3.8", "the order is bound to another eUICC (EID)",
-                                     "eid_mismatch"));
+    if (order.eid && *order.eid != eid) {
+      return refuse_order(
+          failure("8.1.1", "3.8", "the order is bound to another eUICC (EID)", "eid_mismatch"));
     }
     if (order.session_id && *order.session_id != session.transaction_id) {
       auto holder = load_session(db, *order.session_id);
       if (!holder.is_ok()) return holder.status();
       if (*holder && session_is_live((*holder)->state) && (*holder)->expires_at_ms > now_ms()) {
-        return fail_session<R>(
-            db, session,
-            failure("8.2.6", "3.8", "another download of this Matching ID is in progress",
-                    "matching_id_in_use"));
+        return refuse_order(failure("8.2.6", "3.8",
+                                    "another download of this Matching ID is in progress",
+                                    "matching_id_in_use"));
       }
     }
 
@@ -822,17 +851,18 @@ struct Smdp::Impl {
                   "matching_id_in_use"));
     }
     if (!claimed.is_ok()) return claimed;
-    Status recorded = update_session(
-        db, session,
-        {{"state", std::string(kAuthenticated)},
-         {"download_order_id", order.id},
-         {"eid", *eid},
-         {"euicc_certificate", rsp_crypto::to_hex(ok.euicc_certificate)},
-         {"eum_certificate", rsp_crypto::to_hex(ok.eum_certificate)},
-         {"smdp_signature2", rsp_crypto::to_hex(*signature2_tlv)}});
+    Status recorded =
+        update_session(db, session,
+                       {{"state", std::string(kAuthenticated)},
+                        {"download_order_id", order.id},
+                        {"eid", eid},
+                        {"euicc_certificate", rsp_crypto::to_hex(ok.euicc_certificate)},
+                        {"eum_certificate", rsp_crypto::to_hex(ok.eum_certificate)},
+                        {"smdp_signature2", rsp_crypto::to_hex(*signature2_tlv)}});
     if (recorded.code() == ErrorCode::kConflict) return unknown_transaction();
     if (!recorded.is_ok()) return recorded;
     if (Status committed = transaction->commit(); !committed.is_ok()) return committed;
+    tell_operator(order, eid, NotificationPoint::kEligibilityCheck, nullptr);
     return R{session.transaction_id, std::move(*metadata), std::move(*signed2_der),
              std::move(*signature2_tlv), std::move(*certificate)};
   }
@@ -842,10 +872,13 @@ struct Smdp::Impl {
   Outcome<BoundProfilePackageResult> refuse_code(Connection& db, const SessionRow& session,
                                                  const DownloadOrderRow& order, bool missing) {
     using R = BoundProfilePackageResult;
+    auto refuse_order = [&](Es9Failure why) {
+      tell_operator(order, session.eid, NotificationPoint::kConfirmationFailure, &why);
+      return fail_session<R>(db, session, std::move(why));
+    };
     if (missing) {
-      return fail_session<R>(db, session,
-                             failure("8.2.7", "2.2", "the confirmation code is missing",
-                                     "cc_missing"));
+      return refuse_order(
+          failure("8.2.7", "2.2", "the confirmation code is missing", "cc_missing"));
     }
     const std::int64_t failures = order.cc_failures + 1;
     const bool locked = failures >= config.cc_attempts_max;
@@ -858,13 +891,11 @@ struct Smdp::Impl {
       (void)deps.inventory.transition(order.iccid, inventory::ProfileState::kReleased,
                                       inventory::ProfileState::kError,
                                       "too many wrong confirmation codes");
-      return fail_session<R>(
-          db, session,
-          failure("8.2.7", "6.4", "too many wrong confirmation codes; the operator must reissue",
-                  "cc_attempts_exceeded"));
+      return refuse_order(failure("8.2.7", "6.4",
+                                  "too many wrong confirmation codes; the operator must reissue",
+                                  "cc_attempts_exceeded"));
     }
-    return fail_session<R>(
-        db, session,
+    return refuse_order(
         failure("8.2.7", "3.8",
                 fmt::format("the confirmation code is wrong ({} of {} attempts left)",
                             config.cc_attempts_max - failures, config.cc_attempts_max),
@@ -978,6 +1009,7 @@ struct Smdp::Impl {
     }
     completed.add();
     report(order, DownloadProgress::kDownloaded, "bound profile package delivered");
+    tell_operator(order, session.eid, NotificationPoint::kBppDownload, nullptr);
     return R{session.transaction_id, std::move(package->bpp)};
   }
 
@@ -1128,12 +1160,14 @@ struct Smdp::Impl {
       return Status::ok();  // answered 204 whatever it was: the LPA cannot do better
     }
     if (auto* result = std::get_if<rsp::ProfileInstallationResult>(&*decoded)) {
-      return handle_installation_result(*result);
+      return handle_installation_result(*result, der);
     }
     return handle_other_notification(std::get<rsp::OtherSignedNotification>(*decoded));
   }
 
-  Status handle_installation_result(const rsp::ProfileInstallationResult& result) {
+  // `result_der`: the ProfileInstallationResult as received (the operator's resultData).
+  Status handle_installation_result(const rsp::ProfileInstallationResult& result,
+                                    const Bytes& result_der) {
     STATION_ASSIGN_OR_RETURN(auto connection, deps.database.acquire());
     Connection& db = *connection;
     const std::string transaction_id = upper_hex(result.data.transaction_id);
@@ -1169,6 +1203,9 @@ struct Smdp::Impl {
     count_notification(installed ? "installed" : "install_failed");
     report(order, installed ? DownloadProgress::kInstalled : DownloadProgress::kFailed,
            installed ? "installed on the eUICC" : "the eUICC refused the profile");
+    Es9Failure refused = failure("8.1", "6.1", "the eUICC refused the profile", "");
+    tell_operator(order, session.eid, NotificationPoint::kBppInstallation,
+                  installed ? nullptr : &refused, &result_der);
     return Status::ok();
   }
 
@@ -1290,6 +1327,10 @@ Smdp::Smdp(SmdpDependencies dependencies, SmdpConfig config)
 Smdp::~Smdp() = default;
 
 const SmdpConfig& Smdp::config() const { return impl_->config; }
+
+void Smdp::set_progress_callbacks(ProgressCallbacks* callbacks) {
+  impl_->progress_callbacks.store(callbacks);
+}
 
 void Smdp::set_progress_listener(ProgressListener listener) {
   std::lock_guard lock(impl_->listener_mutex);

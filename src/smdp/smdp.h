@@ -9,7 +9,9 @@
 //                    allocated|linked -> confirmed (-> released)
 //   release_profile  confirmed -> released: downloads may start
 //   cancel_order     before download: the profile goes back to available (or unavailable)
-// Station's own orders (src/orders) call the same functions through orders::Es2Port.
+// Station's own orders (src/orders) call the same functions through orders::Es2Port and follow
+// their downloads through the ProgressListener; an operator's orders are reported to it by
+// ES2+ HandleDownloadProgressInfo (progress_callbacks.h).
 //
 // ES9+ (LPA -> SM-DP+), one RSP session per transaction id:
 //   initiate_authentication  fresh random transactionId and serverChallenge; serverSigned1
@@ -62,6 +64,7 @@
 #include "orders/orders.h"
 #include "rsp_crypto/pki.h"
 #include "secrets/secrets.h"
+#include "smdp/progress_callbacks.h"
 #include "storage/database.h"
 
 namespace station::smdp {
@@ -199,6 +202,10 @@ class Smdp {
   const SmdpConfig& config() const;
   // Called after each step of a download order that carries an order id.
   void set_progress_listener(ProgressListener listener);
+  // Reports of the operator's download orders (those without an order id) go to `callbacks`
+  // (ES2+ HandleDownloadProgressInfo, progress_callbacks.h); nullptr: none. `callbacks` must
+  // outlive the SM-DP+ or be unset first.
+  void set_progress_callbacks(ProgressCallbacks* callbacks);
 
   // ES2+. kNotFound (unknown ICCID / none available), kConflict (the profile is not in the
   // state the step needs), kValidationFailed (malformed field).
