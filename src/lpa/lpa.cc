@@ -119,6 +119,15 @@ Result<Bytes> retrieve_notification(Es10Channel& channel, std::int64_t sequence_
   return list->front();
 }
 
+// The card refused `what` with `code`: the cause the user is told. `relayed` is the SM-DP+'s
+// answer to the card's error answer, a failure status that adds nothing to the card's cause.
+Status card_refused(const Status& relayed, std::string_view what, std::string_view name,
+                    std::int64_t code) {
+  relayed.ignore();
+  return Status(ErrorCode::kUnauthenticated,
+                fmt::format("the eUICC refused {}: {} ({})", what, name, code));
+}
+
 // CancelSessionReason (SGP.22 ES10b CancelSession).
 constexpr std::int64_t kCancelEndUserRejection = 0;
 constexpr std::int64_t kCancelPostponed = 1;
@@ -294,10 +303,9 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
   if (auto* error = std::get_if<rsp::AuthenticateResponseError>(&authenticated)) {
     // The SM-DP+ learns of the refusal as SGP.22 wants, in authenticateClient, and ends its
     // session; its answer (a failure status) adds nothing to the card's cause.
-    es9.authenticate_client(initiated.transaction_id, authenticate_answer).status().ignore();
-    return Status(ErrorCode::kUnauthenticated,
-                  fmt::format("the eUICC refused the SM-DP+: {} ({})",
-                              authenticate_error_name(error->code), error->code));
+    return card_refused(
+        es9.authenticate_client(initiated.transaction_id, authenticate_answer).status(),
+        "the SM-DP+", authenticate_error_name(error->code), error->code);
   }
   progress("AuthenticateServer: the eUICC verified the SM-DP+");
 
@@ -321,10 +329,9 @@ Result<DownloadOutcome> download_profile(ApduTransport& card, const http::Client
                            rsp::decode_prepare_download_response(prepare_answer));
   if (auto* error = std::get_if<rsp::PrepareDownloadResponseError>(&prepare_decoded)) {
     // As for AuthenticateServer: the refusal goes to the SM-DP+, which ends its session.
-    es9.get_bound_profile_package(initiated.transaction_id, prepare_answer).status().ignore();
-    return Status(ErrorCode::kUnauthenticated,
-                  fmt::format("the eUICC refused the download: {} ({})",
-                              download_error_name(error->code), error->code));
+    return card_refused(
+        es9.get_bound_profile_package(initiated.transaction_id, prepare_answer).status(),
+        "the download", download_error_name(error->code), error->code);
   }
   progress("PrepareDownload: one-time key generated and signed");
 
