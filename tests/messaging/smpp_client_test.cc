@@ -4,22 +4,13 @@
 #include "messaging/smpp_client.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <nlohmann/json.hpp>
-#include <thread>
 
+#include "peer_process.h"
 #include "schema/migrations.h"
 #include "storage/scratch_database.h"
-
-extern char** environ;
 
 namespace station::messaging {
 namespace {
@@ -27,59 +18,25 @@ namespace {
 namespace fs = std::filesystem;
 using storage::testing::Engine;
 
-// Polls a condition the peer or the client thread will make true; bounded so a broken build
-// fails instead of hanging. Not a timing assertion: only the outcome is checked.
-bool eventually(const std::function<bool()>& condition) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
+using testing::eventually;
 
 class SmscPeer {
  public:
-  SmscPeer(fs::path directory, std::uint16_t port) : directory_(std::move(directory)) {
-    const fs::path ready = directory_ / "ready";
-    fs::remove(ready);
-    const std::string port_text = std::to_string(port);
-    const std::string ready_text = ready.string();
-    const std::string log_text = log_path().string();
-    std::vector<std::string> args = {"perl",  STATION_SMSC_PEER, "--port", port_text,
-                                     "--ready", ready_text,       "--log",  log_text,
-                                     "--seconds", "120"};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawnp(&pid_, "perl", nullptr, nullptr, argv.data(), environ), 0);
-    EXPECT_TRUE(eventually([&] { return fs::exists(ready); })) << "the SMSC peer did not start";
-    std::ifstream(ready) >> port_;
-  }
-  ~SmscPeer() { kill_now(); }
+  SmscPeer(fs::path directory, std::uint16_t port)
+      : directory_(std::move(directory)),
+        process_(
+            {"perl", STATION_SMSC_PEER, "--port", std::to_string(port), "--ready",
+             (directory_ / "ready").string(), "--log", log_path().string(), "--seconds", "120"},
+            directory_ / "ready") {}
 
-  void kill_now() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  std::uint16_t port() const { return port_; }
+  void kill_now() { process_.kill_now(); }
+  std::uint16_t port() const { return process_.port(); }
   fs::path log_path() const { return directory_ / "received.jsonl"; }
-
-  std::vector<nlohmann::json> received() const {
-    std::vector<nlohmann::json> out;
-    std::ifstream in(log_path());
-    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-    return out;
-  }
+  std::vector<nlohmann::json> received() const { return testing::read_json_lines(log_path()); }
 
  private:
   fs::path directory_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
+  testing::PeerProcess process_;
 };
 
 class SmppClientTest : public ::testing::Test {

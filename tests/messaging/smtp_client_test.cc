@@ -7,24 +7,16 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <functional>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/limits.h"
+#include "peer_process.h"
 #include "schema/migrations.h"
 #include "storage/scratch_database.h"
-
-extern char** environ;
 
 namespace station::messaging {
 namespace {
@@ -35,14 +27,7 @@ using storage::testing::Engine;
 constexpr std::string_view kUser = "station";
 constexpr std::string_view kPassword = "s3cret-Pass";
 
-bool eventually(const std::function<bool()>& condition) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < give_up) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
+using testing::eventually;
 
 struct SinkOptions {
   bool tls = false;
@@ -51,45 +36,35 @@ struct SinkOptions {
 
 class SmtpSink {
  public:
-  SmtpSink(fs::path directory, SinkOptions options) : directory_(std::move(directory)) {
+  SmtpSink(fs::path directory, SinkOptions options)
+      : directory_(std::move(directory)), process_(arguments(options), directory_ / "ready") {}
+
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(process_.port()); }
+  std::string ca_file() const { return (directory_ / "cert.pem").string(); }
+  std::vector<nlohmann::json> received() const {
+    return testing::read_json_lines(directory_ / "received.jsonl");
+  }
+
+ private:
+  std::vector<std::string> arguments(SinkOptions options) {
     fs::create_directories(directory_);
-    const fs::path ready = directory_ / "ready";
-    fs::remove(ready);
-    std::vector<std::string> args = {
-        STATION_DEBIAN_PYTHON, STATION_SMTP_SINK, "--ready", ready.string(), "--log",
-        log_path().string(),   "--seconds",       "120"};
+    std::vector<std::string> args = {STATION_DEBIAN_PYTHON,
+                                     STATION_SMTP_SINK,
+                                     "--ready",
+                                     (directory_ / "ready").string(),
+                                     "--log",
+                                     (directory_ / "received.jsonl").string(),
+                                     "--seconds",
+                                     "120"};
     if (options.tls) args.insert(args.end(), {"--tls-dir", directory_.string()});
     if (options.auth) {
       args.insert(args.end(), {"--user", std::string(kUser), "--password", std::string(kPassword)});
     }
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    EXPECT_EQ(posix_spawn(&pid_, argv[0], nullptr, nullptr, argv.data(), environ), 0);
-    EXPECT_TRUE(eventually([&] { return fs::exists(ready); })) << "the SMTP sink did not start";
-    std::ifstream(ready) >> port_;
-  }
-  ~SmtpSink() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
+    return args;
   }
 
-  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
-  std::string ca_file() const { return (directory_ / "cert.pem").string(); }
-  fs::path log_path() const { return directory_ / "received.jsonl"; }
-  std::vector<nlohmann::json> received() const {
-    std::vector<nlohmann::json> out;
-    std::ifstream in(log_path());
-    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
-    return out;
-  }
-
- private:
   fs::path directory_;
-  pid_t pid_ = -1;
-  std::uint16_t port_ = 0;
+  testing::PeerProcess process_;
 };
 
 // A loopback port nobody listens on (bound, then closed).
