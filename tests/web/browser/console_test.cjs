@@ -152,7 +152,7 @@ async function journey(browser, station, language, helpers, portalPhone, importB
   await context.close();
 }
 
-async function supportCannotOpenAdminPages(browser, station) {
+async function supportCannotOpenAdminPages(browser, station, { shot }) {
   const context = await browser.newContext({ locale: "en", viewport: DESK_VIEWPORT });
   const page = await context.newPage();
   assert.equal((await signIn(page, station, "sam")).status(), 303);
@@ -168,7 +168,7 @@ async function supportCannotOpenAdminPages(browser, station) {
   await context.close();
 }
 
-async function negatives(browser, station, portalPage) {
+async function negatives(browser, station, { shot }, portalPage) {
   const context = await browser.newContext({ locale: "en", viewport: DESK_VIEWPORT });
   const page = await context.newPage();
   // The sign-in form without its CSRF token.
@@ -205,9 +205,9 @@ async function consoleTests(browser, station, helpers, portalPage) {
   console.log("ok console zh-CN journey");
   await journey(browser, station, "en", helpers, "+8613900139002", 31);
   console.log("ok console en journey");
-  await supportCannotOpenAdminPages(browser, station);
+  await supportCannotOpenAdminPages(browser, station, helpers);
   console.log("ok support cannot open plans or the import");
-  await negatives(browser, station, portalPage);
+  await negatives(browser, station, helpers, portalPage);
   console.log("ok console CSRF, password limit and subscriber session refused");
 }
 
