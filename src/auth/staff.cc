@@ -57,8 +57,8 @@ bool scrypt(std::string_view password, const std::vector<unsigned char>& salt, S
     return false;
   }
   return EVP_PBE_scrypt(password.data(), password.size(), salt.data(), salt.size(),
-                        std::uint64_t{1} << cost.log2_n, cost.r, cost.p, kScryptMemoryBytesMax,
-                        out, out_size) == 1;
+                        std::uint64_t{1} << cost.log2_n, cost.r, cost.p, kScryptMemoryBytesMax, out,
+                        out_size) == 1;
 }
 
 template <typename T>
@@ -193,12 +193,8 @@ Result<StaffUser> StaffAccounts::create(std::string_view username, StaffRole rol
   if (!existing.empty()) {
     return Status(ErrorCode::kConflict, fmt::format("staff user '{}' exists", username));
   }
-  const Value row[] = {user.id,
-                       user.username,
-                       std::string(staff_role_name(role)),
-                       std::move(hash),
-                       user.created_at_ms,
-                       user.created_at_ms};
+  const Value row[] = {user.id,         user.username,      std::string(staff_role_name(role)),
+                       std::move(hash), user.created_at_ms, user.created_at_ms};
   STATION_RETURN_IF_ERROR(connection->execute(
       "INSERT INTO staff_users (id, username, role, password_hash, failed_attempts, "
       "locked_until_ms, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, 0, 0, ?, ?)",
@@ -280,8 +276,7 @@ Result<StaffUser> StaffAccounts::sign_in(std::string_view username, std::string_
         "UPDATE staff_users SET failed_attempts = failed_attempts + 1, updated_at_ms = ? "
         "WHERE id = ?",
         id));
-    const Value lock[] = {now + settings_.lockout_ms, user.id,
-                          settings_.failures_before_lockout};
+    const Value lock[] = {now + settings_.lockout_ms, user.id, settings_.failures_before_lockout};
     STATION_RETURN_IF_ERROR(
         connection->execute("UPDATE staff_users SET failed_attempts = 0, locked_until_ms = ? "
                             "WHERE id = ? AND failed_attempts >= ?",

@@ -4,12 +4,11 @@
 // this once only; or, with --password-stdin, the first line of stdin is the password, so it
 // never shows in a process list or a shell history.
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <iostream>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "auth/audit.h"
 #include "auth/staff.h"
@@ -41,13 +40,12 @@ Result<std::string> password_for(const StaffFlags& flags, bool& generated) {
   return line;
 }
 
-Status audit(storage::Database& database, IdGenerator& ids, const Clock& clock,
-             std::string action, const std::string& username, std::string detail) {
+Status audit(storage::Database& database, IdGenerator& ids, const Clock& clock, std::string action,
+             const std::string& username, std::string detail) {
   STATION_ASSIGN_OR_RETURN(auto connection, database.acquire());
-  return auth::insert_audit_entry(*connection,
-                                  auth::AuditEntry{ids.next(), clock.now_unix_ms(), cli_actor(),
-                                                   std::move(action), "staff:" + username, "",
-                                                   "succeeded", std::move(detail)});
+  return auth::insert_audit_entry(
+      *connection, auth::AuditEntry{ids.next(), clock.now_unix_ms(), cli_actor(), std::move(action),
+                                    "staff:" + username, "", "succeeded", std::move(detail)});
 }
 
 int run_create(const StaffFlags& flags) {
