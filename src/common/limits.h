@@ -83,8 +83,9 @@ inline constexpr std::uint32_t kLedgerWriterWakeMs = 100;
 inline constexpr std::uint32_t kLedgerJournalIdleApplyMs = 50;
 inline constexpr std::uint64_t kLedgerJournalWaitingTransfersMax = 524'288;
 inline constexpr std::uint64_t kLedgerJournalApplyTransfersMin = 32'768;
-// Smaller batches write their rows at once: the journal only pays off for large ones, and the
-// rows of a server's occasional transfer are then in the tables when it is answered.
+// Smaller batches write their rows at once while the journal is empty: the journal only pays off
+// for large ones, and the rows of a server's occasional transfer are then in the tables when it
+// is answered. Behind a waiting journal they join it instead of writing all of it first.
 inline constexpr std::size_t kLedgerJournalBatchTransfersMin = 64;
 // Idempotency records deleted per pruning pass, and the clock time between passes.
 inline constexpr std::size_t kIdempotencyPruneKeysMax = 8'192;

@@ -174,6 +174,9 @@ struct LedgerImpl::Batch {
   // strings inside keys_'s nodes, which never move.
   std::vector<const std::string*> staged_keys;
   bool attached_writes = false;  // some new transfer or account has one to run
+  // Redone alone after its batch failed (process_alone): written at once, not through the
+  // journal, whose write may be what failed.
+  bool retried_alone = false;
 
   // E.g. only replays. Attached writes run only beside a new account or transfer.
   bool writes_nothing() const { return accounts.empty() && rows.keys.empty(); }
@@ -593,8 +596,9 @@ Status LedgerImpl::apply_whole_journal() {
   return apply_journal_rows(*lease, std::numeric_limits<std::uint64_t>::max());
 }
 
-void LedgerImpl::process(std::vector<Work> work, std::int64_t now_ms) {
+void LedgerImpl::process(std::vector<Work> work, std::int64_t now_ms, bool retried_alone) {
   Batch batch(now_ms, std::move(work));
+  batch.retried_alone = retried_alone;
   auto started = std::chrono::steady_clock::now();
   Status written;
   {
@@ -632,7 +636,7 @@ void LedgerImpl::process_alone(std::vector<Work> work, std::int64_t now_ms) {
     if (transfers == nullptr || transfers->requests.size() == 1) {
       std::vector<Work> alone;
       alone.push_back(std::move(item));
-      process(std::move(alone), now_ms);
+      process(std::move(alone), now_ms, /*retried_alone=*/true);
       continue;
     }
     // A client's batch: each request alone, the batch answered once the last one is.
@@ -651,7 +655,7 @@ void LedgerImpl::process_alone(std::vector<Work> work, std::int64_t now_ms) {
       };
       std::vector<Work> alone;
       alone.emplace_back(std::move(one));
-      process(std::move(alone), now_ms);
+      process(std::move(alone), now_ms, /*retried_alone=*/true);
     }
   }
 }
@@ -692,10 +696,12 @@ Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connect
         JournalResolution{id, pending.state, pending.resolved_at_ms.value_or(batch.now_ms)});
   }
   // Rows that other writes hang on (attached writes referencing the transfer, new accounts) are
-  // written at once, and so are small batches; large batches of plain transfers go to the
-  // journal.
-  if (batch.attached_writes || batch.creates_accounts() ||
-      batch.rows.transfers.size() < limits::kLedgerJournalBatchTransfersMin) {
+  // written at once, and so are small batches while the journal is empty; other batches of plain
+  // transfers go to the journal. (A small batch behind a waiting journal would first have to
+  // write all of the journal's rows, in its own answer's path.)
+  const bool small = batch.rows.transfers.size() < limits::kLedgerJournalBatchTransfersMin;
+  if (batch.attached_writes || batch.creates_accounts() || batch.retried_alone ||
+      (small && journal_transfers_waiting_ == 0)) {
     return write_at_once(batch, connection);
   }
   return write_journal(batch, connection);

@@ -122,7 +122,7 @@ class LedgerImpl final : public Ledger {
   // The writer thread.
   void run_writer();
   std::vector<Work> take_due_expiries(std::int64_t now_ms, bool* more_due);
-  void process(std::vector<Work> work, std::int64_t now_ms);
+  void process(std::vector<Work> work, std::int64_t now_ms, bool retried_alone = false);
   // Redoes each request of a failed batch alone.
   void process_alone(std::vector<Work> work, std::int64_t now_ms);
   // Decides every item, then makes the batch durable in one transaction. Not ok: nothing was
