@@ -54,13 +54,10 @@ class CatalogueTest : public ::testing::TestWithParam<Engine> {
  protected:
   void SetUp() override {
     STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto scratch = storage::testing::ScratchDatabase::create(GetParam());
-    ASSERT_TRUE(scratch.is_ok()) << scratch.status().to_string();
-    scratch_ = std::move(scratch).value();
-    auto database = storage::Database::open(scratch_->options());
-    ASSERT_TRUE(database.is_ok()) << database.status().to_string();
-    database_ = std::move(database).value();
-    ASSERT_TRUE(database_->migrate(schema::all_migrations()).is_ok());
+    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    scratch_ = std::move(store->scratch);
+    database_ = std::move(store->database);
     catalogue_ = std::make_unique<DeviceCatalogue>(*database_);
   }
 

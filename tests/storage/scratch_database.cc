@@ -77,4 +77,12 @@ ScratchDatabase::~ScratchDatabase() {
   }
 }
 
+Result<MigratedScratch> open_migrated(Engine engine, std::span<const Migration> migrations) {
+  MigratedScratch store;
+  STATION_ASSIGN_OR_RETURN(store.scratch, ScratchDatabase::create(engine));
+  STATION_ASSIGN_OR_RETURN(store.database, Database::open(store.scratch->options()));
+  STATION_RETURN_IF_ERROR(store.database->migrate(migrations));
+  return store;
+}
+
 }  // namespace station::storage::testing

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <ostream>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,15 @@ class ScratchDatabase {
   std::string base_url_;   // PostgreSQL: STATION_TEST_POSTGRES_URL
   std::string schema_;     // PostgreSQL
 };
+
+// What a test of a domain's store starts from: a scratch database of `engine`, open, with
+// `migrations` applied (usually schema::all_migrations()). Members in destruction order: the
+// database closes before its scratch is removed.
+struct MigratedScratch {
+  std::unique_ptr<ScratchDatabase> scratch;
+  std::unique_ptr<Database> database;
+};
+Result<MigratedScratch> open_migrated(Engine engine, std::span<const Migration> migrations);
 
 }  // namespace station::storage::testing
 
