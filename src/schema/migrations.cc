@@ -436,6 +436,15 @@ DROP INDEX transfers_pending_idx;
 CREATE INDEX transfers_open_pending_idx ON transfers (id) WHERE state = 'pending';
 )sql";
 
+// The profile package's other codes beside PIN1/PUK1 (src/upp writes them into the template's
+// PE-PINCodes/PE-PUKCodes): PIN2 and PUK2 of the USIM and the operator's ADM1, optional and
+// sealed like Ki and OPc.
+constexpr std::string_view kProfileMoreCodes = R"sql(
+ALTER TABLE profiles ADD COLUMN pin2_sealed TEXT;
+ALTER TABLE profiles ADD COLUMN puk2_sealed TEXT;
+ALTER TABLE profiles ADD COLUMN adm1_sealed TEXT;
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -452,6 +461,7 @@ constexpr std::array kMigrations = {
     storage::Migration{13, "email channel of the outbox, sign-in codes by age", kEmailChannel},
     storage::Migration{14, "sm-dp+ progress callbacks to the operator", kSmdpProgressCallbacks},
     storage::Migration{15, "ledger: idempotency records in transfer rows", kLedgerLeanRows},
+    storage::Migration{17, "profile inventory: pin2, puk2 and adm1", kProfileMoreCodes},
 };
 
 }  // namespace
