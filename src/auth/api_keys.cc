@@ -24,7 +24,7 @@ struct ScopeEntry {
 constexpr std::array kScopes = {
     ScopeEntry{Scope::kAdmin, "admin"},     ScopeEntry{Scope::kApp, "app"},
     ScopeEntry{Scope::kSupport, "support"}, ScopeEntry{Scope::kFinance, "finance"},
-    ScopeEntry{Scope::kPartner, "partner"},
+    ScopeEntry{Scope::kPartner, "partner"}, ScopeEntry{Scope::kSmdp, "smdp"},
 };
 
 std::string base64url(const unsigned char* data, std::size_t size) {
@@ -103,7 +103,8 @@ namespace {
 bool is_operator_permission(Permission permission) {
   return permission == Permission::kProfilesRead || permission == Permission::kOutboxRead ||
          permission == Permission::kPlansWrite || permission == Permission::kIdentityReview ||
-         permission == Permission::kProfilesImport;
+         permission == Permission::kProfilesImport ||
+         permission == Permission::kDownloadProgressReport;
 }
 
 }  // namespace
@@ -128,6 +129,8 @@ bool scope_allows(Scope scope, Permission permission) {
              permission == kTransactionsRead;
     case Scope::kPartner:
       return permission == kPlansRead || permission == kTopupsCreate || permission == kTopupsRead;
+    case Scope::kSmdp:
+      return permission == kDownloadProgressReport;
   }
   return false;
 }

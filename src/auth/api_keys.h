@@ -25,7 +25,8 @@
 
 namespace station::auth {
 
-enum class Scope : std::uint8_t { kAdmin, kApp, kSupport, kFinance, kPartner };
+// kSmdp: a remote SM-DP+ reporting download progress (ES2+ HandleDownloadProgressInfo).
+enum class Scope : std::uint8_t { kAdmin, kApp, kSupport, kFinance, kPartner, kSmdp };
 std::string_view scope_name(Scope scope);
 std::optional<Scope> parse_scope(std::string_view name);
 
@@ -48,6 +49,7 @@ enum class Permission : std::uint8_t {
   kOrdersCreate,  // ordering an eSIM (admin, app)
   kOrdersRead,    // an order, its history and QR code (admin, app, support)
   kOrdersCancel,  // cancelling an order before download (admin, app, support)
+  kDownloadProgressReport,  // ES2+ HandleDownloadProgressInfo into the orders (admin, smdp)
 };
 bool scope_allows(Scope scope, Permission permission);
 

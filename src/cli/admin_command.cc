@@ -35,9 +35,9 @@ int run_api_key_create(const ApiKeyCreateFlags& flags) {
   for (const auto& name : flags.scopes) {
     auto scope = auth::parse_scope(name);
     if (!scope) {
-      return fail(Status(ErrorCode::kValidationFailed,
-                         fmt::format("unknown scope '{}' (admin, app, support, finance, partner)",
-                                     name)));
+      return fail(Status(
+          ErrorCode::kValidationFailed,
+          fmt::format("unknown scope '{}' (admin, app, support, finance, partner, smdp)", name)));
     }
     scopes.push_back(*scope);
   }
@@ -167,7 +167,9 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   auto* create = api_key->add_subcommand(
       "create", "Create a key; prints it alone on the last line (shown only once)");
   add_store_flags(*create, create_flags->store);
-  create->add_option("--scope", create_flags->scopes, "admin, app, support, finance or partner")
+  create
+      ->add_option("--scope", create_flags->scopes,
+                   "admin, app, support, finance, partner or smdp (a remote SM-DP+'s progress)")
       ->required();
   create->add_option("--label", create_flags->label, "Who or what the key is for");
   create->callback([=] { *exit_code = run_api_key_create(*create_flags); });
