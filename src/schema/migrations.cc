@@ -436,6 +436,12 @@ DROP INDEX transfers_pending_idx;
 CREATE INDEX transfers_open_pending_idx ON transfers (id) WHERE state = 'pending';
 )sql";
 
+// A remote SM-DP+ reports progress by ICCID (ES2+ HandleDownloadProgressInfo): Station finds the
+// newest order holding the profile without reading every order.
+constexpr std::string_view kOrdersByIccid = R"sql(
+CREATE INDEX orders_iccid_idx ON orders (iccid, id);
+)sql";
+
 // The profile package's other codes beside PIN1/PUK1 (src/upp writes them into the template's
 // PE-PINCodes/PE-PUKCodes): PIN2 and PUK2 of the USIM and the operator's ADM1, optional and
 // sealed like Ki and OPc.
@@ -461,6 +467,7 @@ constexpr std::array kMigrations = {
     storage::Migration{13, "email channel of the outbox, sign-in codes by age", kEmailChannel},
     storage::Migration{14, "sm-dp+ progress callbacks to the operator", kSmdpProgressCallbacks},
     storage::Migration{15, "ledger: idempotency records in transfer rows", kLedgerLeanRows},
+    storage::Migration{16, "orders by iccid, for a remote sm-dp+'s progress", kOrdersByIccid},
     storage::Migration{17, "profile inventory: pin2, puk2 and adm1", kProfileMoreCodes},
 };
 
