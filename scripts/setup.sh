@@ -8,7 +8,7 @@ packages=(
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev sqlite3 libpq-dev
   nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev libbenchmark-dev libqrencode-dev libpng-dev libnet-smpp-perl asn1c
-  libcurl4-openssl-dev python3-aiosmtpd
+  libcurl4-openssl-dev python3-aiosmtpd libabsl-dev
   postgresql postgresql-contrib wrk curl openssl python3 procps util-linux
   chromium nodejs fonts-wqy-zenhei
 )
