@@ -450,17 +450,23 @@ Status Inventory::transition(std::string_view iccid, ProfileState to, std::strin
 
 Status Inventory::transition(std::string_view iccid, ProfileState expected, ProfileState to,
                              std::string_view cause) {
+  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  STATION_ASSIGN_OR_RETURN(auto transaction, storage::Transaction::begin(*connection));
+  STATION_RETURN_IF_ERROR(transition(*connection, iccid, expected, to, cause));
+  return transaction.commit();
+}
+
+Status Inventory::transition(storage::Connection& connection, std::string_view iccid,
+                             ProfileState expected, ProfileState to, std::string_view cause) {
   STATION_RETURN_IF_ERROR(check_cause(cause));
   if (!transition_allowed(expected, to)) {
     return Status(ErrorCode::kValidationFailed,
                   fmt::format("a profile cannot go from {} to {}", profile_state_name(expected),
                               profile_state_name(to)));
   }
-  STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
-  STATION_ASSIGN_OR_RETURN(auto transaction, storage::Transaction::begin(*connection));
   const Value key[] = {std::string(iccid)};
   STATION_ASSIGN_OR_RETURN(
-      Rows rows, connection->query("SELECT state, version FROM profiles WHERE iccid = ?", key));
+      Rows rows, connection.query("SELECT state, version FROM profiles WHERE iccid = ?", key));
   if (rows.empty()) return Status(ErrorCode::kNotFound, "no such profile");
   STATION_ASSIGN_OR_RETURN(ProfileState current, state_from_row(rows[0], 0));
   if (current != expected) {
@@ -472,16 +478,14 @@ Status Inventory::transition(std::string_view iccid, ProfileState expected, Prof
   const std::int64_t now_ms = clock_.now_unix_ms();
   const Value update[] = {std::string(profile_state_name(to)), now_ms, std::string(iccid),
                           std::string(profile_state_name(expected)), version};
-  STATION_RETURN_IF_ERROR(connection->execute(
+  STATION_RETURN_IF_ERROR(connection.execute(
       "UPDATE profiles SET state = ?, version = version + 1, updated_at_ms = ? "
       "WHERE iccid = ? AND state = ? AND version = ?",
       update));
-  if (connection->changes() == 0) {
+  if (connection.changes() == 0) {
     return Status(ErrorCode::kConflict, "the profile was changed by another writer; re-read it");
   }
-  STATION_RETURN_IF_ERROR(
-      insert_event(*connection, iccid, version + 1, expected, to, cause, now_ms));
-  return transaction.commit();
+  return insert_event(connection, iccid, version + 1, expected, to, cause, now_ms);
 }
 
 Result<Profile> Inventory::get(std::string_view iccid) {

@@ -114,6 +114,11 @@ class Inventory {
   // As above, but only from `expected`: kConflict when the profile is in another state.
   Status transition(std::string_view iccid, ProfileState expected, ProfileState to,
                     std::string_view cause);
+  // As above, on `connection` inside the caller's open transaction, so that the profile's move
+  // commits (or rolls back) with the caller's own writes in one commit. REQUIRES: `connection`
+  // is of this inventory's database and in a transaction.
+  Status transition(storage::Connection& connection, std::string_view iccid,
+                    ProfileState expected, ProfileState to, std::string_view cause);
 
   Result<Profile> get(std::string_view iccid);
   // Oldest first.
