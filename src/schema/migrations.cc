@@ -451,6 +451,15 @@ ALTER TABLE profiles ADD COLUMN puk2_sealed TEXT;
 ALTER TABLE profiles ADD COLUMN adm1_sealed TEXT;
 )sql";
 
+// The eUICC's public key of an RSP session as a point with its curve, kept when AuthenticateClient
+// has verified the eUICC's certificate: the later ES9+ calls of the session verify the eUICC's
+// signatures with it instead of parsing the stored certificate again (OpenSSL's certificate
+// decoding costs about three signature verifications).
+constexpr std::string_view kSmdpSessionEuiccKey = R"sql(
+ALTER TABLE smdp_sessions ADD COLUMN euicc_public_key TEXT;
+ALTER TABLE smdp_sessions ADD COLUMN euicc_key_curve TEXT;
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -469,6 +478,7 @@ constexpr std::array kMigrations = {
     storage::Migration{15, "ledger: idempotency records in transfer rows", kLedgerLeanRows},
     storage::Migration{16, "orders by iccid, for a remote sm-dp+'s progress", kOrdersByIccid},
     storage::Migration{17, "profile inventory: pin2, puk2 and adm1", kProfileMoreCodes},
+    storage::Migration{19, "sm-dp+ sessions keep the eUICC's public key", kSmdpSessionEuiccKey},
 };
 
 }  // namespace
