@@ -163,6 +163,9 @@ inline constexpr std::size_t kHttpRequestIdBytesMax = 64;
 // waits on one call at a time). Beyond it a call is answered 503 with Retry-After at once, rather
 // than queued behind seconds of signatures.
 inline constexpr std::size_t kSmdpWorkHeldMax = 512;
+// Parsed EUM certificates the SM-DP+ keeps (most recently used); there are few EUMs, each
+// certifying many eUICCs. Only the parsing is kept: every session verifies its chain again.
+inline constexpr std::size_t kSmdpEumCertificatesCachedMax = 64;
 
 // Configuration (src/config)
 inline constexpr std::size_t kConfigTextValueBytesMax = 4'096;
