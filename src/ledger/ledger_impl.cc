@@ -169,10 +169,9 @@ struct LedgerImpl::Batch {
   std::unordered_map<Id, StagedAccount> accounts;
   std::unordered_map<std::string, Id> created_codes;
   std::unordered_map<Id, Transfer> resolved_pendings;  // committed before, resolved by this batch
-  // The keys this batch decided, already in keys_ (which only the writer reads) so that later
-  // requests of the batch find them; taken out again when the batch fails. They point to the
-  // strings inside keys_'s nodes, which never move.
-  std::vector<const std::string*> staged_keys;
+  // How many keys this batch decided: the newest key entries, already in the key table so that
+  // later requests of the batch find them; taken out again when the batch fails.
+  std::size_t staged_key_count = 0;
   bool attached_writes = false;  // some new transfer or account has one to run
   // Redone alone after its batch failed (process_alone): written at once, not through the
   // journal, whose write may be what failed.
@@ -311,14 +310,23 @@ Status LedgerImpl::load() {
     entry.record.transfer_id = row.int_at(2);
     entry.record.created_at_ms = row.int_at(3);
   }
-  // Newest first: a key made again after its retention (possible when the retention was shorter
-  // then) keeps its newest record, which is the one the ledger answered by.
+  // A key made again after its retention (possible when the retention was shorter then) keeps
+  // its newest record, which is the one the ledger answered by.
+  auto by_key_newest_first = [](const Loaded& a, const Loaded& b) {
+    return std::tie(a.key, b.record.created_at_ms) < std::tie(b.key, a.record.created_at_ms);
+  };
+  std::sort(loaded.begin(), loaded.end(), by_key_newest_first);
+  loaded.erase(std::unique(loaded.begin(), loaded.end(),
+                           [](const Loaded& a, const Loaded& b) { return a.key == b.key; }),
+               loaded.end());
   std::sort(loaded.begin(), loaded.end(), [](const Loaded& a, const Loaded& b) {
-    return std::tie(a.record.created_at_ms, a.key) > std::tie(b.record.created_at_ms, b.key);
+    return std::tie(a.record.created_at_ms, a.key) < std::tie(b.record.created_at_ms, b.key);
   });
-  for (auto& entry : loaded) {
-    auto [it, inserted] = keys_.try_emplace(std::move(entry.key), std::move(entry.record));
-    if (inserted) key_ages_.emplace_front(it->second.created_at_ms, &it->first);
+  keys_.reserve(loaded.size());
+  for (auto& loaded_key : loaded) {
+    KeyEntry& entry = key_entries_.emplace_back(
+        KeyEntry{std::move(loaded_key.key), std::move(loaded_key.record)});
+    keys_.emplace(entry.key, &entry);
   }
 
   STATION_ASSIGN_OR_RETURN(auto max_rows, connection->query("SELECT MAX(id) FROM transfers"));
@@ -709,11 +717,13 @@ Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connect
 
 Status LedgerImpl::write_journal(Batch& batch, storage::Connection& connection) {
   std::string text;
-  text.reserve(64 + batch.rows.transfers.size() * 128);
-  encode_journal_entry(batch.rows, text);
+  text.reserve(64 + batch.rows.balances.size() * 48 + batch.rows.transfers.size() * 96);
+  if (Status encoded = encode_journal_entry(batch.rows, text); !encoded.is_ok()) {
+    return storage_failure("ledger batch: journal entry", encoded);
+  }
   auto transaction = storage::Transaction::begin(connection);
   if (!transaction.is_ok()) return storage_failure("ledger batch begin", transaction.status());
-  if (Status s = append_journal(connection, ids_.next(), text); !s.is_ok()) {
+  if (Status s = append_journal(connection, ids_.next(), std::move(text)); !s.is_ok()) {
     return storage_failure("ledger batch: journal", s);
   }
   if (Status s = transaction->commit(); !s.is_ok()) {
@@ -793,7 +803,6 @@ void LedgerImpl::publish(Batch& batch) {
   };
   for (auto& [id, transfer] : batch.resolved_pendings) publish_pending(transfer);
   for (auto& transfer : batch.rows.transfers) publish_pending(transfer);
-  for (const std::string* key : batch.staged_keys) key_ages_.emplace_back(batch.now_ms, key);
   idempotency_records_ = keys_.size();
   pending_transfers_ = open_pendings_.size();
   assert_invariants();
@@ -852,15 +861,16 @@ void LedgerImpl::fail(Batch& batch, const Status& status) {
 void LedgerImpl::prune_idempotency(std::int64_t now_ms) {
   const std::int64_t cutoff_ms = now_ms - retention_ms_;
   next_prune_at_ms_ = now_ms + limits::kIdempotencyPruneIntervalMs;
-  if (key_ages_.empty() || key_ages_.front().first >= cutoff_ms) return;
+  if (key_entries_.empty() || key_entries_.front().record.created_at_ms >= cutoff_ms) return;
   // The records to delete must be in the table first.
   if (!apply_whole_journal().is_ok()) return;  // tried again next interval
   std::vector<Value> expired_keys;
-  for (const auto& [created_at_ms, key] : key_ages_) {
-    if (created_at_ms >= cutoff_ms || expired_keys.size() >= limits::kIdempotencyPruneKeysMax) {
+  for (const KeyEntry& entry : key_entries_) {
+    if (entry.record.created_at_ms >= cutoff_ms ||
+        expired_keys.size() >= limits::kIdempotencyPruneKeysMax) {
       break;
     }
-    expired_keys.emplace_back(*key);
+    expired_keys.emplace_back(entry.key);
   }
 
   auto deleted = [&]() -> Status {
@@ -875,14 +885,16 @@ void LedgerImpl::prune_idempotency(std::int64_t now_ms) {
   if (!deleted.is_ok()) return;  // kept in memory and on disk alike; tried again next interval
 
   for (std::size_t i = 0; i < expired_keys.size(); ++i) {
-    auto oldest = keys_.find(*key_ages_.front().second);
-    assert(oldest != keys_.end() && oldest->second.created_at_ms == key_ages_.front().first);
-    key_ages_.pop_front();
-    keys_.erase(oldest);
+    const std::size_t erased = keys_.erase(std::string_view(key_entries_.front().key));
+    assert(erased == 1);
+    (void)erased;
+    key_entries_.pop_front();
   }
   idempotency_records_ = keys_.size();
   // More expired records than one pass takes: go again at the next wake.
-  if (!key_ages_.empty() && key_ages_.front().first < cutoff_ms) next_prune_at_ms_ = now_ms;
+  if (!key_entries_.empty() && key_entries_.front().record.created_at_ms < cutoff_ms) {
+    next_prune_at_ms_ = now_ms;
+  }
 }
 
 std::optional<std::string> LedgerImpl::find_broken_invariant() const {
@@ -916,7 +928,7 @@ std::optional<std::string> LedgerImpl::find_broken_invariant() const {
   for (const auto& [currency, sum] : balance_sums) {
     if (sum != 0) return fmt::format("{} balances do not sum to zero", currency);
   }
-  if (keys_.size() != key_ages_.size()) return std::string("idempotency index out of step");
+  if (keys_.size() != key_entries_.size()) return std::string("idempotency index out of step");
   return std::nullopt;
 }
 
@@ -937,11 +949,8 @@ void LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
   // The caller's fingerprint and the money fields: a key reused for other money is caught
   // whatever the caller's digest covers.
   const RequestShape shape = RequestShape::of(request);
-  // One probe of the key table: a new key's slot is taken at once and given back when the
-  // outcome is not one to store.
-  auto [slot, inserted] = keys_.try_emplace(request.idempotency_key);
-  if (!inserted) {
-    const KeyRecord& record = slot->second;
+  if (auto found = keys_.find(std::string_view(request.idempotency_key)); found != keys_.end()) {
+    const KeyRecord& record = found->second->record;
     if (record.shape != shape || record.fingerprint != request.fingerprint) {
       outcome.status = Status(ErrorCode::kIdempotencyKeyReused,
                               "this idempotency key was used for a different request");
@@ -961,12 +970,10 @@ void LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
     outcome.transfer = std::move(transfer).value();
     return;
   }
-  // Nothing below adds to keys_, so `slot` stays valid.
   auto made = make_transfer(batch, connection, request);
   // Business refusals are decided outcomes: stored, so a retry replays them. Other errors
   // (validation against state, storage) leave the key free.
   if (!made.is_ok() && !is_business_refusal(made.status().code())) {
-    keys_.erase(slot);
     outcome.status = made.status();
     return;
   }
@@ -982,9 +989,11 @@ void LedgerImpl::decide_transfer(Batch& batch, storage::Connection& connection,
     record.refusal_detail = made.status().message();
     outcome.status = made.status();
   }
-  slot->second = KeyRecord{shape, record.fingerprint, record.transfer_id, record.refusal,
-                           record.refusal_detail, batch.now_ms};
-  batch.staged_keys.push_back(&slot->first);
+  KeyEntry& entry = key_entries_.emplace_back(
+      KeyEntry{record.key, KeyRecord{shape, record.fingerprint, record.transfer_id,
+                                     record.refusal, record.refusal_detail, batch.now_ms}});
+  keys_.emplace(entry.key, &entry);
+  ++batch.staged_key_count;
 }
 
 Result<Transfer> LedgerImpl::make_transfer(Batch& batch, storage::Connection& connection,
@@ -1172,8 +1181,11 @@ bool LedgerImpl::code_taken(const Batch& batch, const std::string& code) const {
 }
 
 void LedgerImpl::unstage_keys(Batch& batch) {
-  for (const std::string* key : batch.staged_keys) keys_.erase(keys_.find(*key));
-  batch.staged_keys.clear();
+  assert(batch.staged_key_count <= key_entries_.size());
+  for (; batch.staged_key_count > 0; --batch.staged_key_count) {
+    keys_.erase(std::string_view(key_entries_.back().key));
+    key_entries_.pop_back();
+  }
 }
 
 Result<Transfer> LedgerImpl::find_open_pending(Batch& batch, storage::Connection& connection,

@@ -6,6 +6,7 @@
 #include <cassert>
 #include <charconv>
 #include <limits>
+#include <unordered_map>
 
 #include "common/limits.h"
 #include "ledger/ledger_rows.h"
@@ -15,7 +16,9 @@ namespace {
 
 using storage::Value;
 
-constexpr std::string_view kJournalVersion = "j1";
+// Written by this build; version 1 is still read (decode_version_1()).
+constexpr std::string_view kJournalVersion = "j2";
+constexpr std::string_view kJournalVersion1 = "j1";
 
 class Writer {
  public:
@@ -29,6 +32,7 @@ class Writer {
     if (value) return integer(*value);
     out_ += "- ";
   }
+  void letter(char value) { out_ += value; }
   void text(std::string_view value) {
     fmt::format_int length(value.size());
     out_.append(length.data(), length.size());
@@ -45,6 +49,7 @@ class Reader {
   explicit Reader(std::string_view text) : rest_(text) {}
 
   bool failed() const { return failed_; }
+  void fail() { failed_ = true; }
   bool at_end() const { return rest_.empty(); }
 
   std::int64_t integer() {
@@ -85,6 +90,15 @@ class Reader {
     }
     std::string value(rest_.substr(digits + 1, length));
     rest_.remove_prefix(digits + 1 + length);
+    return value;
+  }
+  char letter() {
+    if (rest_.empty()) {
+      failed_ = true;
+      return '\0';
+    }
+    const char value = rest_.front();
+    rest_.remove_prefix(1);
     return value;
   }
   template <typename Enum>
@@ -164,63 +178,133 @@ Status parse_stored_fingerprint(std::string_view text, RequestShape& shape,
   return Status::ok();
 }
 
-void encode_journal_entry(const JournalEntry& entry, std::string& out) {
-  Writer w(out);
-  w.text(kJournalVersion);
-  w.integer(static_cast<std::int64_t>(entry.balances.size()));
-  w.integer(static_cast<std::int64_t>(entry.transfers.size()));
-  w.integer(static_cast<std::int64_t>(entry.resolved.size()));
-  w.integer(static_cast<std::int64_t>(entry.keys.size()));
-  w.integer(entry.created_at_ms);
-  for (const auto& b : entry.balances) {
-    w.integer(b.id);
-    w.integer(b.balance_minor);
-    w.integer(b.pending_debit_minor);
-    w.integer(b.pending_credit_minor);
+namespace {
+
+// One letter per phase and state in version 2 (version 1 wrote their names).
+constexpr std::array<std::pair<TransferPhase, char>, 5> kPhaseLetters = {{
+    {TransferPhase::kSingle, 's'},
+    {TransferPhase::kPending, 'p'},
+    {TransferPhase::kPost, 'o'},
+    {TransferPhase::kVoid, 'v'},
+    {TransferPhase::kExpire, 'e'},
+}};
+constexpr std::array<std::pair<TransferState, char>, 4> kStateLetters = {{
+    {TransferState::kPosted, 'P'},
+    {TransferState::kPending, 'N'},
+    {TransferState::kVoided, 'V'},
+    {TransferState::kExpired, 'E'},
+}};
+
+template <typename Enum, std::size_t N>
+char letter_of(const std::array<std::pair<Enum, char>, N>& letters, Enum value) {
+  for (const auto& [known, letter] : letters) {
+    if (known == value) return letter;
   }
-  for (const auto& t : entry.transfers) {
-    w.integer(t.id);
-    w.text(transfer_phase_name(t.phase));
-    w.text(transfer_state_name(t.state));
-    w.integer(t.pending_id);
-    w.integer(t.debit_account_id);
-    w.integer(t.credit_account_id);
-    w.integer(t.amount_minor);
-    w.text(t.currency);
-    w.text(t.category);
-    w.text(t.reference);
-    w.text(t.description);
-    w.optional(t.expires_at_ms);
-    w.integer(t.debit_balance_after_minor);
-    w.integer(t.credit_balance_after_minor);
-    w.text(t.idempotency_key);
-    w.integer(t.created_at_ms);
-    w.optional(t.resolved_at_ms);
+  assert(false && "every value has a letter");
+  return '?';
+}
+
+template <typename Enum, std::size_t N>
+Enum read_letter(Reader& r, const std::array<std::pair<Enum, char>, N>& letters) {
+  const char letter = r.letter();
+  for (const auto& [known, known_letter] : letters) {
+    if (known_letter == letter) return known;
   }
-  for (const auto& r : entry.resolved) {
-    w.integer(r.id);
-    w.text(transfer_state_name(r.state));
-    w.integer(r.resolved_at_ms);
+  r.fail();
+  return Enum{};
+}
+
+// A key record of a made transfer, version 2: the marker says where its money fields are.
+constexpr char kNoKey = 'n';        // an expiry, made by the ledger, has no key
+constexpr char kShapeOfRow = 'r';   // the request's money fields are the row's (shape_of_row())
+constexpr char kShapeWritten = 'w'; // written out, as for a refusal
+
+// The money fields of the request that made a single or pending transfer, from its row: its
+// accounts, amount and currency, and the timeout that set its expiry (batch time + timeout).
+// Posts and voids are not derived: a post of the full amount may have asked for 0 or for it.
+std::optional<RequestShape> shape_of_row(const Transfer& t, std::int64_t created_at_ms) {
+  if (t.phase != TransferPhase::kSingle && t.phase != TransferPhase::kPending) return std::nullopt;
+  if (t.currency.size() != 3) return std::nullopt;
+  RequestShape shape;
+  shape.phase = t.phase;
+  shape.debit_account_id = t.debit_account_id;
+  shape.credit_account_id = t.credit_account_id;
+  shape.amount_minor = t.amount_minor;
+  std::copy(t.currency.begin(), t.currency.end(), shape.currency.begin());
+  if (t.expires_at_ms) {
+    const std::int64_t timeout_ms = *t.expires_at_ms - created_at_ms;
+    if (timeout_ms <= 0 || timeout_ms % 1000 != 0 ||
+        timeout_ms / 1000 > limits::kPendingTimeoutSecondsMax) {
+      return std::nullopt;
+    }
+    shape.timeout_seconds = static_cast<std::uint32_t>(timeout_ms / 1000);
   }
-  for (const auto& k : entry.keys) {
-    w.text(k.key);
-    w.text(transfer_phase_name(k.shape.phase));
-    w.integer(k.shape.debit_account_id);
-    w.integer(k.shape.credit_account_id);
-    w.integer(k.shape.pending_id);
-    w.integer(k.shape.amount_minor);
-    w.text(k.shape.currency_code());
-    w.integer(k.shape.timeout_seconds);
-    w.text(k.fingerprint);
-    w.integer(k.transfer_id);
-    w.text(k.transfer_id == 0 ? error_name(k.refusal) : std::string_view());
-    w.text(k.refusal_detail);
+  return shape;
+}
+
+void write_shape(Writer& w, const RequestShape& shape) {
+  w.text(transfer_phase_name(shape.phase));
+  w.integer(shape.debit_account_id);
+  w.integer(shape.credit_account_id);
+  w.integer(shape.pending_id);
+  w.integer(shape.amount_minor);
+  w.text(shape.currency_code());
+  w.integer(shape.timeout_seconds);
+}
+
+Status read_shape(Reader& r, RequestShape& shape) {
+  shape.phase = r.name(parse_transfer_phase);
+  shape.debit_account_id = r.integer();
+  shape.credit_account_id = r.integer();
+  shape.pending_id = r.integer();
+  shape.amount_minor = r.integer();
+  std::string currency = r.text();
+  if (currency.size() != shape.currency.size()) return corrupt_entry("bad currency");
+  std::copy(currency.begin(), currency.end(), shape.currency.begin());
+  const std::int64_t timeout = r.integer();
+  if (timeout < 0 || timeout > limits::kPendingTimeoutSecondsMax) {
+    return corrupt_entry("bad timeout");
+  }
+  shape.timeout_seconds = static_cast<std::uint32_t>(timeout);
+  return Status::ok();
+}
+
+// A key record in full: every refusal, and every key record of version 1.
+void write_key(Writer& w, const JournalKey& k) {
+  w.text(k.key);
+  write_shape(w, k.shape);
+  w.text(k.fingerprint);
+  w.integer(k.transfer_id);
+  w.text(k.transfer_id == 0 ? error_name(k.refusal) : std::string_view());
+  w.text(k.refusal_detail);
+}
+
+Status read_key(Reader& r, JournalKey& k) {
+  k.key = r.text();
+  STATION_RETURN_IF_ERROR(read_shape(r, k.shape));
+  k.fingerprint = r.text();
+  k.transfer_id = r.integer();
+  std::string refusal = r.text();
+  k.refusal_detail = r.text();
+  if (k.transfer_id == 0) {
+    auto code = parse_error_name(refusal);
+    if (!code || !is_business_refusal(*code)) return corrupt_entry("a key with no outcome");
+    k.refusal = *code;
+  }
+  return Status::ok();
+}
+
+void read_balances(Reader& r, JournalEntry& entry) {
+  for (auto& b : entry.balances) {
+    b.id = r.integer();
+    b.balance_minor = r.integer();
+    b.pending_debit_minor = r.integer();
+    b.pending_credit_minor = r.integer();
   }
 }
 
-Result<JournalEntry> decode_journal_entry(std::string_view text) {
-  Reader r(text);
-  if (r.text() != kJournalVersion || r.failed()) return corrupt_entry("unknown version");
+// Version 1 (builds before 2026-11-30), read so that a journal left by one is still applied.
+Result<JournalEntry> decode_version_1(Reader& r) {
   JournalEntry entry;
   // The least bytes each item takes in the text, to bound the counts.
   const std::size_t balances = r.count(8);
@@ -230,12 +314,7 @@ Result<JournalEntry> decode_journal_entry(std::string_view text) {
   entry.created_at_ms = r.integer();
   if (r.failed()) return corrupt_entry("bad header");
   entry.balances.resize(balances);
-  for (auto& b : entry.balances) {
-    b.id = r.integer();
-    b.balance_minor = r.integer();
-    b.pending_debit_minor = r.integer();
-    b.pending_credit_minor = r.integer();
-  }
+  read_balances(r, entry);
   entry.transfers.resize(transfers);
   for (auto& t : entry.transfers) {
     t.id = r.integer();
@@ -264,31 +343,180 @@ Result<JournalEntry> decode_journal_entry(std::string_view text) {
     res.resolved_at_ms = r.integer();
   }
   entry.keys.resize(keys);
-  for (auto& k : entry.keys) {
-    k.key = r.text();
-    k.shape.phase = r.name(parse_transfer_phase);
-    k.shape.debit_account_id = r.integer();
-    k.shape.credit_account_id = r.integer();
-    k.shape.pending_id = r.integer();
-    k.shape.amount_minor = r.integer();
-    std::string currency = r.text();
-    if (currency.size() != k.shape.currency.size()) return corrupt_entry("bad currency");
-    std::copy(currency.begin(), currency.end(), k.shape.currency.begin());
-    const std::int64_t timeout = r.integer();
-    if (timeout < 0 || timeout > limits::kPendingTimeoutSecondsMax) {
-      return corrupt_entry("bad timeout");
+  for (auto& k : entry.keys) STATION_RETURN_IF_ERROR(read_key(r, k));
+  return entry;
+}
+
+Result<JournalEntry> decode_version_2(Reader& r) {
+  JournalEntry entry;
+  const std::size_t balances = r.count(8);
+  const std::size_t transfers = r.count(30);
+  const std::size_t resolved = r.count(5);
+  const std::size_t refusals = r.count(10);
+  entry.created_at_ms = r.integer();
+  if (r.failed()) return corrupt_entry("bad header");
+  entry.balances.resize(balances);
+  read_balances(r, entry);
+  auto account_at = [&](std::int64_t index) -> Id {
+    if (index < 0 || static_cast<std::size_t>(index) >= entry.balances.size()) {
+      r.fail();
+      return 0;
     }
-    k.shape.timeout_seconds = static_cast<std::uint32_t>(timeout);
+    return entry.balances[static_cast<std::size_t>(index)].id;
+  };
+  entry.transfers.resize(transfers);
+  entry.keys.reserve(transfers + refusals);
+  Id previous_id = 0;
+  for (auto& t : entry.transfers) {
+    const std::int64_t step = r.integer();
+    if (step <= 0 || step > std::numeric_limits<Id>::max() - previous_id) return corrupt_entry("bad id");
+    t.id = previous_id + step;
+    previous_id = t.id;
+    t.phase = read_letter(r, kPhaseLetters);
+    t.state = read_letter(r, kStateLetters);
+    t.pending_id = r.optional().value_or(0);
+    t.debit_account_id = account_at(r.integer());
+    t.credit_account_id = account_at(r.integer());
+    t.amount_minor = r.integer();
+    t.currency = r.text();
+    t.category = r.text();
+    t.reference = r.text();
+    t.description = r.text();
+    t.expires_at_ms = r.optional();
+    t.debit_balance_after_minor = r.integer();
+    t.credit_balance_after_minor = r.integer();
+    t.idempotency_key = r.text();
+    t.created_at_ms = entry.created_at_ms;
+    t.resolved_at_ms = r.optional();
+    const char marker = r.letter();
+    if (r.failed()) break;
+    if (marker == kNoKey) continue;
+    JournalKey& k = entry.keys.emplace_back();
+    k.key = t.idempotency_key;
+    k.transfer_id = t.id;
+    if (marker == kShapeOfRow) {
+      auto shape = shape_of_row(t, entry.created_at_ms);
+      if (!shape) return corrupt_entry("a key shaped by a row that shapes none");
+      k.shape = *shape;
+    } else if (marker == kShapeWritten) {
+      STATION_RETURN_IF_ERROR(read_shape(r, k.shape));
+    } else {
+      return corrupt_entry("bad key marker");
+    }
     k.fingerprint = r.text();
-    k.transfer_id = r.integer();
-    std::string refusal = r.text();
-    k.refusal_detail = r.text();
-    if (k.transfer_id == 0) {
-      auto code = parse_error_name(refusal);
-      if (!code || !is_business_refusal(*code)) return corrupt_entry("a key with no outcome");
-      k.refusal = *code;
-    }
   }
+  entry.resolved.resize(resolved);
+  for (auto& res : entry.resolved) {
+    res.id = r.integer();
+    res.state = read_letter(r, kStateLetters);
+    res.resolved_at_ms = r.integer();
+  }
+  for (std::size_t i = 0; i < refusals && !r.failed(); ++i) {
+    JournalKey& k = entry.keys.emplace_back();
+    STATION_RETURN_IF_ERROR(read_key(r, k));
+    if (k.transfer_id != 0) return corrupt_entry("a refusal with a transfer");
+  }
+  return entry;
+}
+
+}  // namespace
+
+Status encode_journal_entry(const JournalEntry& entry, std::string& out) {
+  // Accounts are written once, with their final balances; transfers name them by position.
+  std::unordered_map<Id, std::int64_t> account_index;
+  account_index.reserve(entry.balances.size());
+  for (const auto& b : entry.balances) {
+    account_index.emplace(b.id, static_cast<std::int64_t>(account_index.size()));
+  }
+  auto index_of = [&](Id id) -> std::optional<std::int64_t> {
+    auto it = account_index.find(id);
+    if (it == account_index.end()) return std::nullopt;
+    return it->second;
+  };
+  const auto refusals = static_cast<std::int64_t>(
+      std::count_if(entry.keys.begin(), entry.keys.end(),
+                    [](const JournalKey& k) { return k.transfer_id == 0; }));
+
+  Writer w(out);
+  w.text(kJournalVersion);
+  w.integer(static_cast<std::int64_t>(entry.balances.size()));
+  w.integer(static_cast<std::int64_t>(entry.transfers.size()));
+  w.integer(static_cast<std::int64_t>(entry.resolved.size()));
+  w.integer(refusals);
+  w.integer(entry.created_at_ms);
+  for (const auto& b : entry.balances) {
+    w.integer(b.id);
+    w.integer(b.balance_minor);
+    w.integer(b.pending_debit_minor);
+    w.integer(b.pending_credit_minor);
+  }
+  // The keys that made transfers are in the transfers' order (write_journal_rows()).
+  auto made = entry.keys.begin();
+  Id previous_id = 0;
+  for (const auto& t : entry.transfers) {
+    auto debit = index_of(t.debit_account_id);
+    auto credit = index_of(t.credit_account_id);
+    if (t.id <= previous_id || !debit || !credit || t.created_at_ms != entry.created_at_ms) {
+      return Status(ErrorCode::kInternal,
+                    fmt::format("ledger journal: transfer {} does not fit its entry", t.id));
+    }
+    w.integer(t.id - previous_id);
+    previous_id = t.id;
+    w.letter(letter_of(kPhaseLetters, t.phase));
+    w.letter(letter_of(kStateLetters, t.state));
+    w.optional(t.pending_id == 0 ? std::nullopt : std::optional<std::int64_t>(t.pending_id));
+    w.integer(*debit);
+    w.integer(*credit);
+    w.integer(t.amount_minor);
+    w.text(t.currency);
+    w.text(t.category);
+    w.text(t.reference);
+    w.text(t.description);
+    w.optional(t.expires_at_ms);
+    w.integer(t.debit_balance_after_minor);
+    w.integer(t.credit_balance_after_minor);
+    w.text(t.idempotency_key);
+    w.optional(t.resolved_at_ms);
+    while (made != entry.keys.end() && made->transfer_id == 0) ++made;
+    if (made == entry.keys.end() || made->transfer_id != t.id) {
+      w.letter(kNoKey);
+      continue;
+    }
+    if (made->key != t.idempotency_key) {
+      return Status(ErrorCode::kInternal,
+                    fmt::format("ledger journal: transfer {} has another key", t.id));
+    }
+    if (shape_of_row(t, entry.created_at_ms) == made->shape) {
+      w.letter(kShapeOfRow);
+    } else {
+      w.letter(kShapeWritten);
+      write_shape(w, made->shape);
+    }
+    w.text(made->fingerprint);
+    ++made;
+  }
+  for (const auto& r : entry.resolved) {
+    w.integer(r.id);
+    w.letter(letter_of(kStateLetters, r.state));
+    w.integer(r.resolved_at_ms);
+  }
+  for (const auto& k : entry.keys) {
+    if (k.transfer_id == 0) write_key(w, k);
+  }
+  return Status::ok();
+}
+
+Result<JournalEntry> decode_journal_entry(std::string_view text) {
+  Reader r(text);
+  const std::string version = r.text();
+  if (r.failed()) return corrupt_entry("unknown version");
+  Result<JournalEntry> entry = corrupt_entry("unknown version");
+  if (version == kJournalVersion) {
+    entry = decode_version_2(r);
+  } else if (version == kJournalVersion1) {
+    entry = decode_version_1(r);
+  }
+  if (!entry.is_ok()) return entry;
   if (r.failed() || !r.at_end()) return corrupt_entry("truncated or malformed");
   return entry;
 }
@@ -366,8 +594,8 @@ Status write_journal_rows(storage::Connection& connection, const JournalEntry& e
                kIdempotencyColumnCount, "");
 }
 
-Status append_journal(storage::Connection& connection, Id sequence, std::string_view text) {
-  std::array<Value, 2> params = {sequence, std::string(text)};
+Status append_journal(storage::Connection& connection, Id sequence, std::string text) {
+  std::array<Value, 2> params = {sequence, std::move(text)};
   return connection.execute("INSERT INTO ledger_journal (seq, entry) VALUES (?, ?)", params);
 }
 
