@@ -52,10 +52,19 @@ constexpr std::array<std::pair<ProfileState, ProfileState>, 18> kAllowedTransiti
     {kInstalled, kUnavailable},
 }};
 
-enum class Column { kIccid, kImsi, kKi, kOpc, kPin1, kPuk1, kProfileType };
-constexpr std::array<std::string_view, 7> kColumnNames = {"iccid", "imsi", "ki",          "opc",
-                                                          "pin1",  "puk1", "profile_type"};
+constexpr std::array<std::string_view, kProfileCodeCount> kCodeNames = {"pin1", "puk1", "pin2",
+                                                                        "puk2", "adm1"};
+
+// The profile codes' columns follow kProfileType, in ProfileCode order.
+enum class Column { kIccid, kImsi, kKi, kOpc, kProfileType };
+constexpr std::size_t kFirstCodeColumn = 5;
+constexpr std::array<std::string_view, kFirstCodeColumn + kProfileCodeCount> kColumnNames = {
+    "iccid", "imsi", "ki", "opc", "profile_type", "pin1", "puk1", "pin2", "puk2", "adm1"};
 constexpr std::size_t kRequiredColumns = 4;  // the first four above
+
+constexpr std::array<ProfileCode, kProfileCodeCount> kAllCodes = {
+    ProfileCode::kPin1, ProfileCode::kPuk1, ProfileCode::kPin2, ProfileCode::kPuk2,
+    ProfileCode::kAdm1};
 
 bool all_digits(std::string_view text) {
   return !text.empty() &&
@@ -79,6 +88,31 @@ std::string upper(std::string_view text) {
 bool is_profile_type(std::string_view text) {
   return text.size() <= limits::kProfileTypeBytesMax &&
          std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x21 && c <= 0x7e; });
+}
+
+// "pin1_sealed, puk1_sealed, ...", in ProfileCode order.
+std::string sealed_code_columns() {
+  std::string out;
+  for (std::string_view name : kCodeNames) {
+    out += fmt::format("{}{}_sealed", out.empty() ? "" : ", ", name);
+  }
+  return out;
+}
+
+std::string insert_profile_sql() {
+  std::string code_placeholders;
+  for (std::size_t i = 0; i < kProfileCodeCount; ++i) code_placeholders += ", ?";
+  return fmt::format(
+      "INSERT INTO profiles (iccid, imsi, ki_sealed, opc_sealed, profile_type, state, version, "
+      "created_at_ms, updated_at_ms, {}) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?{})",
+      sealed_code_columns(), code_placeholders);
+}
+
+// "PIN1", "PUK2", ... as the problems name them.
+std::string upper_name(ProfileCode code) {
+  std::string out(kCodeNames[static_cast<std::size_t>(code)]);
+  for (char& c : out) c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+  return out;
 }
 
 std::string seal_context(std::string_view iccid, std::string_view field) {
@@ -139,8 +173,7 @@ struct ImportRow {
   std::string imsi;
   std::string ki;   // upper case; wiped by the importer
   std::string opc;  // upper case; wiped by the importer
-  std::optional<std::string> pin1;
-  std::optional<std::string> puk1;
+  std::array<std::optional<std::string>, kProfileCodeCount> codes;  // wiped by the importer
   std::string profile_type;
 };
 
@@ -186,20 +219,16 @@ class Importer {
     std::string_view opc = field(record, Column::kOpc);
     if (ki.size() != 32 || !all_hex(ki)) problem(record.line, "Ki must be 32 hex digits");
     if (opc.size() != 32 || !all_hex(opc)) problem(record.line, "OPc must be 32 hex digits");
-    if (positions_[static_cast<std::size_t>(Column::kPin1)]) {
-      std::string_view pin1 = field(record, Column::kPin1);
-      if (!pin1.empty() && (pin1.size() < 4 || pin1.size() > 8 || !all_digits(pin1))) {
-        problem(record.line, "PIN1 must be 4 to 8 digits (or empty)");
-      } else if (!pin1.empty()) {
-        row.pin1 = std::string(pin1);
-      }
-    }
-    if (positions_[static_cast<std::size_t>(Column::kPuk1)]) {
-      std::string_view puk1 = field(record, Column::kPuk1);
-      if (!puk1.empty() && (puk1.size() != 8 || !all_digits(puk1))) {
-        problem(record.line, "PUK1 must be 8 digits (or empty)");
-      } else if (!puk1.empty()) {
-        row.puk1 = std::string(puk1);
+    for (ProfileCode code : kAllCodes) {
+      auto position = positions_[kFirstCodeColumn + static_cast<std::size_t>(code)];
+      if (!position || record.fields[*position].empty()) continue;
+      const std::string& value = record.fields[*position];
+      if (auto reason = profile_code_problem(code, value)) {
+        problem(record.line, std::move(*reason));
+      } else {
+        // Stored upper case (ADM1 hex), changed in place: no other copy of the code.
+        std::string& stored = row.codes[static_cast<std::size_t>(code)].emplace(value);
+        for (char& c : stored) c = c >= 'a' && c <= 'f' ? static_cast<char>(c - 'a' + 'A') : c;
       }
     }
     if (positions_[static_cast<std::size_t>(Column::kProfileType)]) {
@@ -248,8 +277,9 @@ struct WipeRows {
     for (auto& row : rows) {
       secrets::wipe(row.ki);
       secrets::wipe(row.opc);
-      if (row.pin1) secrets::wipe(*row.pin1);
-      if (row.puk1) secrets::wipe(*row.puk1);
+      for (auto& code : row.codes) {
+        if (code) secrets::wipe(*code);
+      }
     }
   }
 };
@@ -264,6 +294,29 @@ struct WipeRecords {
 };
 
 }  // namespace
+
+std::string_view profile_code_name(ProfileCode code) {
+  return kCodeNames[static_cast<std::size_t>(code)];
+}
+
+std::optional<std::string> profile_code_problem(ProfileCode code, std::string_view value) {
+  switch (code) {
+    case ProfileCode::kPin1:
+    case ProfileCode::kPin2:
+      if (value.size() >= 4 && value.size() <= 8 && all_digits(value)) return std::nullopt;
+      return fmt::format("{} must be 4 to 8 digits (or empty)", upper_name(code));
+    case ProfileCode::kPuk1:
+    case ProfileCode::kPuk2:
+      if (value.size() == 8 && all_digits(value)) return std::nullopt;
+      return fmt::format("{} must be 8 digits (or empty)", upper_name(code));
+    case ProfileCode::kAdm1:
+      if ((value.size() == 8 && all_digits(value)) || (value.size() == 16 && all_hex(value))) {
+        return std::nullopt;
+      }
+      return "ADM1 must be 8 digits or 16 hex digits (or empty)";
+  }
+  return "unknown profile code";
+}
 
 std::string_view profile_state_name(ProfileState state) {
   return kStateNames[static_cast<std::size_t>(state)];
@@ -372,24 +425,22 @@ Result<ImportOutcome> Inventory::import_csv(std::string_view csv_text, std::stri
   const std::int64_t now_ms = clock_.now_unix_ms();
   STATION_ASSIGN_OR_RETURN(auto transaction, storage::Transaction::begin(*connection));
   for (const ImportRow& row : rows) {
-    auto sealed_optional = [&](const std::optional<std::string>& value, std::string_view name) {
-      return value ? Value(keyring_.seal(*value, seal_context(row.iccid, name))) : Value(nullptr);
-    };
-    const Value params[] = {row.iccid,
-                            row.imsi,
-                            keyring_.seal(row.ki, seal_context(row.iccid, "ki")),
-                            keyring_.seal(row.opc, seal_context(row.iccid, "opc")),
-                            sealed_optional(row.pin1, "pin1"),
-                            sealed_optional(row.puk1, "puk1"),
-                            row.profile_type,
-                            std::string(profile_state_name(kAvailable)),
-                            now_ms,
-                            now_ms};
-    STATION_RETURN_IF_ERROR(connection->execute(
-        "INSERT INTO profiles (iccid, imsi, ki_sealed, opc_sealed, pin1_sealed, puk1_sealed, "
-        "profile_type, state, version, created_at_ms, updated_at_ms) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
-        params));
+    std::vector<Value> params = {row.iccid,
+                                 row.imsi,
+                                 keyring_.seal(row.ki, seal_context(row.iccid, "ki")),
+                                 keyring_.seal(row.opc, seal_context(row.iccid, "opc")),
+                                 row.profile_type,
+                                 std::string(profile_state_name(kAvailable)),
+                                 now_ms,
+                                 now_ms};
+    for (ProfileCode code : kAllCodes) {
+      const auto& value = row.codes[static_cast<std::size_t>(code)];
+      params.push_back(value ? Value(keyring_.seal(*value, seal_context(row.iccid,
+                                                                        profile_code_name(code))))
+                             : Value(nullptr));
+    }
+    static const std::string sql = insert_profile_sql();
+    STATION_RETURN_IF_ERROR(connection->execute(sql, params));
     STATION_RETURN_IF_ERROR(
         insert_event(*connection, row.iccid, 0, std::nullopt, kAvailable, cause, now_ms));
   }
@@ -537,20 +588,20 @@ Result<StateCounts> Inventory::stats() {
 Result<ProfileSecrets> Inventory::read_secrets(std::string_view iccid) {
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
   const Value key[] = {std::string(iccid)};
-  STATION_ASSIGN_OR_RETURN(
-      Rows rows, connection->query("SELECT ki_sealed, opc_sealed, pin1_sealed, puk1_sealed "
-                                   "FROM profiles WHERE iccid = ?",
-                                   key));
+  static const std::string sql = fmt::format(
+      "SELECT ki_sealed, opc_sealed, {} FROM profiles WHERE iccid = ?", sealed_code_columns());
+  STATION_ASSIGN_OR_RETURN(Rows rows, connection->query(sql, key));
   if (rows.empty()) return Status(ErrorCode::kNotFound, "no such profile");
   const Row& row = rows[0];
   ProfileSecrets out;
   STATION_ASSIGN_OR_RETURN(out.ki, keyring_.open(row.text_at(0), seal_context(iccid, "ki")));
   STATION_ASSIGN_OR_RETURN(out.opc, keyring_.open(row.text_at(1), seal_context(iccid, "opc")));
-  if (!row.is_null(2)) {
-    STATION_ASSIGN_OR_RETURN(out.pin1, keyring_.open(row.text_at(2), seal_context(iccid, "pin1")));
-  }
-  if (!row.is_null(3)) {
-    STATION_ASSIGN_OR_RETURN(out.puk1, keyring_.open(row.text_at(3), seal_context(iccid, "puk1")));
+  for (ProfileCode code : kAllCodes) {
+    const std::size_t column = 2 + static_cast<std::size_t>(code);
+    if (row.is_null(column)) continue;
+    STATION_ASSIGN_OR_RETURN(
+        out.codes[static_cast<std::size_t>(code)],
+        keyring_.open(row.text_at(column), seal_context(iccid, profile_code_name(code))));
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // inventory: the pool of eSIM profiles that orders draw from, as profile vendors deliver them.
 //
 // A profile is identified by its ICCID and carries its IMSI and the network secrets Ki and OPc
-// (and optionally PIN1/PUK1), which are sealed at rest (secrets/secrets.h) with the row and field
+// (and optionally PIN1, PUK1, PIN2, PUK2 and ADM1), which are sealed at rest (secrets/secrets.h) with the row and field
 // as associated data, never logged and never returned by the API; only read_secrets() opens them,
 // for building the profile package.
 //
@@ -61,12 +61,27 @@ struct Profile {
   std::int64_t updated_at_ms = 0;
 };
 
+// The optional codes a vendor may deliver with a profile, which the profile package carries in
+// its PE-PINCodes and PE-PUKCodes (upp/upp.h): PIN1 and PIN2 are 4 to 8 digits, PUK1 and PUK2 8
+// digits, ADM1 8 digits or 16 hex digits (upper case; a binary key).
+enum class ProfileCode : std::uint8_t { kPin1, kPuk1, kPin2, kPuk2, kAdm1 };
+inline constexpr std::size_t kProfileCodeCount = 5;
+
+// "pin1", "puk1", "pin2", "puk2", "adm1": the CSV column, and the stored column is <name>_sealed.
+std::string_view profile_code_name(ProfileCode code);
+// Why `value` is not a valid `code` (never quoting it); nothing when it is.
+std::optional<std::string> profile_code_problem(ProfileCode code, std::string_view value);
+
 // The opened secrets of one profile. Wiped when destroyed.
 struct ProfileSecrets {
   secrets::SecretString ki;   // 32 hex digits, upper case
   secrets::SecretString opc;  // 32 hex digits, upper case
-  std::optional<secrets::SecretString> pin1;
-  std::optional<secrets::SecretString> puk1;
+  // By ProfileCode; none where the vendor gave none.
+  std::array<std::optional<secrets::SecretString>, kProfileCodeCount> codes;
+
+  const std::optional<secrets::SecretString>& code(ProfileCode which) const {
+    return codes[static_cast<std::size_t>(which)];
+  }
 };
 
 struct ProfileEvent {
@@ -97,8 +112,8 @@ class Inventory {
   // The keyring must hold a key to import; reading needs the keys the rows were sealed with.
   Inventory(storage::Database& database, const secrets::Keyring& keyring, const Clock& clock);
 
-  // Parses and checks a vendor CSV (header `iccid,imsi,ki,opc` and optionally pin1, puk1,
-  // profile_type, in any order) and imports it in one transaction. Row problems come back in the
+  // Parses and checks a vendor CSV (header `iccid,imsi,ki,opc` and optionally profile_type, pin1,
+  // puk1, pin2, puk2, adm1, in any order) and imports it in one transaction. Row problems come back in the
   // outcome; a Status error means the file as a whole could not be taken (too large, storage).
   Result<ImportOutcome> import_csv(std::string_view csv_text, std::string_view cause = "import");
 

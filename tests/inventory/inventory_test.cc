@@ -178,7 +178,7 @@ TEST_P(InventoryTest, ImportsProfilesWithTheirSecretsSealed) {
   ASSERT_TRUE(secrets.is_ok()) << secrets.status().to_string();
   EXPECT_EQ(secrets->ki.view(), "465B5CE8B199B49FAA5F0A2EE238A6BC");  // normalised upper case
   EXPECT_EQ(secrets->opc.view(), kOpc);
-  EXPECT_FALSE(secrets->pin1.has_value());
+  for (const auto& code : secrets->codes) EXPECT_FALSE(code.has_value());
 
   auto events = inventory_->events(iccid(2));
   ASSERT_TRUE(events.is_ok());
@@ -196,12 +196,57 @@ TEST_P(InventoryTest, TakesOptionalColumnsInAnyOrderAndCase) {
   EXPECT_EQ(outcome.imported, 2u);
   auto first = inventory_->read_secrets(iccid(1));
   ASSERT_TRUE(first.is_ok());
-  EXPECT_EQ(first->pin1->view(), "1234");
-  EXPECT_EQ(first->puk1->view(), "12345678");
+  EXPECT_EQ(first->code(ProfileCode::kPin1)->view(), "1234");
+  EXPECT_EQ(first->code(ProfileCode::kPuk1)->view(), "12345678");
   auto second = inventory_->read_secrets(iccid(2));
   ASSERT_TRUE(second.is_ok());
-  EXPECT_FALSE(second->pin1.has_value());
+  EXPECT_FALSE(second->code(ProfileCode::kPin1).has_value());
   EXPECT_EQ(inventory_->get(iccid(2))->profile_type, "iot");
+}
+
+// PIN2, PUK2 and ADM1 (migration 17) are sealed per row and field like Ki and OPc; ADM1 is 8
+// digits or a 16-hex-digit key, normalised upper case. A bad code refuses the batch without
+// quoting the code.
+TEST_P(InventoryTest, SealsEveryPinAndPukCode) {
+  std::string text = "iccid,imsi,ki,opc,pin1,puk1,pin2,puk2,adm1\n";
+  text += fmt::format("{},{},{},{},0000,11112222,98765,33334444,0a1b2c3d4e5f6a7b\n", iccid(1),
+                      imsi(1), kKi, kOpc);
+  text += fmt::format("{},{},{},{},,,,,55556666\n", iccid(2), imsi(2), kKi, kOpc);
+  ImportOutcome outcome = import(text);
+  ASSERT_TRUE(outcome.problems.empty()) << outcome.problems[0].reason;
+  auto first = inventory_->read_secrets(iccid(1));
+  ASSERT_TRUE(first.is_ok()) << first.status().to_string();
+  EXPECT_EQ(first->code(ProfileCode::kPin1)->view(), "0000");
+  EXPECT_EQ(first->code(ProfileCode::kPuk1)->view(), "11112222");
+  EXPECT_EQ(first->code(ProfileCode::kPin2)->view(), "98765");
+  EXPECT_EQ(first->code(ProfileCode::kPuk2)->view(), "33334444");
+  EXPECT_EQ(first->code(ProfileCode::kAdm1)->view(), "0A1B2C3D4E5F6A7B");
+  auto second = inventory_->read_secrets(iccid(2));
+  ASSERT_TRUE(second.is_ok());
+  EXPECT_FALSE(second->code(ProfileCode::kPin2).has_value());
+  EXPECT_EQ(second->code(ProfileCode::kAdm1)->view(), "55556666");
+  for (std::string_view column : {"pin2_sealed", "puk2_sealed", "adm1_sealed"}) {
+    for (const auto& sealed : sealed_column(column)) {
+      if (sealed.empty()) continue;  // NULL: none given
+      EXPECT_TRUE(sealed.starts_with("v1:" + keyring_.active_id() + ":")) << column;
+      EXPECT_EQ(sealed.find("3333"), std::string::npos);
+    }
+  }
+
+  std::string bad = "iccid,imsi,ki,opc,pin2,puk2,adm1\n";
+  bad += fmt::format("{},{},{},{},123,98761234,55556666\n", iccid(3), imsi(3), kKi, kOpc);
+  bad += fmt::format("{},{},{},{},1234,9876123,55556666\n", iccid(4), imsi(4), kKi, kOpc);
+  bad += fmt::format("{},{},{},{},1234,98761234,5555666X\n", iccid(5), imsi(5), kKi, kOpc);
+  outcome = import(bad);
+  EXPECT_EQ(outcome.imported, 0u);
+  EXPECT_EQ(problem_lines(outcome), (std::vector<std::size_t>{2, 3, 4}));
+  for (const auto& p : outcome.problems) {
+    EXPECT_EQ(p.reason.find("9876123"), std::string::npos) << p.reason;
+    EXPECT_EQ(p.reason.find("5555666"), std::string::npos) << p.reason;
+  }
+  EXPECT_NE(outcome.problems[0].reason.find("PIN2"), std::string::npos);
+  EXPECT_NE(outcome.problems[1].reason.find("PUK2"), std::string::npos);
+  EXPECT_NE(outcome.problems[2].reason.find("ADM1"), std::string::npos);
 }
 
 TEST_P(InventoryTest, RefusesTheWholeBatchNamingEveryBadLine) {
