@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cassert>
+#include <list>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -11,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "auth/api_keys.h"
+#include "common/limits.h"
 #include "der/rsp.h"
 #include "orders/activation.h"
 #include "smdp/es9_json.h"
@@ -159,11 +161,15 @@ struct SessionRow {
   Bytes smdp_signature2;
   std::int64_t expires_at_ms = 0;
   std::int64_t version = 0;
+  // The verified eUICC certificate's public key (empty in sessions begun before migration 19).
+  Bytes euicc_public_key;
+  std::string euicc_key_curve;
 };
 
 constexpr std::string_view kSessionColumns =
     "transaction_id, state, euicc_challenge, server_challenge, ci_pkid, download_order_id, eid, "
-    "euicc_certificate, eum_certificate, smdp_signature2, expires_at_ms, version";
+    "euicc_certificate, eum_certificate, smdp_signature2, expires_at_ms, version, "
+    "euicc_public_key, euicc_key_curve";
 
 Bytes hex_column(const storage::Row& row, std::size_t column) {
   if (row.is_null(column)) return {};
@@ -186,8 +192,53 @@ SessionRow session_from_row(const storage::Row& row) {
   session.smdp_signature2 = hex_column(row, 9);
   session.expires_at_ms = row.int_at(10);
   session.version = row.int_at(11);
+  session.euicc_public_key = hex_column(row, 12);
+  session.euicc_key_curve = row.text_or(13, "");
   return session;
 }
+
+// The eUICC's key that AuthenticateClient verified: from the stored point, which costs far less
+// than decoding the certificate again; a session begun before the point was kept has only the
+// certificate.
+Result<rsp_crypto::EcKey> euicc_key_of(const SessionRow& session) {
+  for (auto curve : {rsp_crypto::Curve::kNistP256, rsp_crypto::Curve::kBrainpoolP256r1}) {
+    if (!session.euicc_public_key.empty() &&
+        rsp_crypto::curve_name(curve) == session.euicc_key_curve) {
+      return rsp_crypto::public_key_from_point(curve, session.euicc_public_key);
+    }
+  }
+  STATION_ASSIGN_OR_RETURN(auto certificate,
+                           rsp_crypto::Certificate::from_der(session.euicc_certificate));
+  return certificate.public_key();
+}
+
+// Parsed EUM certificates by their DER, most recently used first, at most
+// limits::kSmdpEumCertificatesCachedMax. Decoding a certificate costs OpenSSL about three
+// signature verifications, and a few EUMs certify every eUICC. Only the parsing is kept: each
+// session still verifies its whole chain, CI -> EUM -> eUICC. Thread-safe.
+class EumCertificateCache {
+ public:
+  Result<rsp_crypto::Certificate> parse(const Bytes& der) {
+    {
+      std::lock_guard lock(mutex_);
+      for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+        if (it->first == der) {
+          entries_.splice(entries_.begin(), entries_, it);
+          return it->second;
+        }
+      }
+    }
+    STATION_ASSIGN_OR_RETURN(auto certificate, rsp_crypto::Certificate::from_der(der));
+    std::lock_guard lock(mutex_);
+    entries_.emplace_front(der, certificate);
+    if (entries_.size() > limits::kSmdpEumCertificatesCachedMax) entries_.pop_back();
+    return certificate;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::list<std::pair<Bytes, rsp_crypto::Certificate>> entries_;  // GUARDED_BY(mutex_)
+};
 
 bool session_is_live(std::string_view state) {
   return state == kInitiated || state == kAuthenticated || state == kBppDelivered;
@@ -278,6 +329,7 @@ struct Smdp::Impl {
   metrics::Counter& completed;
   std::mutex listener_mutex;
   ProgressListener listener;  // GUARDED_BY(listener_mutex)
+  EumCertificateCache eum_certificates;
   std::atomic<ProgressCallbacks*> progress_callbacks{nullptr};
 
   std::int64_t now_ms() const { return deps.clock.now_unix_ms(); }
@@ -719,7 +771,7 @@ struct Smdp::Impl {
     }
 
     // Certificates: the EUM must be issued by a CI this SM-DP+ trusts, then the whole chain.
-    auto eum = rsp_crypto::Certificate::from_der(ok.eum_certificate);
+    auto eum = eum_certificates.parse(ok.eum_certificate);
     if (!eum.is_ok()) {
       return fail_session<R>(db, session,
                              failure("8.1.2", "6.1", "the EUM certificate is malformed",
@@ -758,6 +810,8 @@ struct Smdp::Impl {
                              failure("8.1", "6.1", "euiccSignature1 does not verify",
                                      "invalid_signature"));
     }
+    auto euicc_point = rsp_crypto::public_point(*euicc_key);
+    if (!euicc_point.is_ok()) return euicc_point.status();
 
     // The download order of the Matching ID.
     auto ctx = rsp::decode_ctx_params1(signed1.ctx_params1);
@@ -858,7 +912,10 @@ struct Smdp::Impl {
                         {"eid", eid},
                         {"euicc_certificate", rsp_crypto::to_hex(ok.euicc_certificate)},
                         {"eum_certificate", rsp_crypto::to_hex(ok.eum_certificate)},
-                        {"smdp_signature2", rsp_crypto::to_hex(*signature2_tlv)}});
+                        {"smdp_signature2", rsp_crypto::to_hex(*signature2_tlv)},
+                        {"euicc_public_key", rsp_crypto::to_hex(*euicc_point)},
+                        {"euicc_key_curve",
+                         std::string(rsp_crypto::curve_name(euicc_key->curve()))}});
     if (recorded.code() == ErrorCode::kConflict) return unknown_transaction();
     if (!recorded.is_ok()) return recorded;
     if (Status committed = transaction->commit(); !committed.is_ok()) return committed;
@@ -941,9 +998,7 @@ struct Smdp::Impl {
     if (upper_hex(ok.euicc_signed2.transaction_id) != session.transaction_id) {
       return fail_session<R>(db, session, unknown_transaction());
     }
-    auto euicc = rsp_crypto::Certificate::from_der(session.euicc_certificate);
-    if (!euicc.is_ok()) return euicc.status();
-    auto euicc_key = euicc->public_key();
+    auto euicc_key = euicc_key_of(session);
     if (!euicc_key.is_ok()) return euicc_key.status();
     if (!rsp_crypto::verify(*euicc_key, concat(ok.euicc_signed2_der, session.smdp_signature2),
                             ok.euicc_signature2)
@@ -977,22 +1032,24 @@ struct Smdp::Impl {
     }
 
     // The profile is this session's now: compare-and-set released -> downloaded. Of two
-    // sessions that got this far for one profile, only one passes.
-    Status taken = deps.inventory.transition(order.iccid, inventory::ProfileState::kReleased,
+    // sessions that got this far for one profile, only one passes. The profile, the order and
+    // the session move in one transaction: one commit, and never one without the others.
+    auto transaction = storage::Transaction::begin(db);
+    if (!transaction.is_ok()) return transaction.status();
+    Status taken = deps.inventory.transition(db, order.iccid, inventory::ProfileState::kReleased,
                                              inventory::ProfileState::kDownloaded,
                                              "bound profile package delivered, session " +
                                                  session.transaction_id);
-    if (!taken.is_ok()) {
-      if (taken.code() == ErrorCode::kConflict) {
-        return fail_session<R>(db, session,
-                               failure("8.2.6", "3.8",
-                                       "the Matching ID was already used to download its profile",
-                                       "matching_id_used"));
-      }
-      return taken;
+    if (taken.code() == ErrorCode::kConflict) {
+      // The refusal changed nothing; ending the transaction keeps the session's failure, which
+      // a rollback would undo.
+      (void)transaction->commit();
+      return fail_session<R>(db, session,
+                             failure("8.2.6", "3.8",
+                                     "the Matching ID was already used to download its profile",
+                                     "matching_id_used"));
     }
-    auto transaction = storage::Transaction::begin(db);
-    if (!transaction.is_ok()) return transaction.status();
+    if (!taken.is_ok()) return taken;
     Status moved = update_order(db, order, {{"state", kDownloaded}});
     if (moved.is_ok()) {
       moved = update_session(db, session,
@@ -1071,9 +1128,8 @@ struct Smdp::Impl {
       STATION_ASSIGN_OR_RETURN(auto secrets, deps.inventory.read_secrets(order.iccid));
       STATION_ASSIGN_OR_RETURN(
           auto package,
-          upp::build_upp(upp::UppInput{profile.iccid, profile.imsi, secrets,
-                                       profile.profile_type.empty() ? "Station"
-                                                                    : profile.profile_type}));
+          config.profile_template.build(
+              upp::UppInput{profile.iccid, profile.imsi, secrets, profile.profile_type}));
       der::ByteView plain = der::as_bytes(package.view());
       for (der::ByteView part : chunks(plain, rsp_crypto::kMaxEncryptedSegmentPlaintext)) {
         STATION_ASSIGN_OR_RETURN(auto segment,
@@ -1115,9 +1171,7 @@ struct Smdp::Impl {
     if (upper_hex(ok->euicc_cancel_session_signed.transaction_id) != session.transaction_id) {
       return refuse<Empty>(unknown_transaction());
     }
-    auto euicc = rsp_crypto::Certificate::from_der(session.euicc_certificate);
-    if (!euicc.is_ok()) return euicc.status();
-    auto euicc_key = euicc->public_key();
+    auto euicc_key = euicc_key_of(session);
     if (!euicc_key.is_ok()) return euicc_key.status();
     if (!rsp_crypto::verify(*euicc_key, ok->euicc_cancel_session_signed_der,
                             ok->euicc_cancel_session_signature)
@@ -1177,8 +1231,7 @@ struct Smdp::Impl {
       return Status::ok();
     }
     const SessionRow& session = *loaded;
-    STATION_ASSIGN_OR_RETURN(auto euicc, rsp_crypto::Certificate::from_der(session.euicc_certificate));
-    STATION_ASSIGN_OR_RETURN(auto euicc_key, euicc.public_key());
+    STATION_ASSIGN_OR_RETURN(auto euicc_key, euicc_key_of(session));
     if (!rsp_crypto::verify(euicc_key, result.data_der, result.euicc_sign_pir).is_ok()) {
       count_notification("invalid_signature");
       return Status::ok();
@@ -1192,10 +1245,11 @@ struct Smdp::Impl {
     const bool installed =
         std::holds_alternative<rsp::ProfileInstallationSuccess>(result.data.final_result);
     const auto to = installed ? inventory::ProfileState::kInstalled : inventory::ProfileState::kError;
-    STATION_RETURN_IF_ERROR(deps.inventory.transition(
-        order.iccid, inventory::ProfileState::kDownloaded, to,
-        installed ? "installed on the eUICC" : "the eUICC refused the profile"));
+    // The profile, the order and the session in one commit.
     STATION_ASSIGN_OR_RETURN(auto transaction, storage::Transaction::begin(db));
+    STATION_RETURN_IF_ERROR(deps.inventory.transition(
+        db, order.iccid, inventory::ProfileState::kDownloaded, to,
+        installed ? "installed on the eUICC" : "the eUICC refused the profile"));
     STATION_RETURN_IF_ERROR(update_order(db, order, {{"state", state_of(to)}}));
     STATION_RETURN_IF_ERROR(update_session(
         db, session, {{"state", std::string(installed ? "completed" : kFailed)}}));
@@ -1211,7 +1265,7 @@ struct Smdp::Impl {
 
   Status handle_other_notification(const rsp::OtherSignedNotification& notification) {
     auto euicc = rsp_crypto::Certificate::from_der(notification.euicc_certificate);
-    auto eum = rsp_crypto::Certificate::from_der(notification.eum_certificate);
+    auto eum = eum_certificates.parse(notification.eum_certificate);
     if (!euicc.is_ok() || !eum.is_ok()) {
       count_notification("invalid_certificate");
       return Status::ok();

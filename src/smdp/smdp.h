@@ -66,6 +66,7 @@
 #include "secrets/secrets.h"
 #include "smdp/progress_callbacks.h"
 #include "storage/database.h"
+#include "upp/upp.h"
 
 namespace station::smdp {
 
@@ -115,6 +116,8 @@ struct SmdpConfig {
   std::uint32_t session_ttl_seconds = 10 * 60;
   std::uint32_t download_order_ttl_seconds = 30 * 24 * 3600;
   std::uint32_t cc_attempts_max = 3;
+  // What every profile package is made from (upp/upp.h): the operator's, else Station's own.
+  upp::ProfileTemplate profile_template = upp::ProfileTemplate::built_in();
 };
 
 // Checks a configuration: an address, credentials whose DPauth/DPpb chain to their CI with the

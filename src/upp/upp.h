@@ -2,8 +2,39 @@
 // eUICC Profile Package interoperable format, as DER. The SM-DP+ later wraps it in the Bound
 // Profile Package (SCP03t segments); this module only writes the plaintext package.
 //
-// asn1c cannot compile the PEDefinitions module together with the RSP module, so the encoding is
-// hand-written on der::Builder. Types used, from PE_Definitions-3.3.1.asn (module PEDefinitions,
+// Every package is made from a template: a profile package as profile vendors deliver it (DER
+// ProfileElements back to back), which the operator can replace with a file of their own
+// (`smdp_upp_template`, docs/rsp.md). Station's built-in template is built below on der::Builder
+// and then goes through the same parser as an operator's file, so one code path serves both.
+// ProfileTemplate::parse() checks a template strictly once, at start-up, and notes where the
+// per-profile values sit; build() then copies the template and writes into it, per profile:
+//   - the header's profileType (the inventory's, else the template's) and iccid: the header is
+//     re-encoded (a profile type changes its length; it holds no secret);
+//   - the MF's EF_ICCID and the USIM's EF_IMSI fillFileContent (10 and 9 bytes, in place);
+//   - the AKA parameters' key (Ki) and opc (OPc), 16 bytes each, in place;
+//   - the pinValue/pukValue (8 bytes) of PIN1 (keyReference pinAppl1 = 1), PIN2
+//     (secondPINAppl1 = 129), ADM1 (adm1 = 10), PUK1 (pukAppl1 = 1) and PUK2 (secondPUKAppl1 =
+//     129), in place, wherever the template's PE-PINCodes/PE-PUKCodes define them.
+// The template's own Ki, OPc, PIN and PUK values are placeholders: always overwritten, so any
+// value is accepted (vendors' sample packages carry test values, and asking operators to zero them
+// by hand would only invite hand-edited DER). A profile without a PIN1 or PIN2 in the inventory
+// keeps the template's (the code a subscriber is told, e.g. 0000); one without a PUK1, PUK2 or
+// ADM1 gets a random one per package, never stored: a code that unblocks or administers must not
+// be shared by every profile, and an eSIM whose PIN is blocked is replaced by a new download.
+// Every other profile element and field of the template (file system contents, security domains,
+// applications, PIN attributes and retry counters) is copied unchanged.
+//
+// A template is refused (kValidationFailed naming the fault) unless: at most kMaxTemplateBytes of
+// well-formed DER ProfileElements (context-specific, constructed); a header first (major-version,
+// minor-version, profileType 1..100 bytes if present, a 10-byte iccid, eUICC-Mandatory-services
+// and -GFSTEList), a PE-End last, each once; one mf with templateID id-MF whose ef-iccid is one
+// 10-byte fillFileContent; one usim with templateID id-USIM whose ef-imsi is one 9-byte
+// fillFileContent; one akaParameter with algoParameter Milenage, a 16-byte key and opc and the
+// standard rotation and XOR constants (the inventory's Ki and OPc are for standard Milenage);
+// every PE-PINCodes/PE-PUKCodes well-formed with 8-byte values and no key reference twice in one
+// element. Other profile elements, known or not, are checked only as DER and copied.
+//
+// Types used, from PE_Definitions-3.3.1.asn (module PEDefinitions,
 // AUTOMATIC TAGS: every component's tag is [n] context-specific, n its position; constructed
 // where the type is a SEQUENCE, SEQUENCE OF or CHOICE):
 //
@@ -48,19 +79,38 @@
 //     digit 1; then two digits per byte, low nibble first; an unused high nibble is F, unused
 //     bytes FF. 460011234567890 -> 08 49 06 10 21 43 65 87 09.
 //
-// Secrets: the result holds Ki and OPc in clear, so it is a secrets::SecretString (its buffer is
-// wiped on destruction). Ki and OPc never pass through der::Builder (whose buffers are not
-// wiped): the package is built with zero placeholders, and the secret bytes are written into the
-// SecretString's own buffer afterwards, at the offsets of the key and opc elements.
+// PE-PINCodes [2] ::= SEQUENCE { pin-Header [0] PEHeader, pinCodes [1] CHOICE {
+//     pinconfig [0] SEQUENCE OF PINConfiguration, filePath [1] OCTET STRING } }
+//   PINConfiguration ::= SEQUENCE { keyReference [0] INTEGER, pinValue [1] OCTET STRING (SIZE 8),
+//     unblockingPINReference [2] INTEGER OPTIONAL, pinAttributes [3] UInt8 DEFAULT 7,
+//     maxNumOfAttemps-retryNumLeft [4] UInt8 DEFAULT 51 }
+//   PE-PUKCodes [3] ::= SEQUENCE { puk-Header [0] PEHeader, pukCodes [1] SEQUENCE OF
+//     PUKConfiguration { keyReference [0] INTEGER, pukValue [1] OCTET STRING (SIZE 8),
+//     maxNumOfAttemps-retryNumLeft [2] UInt8 DEFAULT 170 } }
+//   A PIN or PUK (ETSI TS 102 221 section 9.5.1) is its digits as ASCII, padded to 8 bytes with
+//   FF: 1234 -> 31 32 33 34 FF FF FF FF. ADM1 given as 16 hex digits is the 8 bytes themselves.
+//
+// The built-in template: header (version 2.3, profileType "Station"), mf (ef-iccid), PE-PUKCodes
+// (PUK1, PUK2), PE-PINCodes of the MF (PIN1 0000 unblocked by PUK1, ADM1), usim (adf-usim with
+// the USIM AID, ef-imsi, template defaults elsewhere), PE-PINCodes of the USIM (PIN2 0000
+// unblocked by PUK2), akaParameter (Milenage), end; PEs numbered 1, 2, ... after the header.
+//
+// Secrets: the result holds Ki, OPc and the codes in clear, so it is a secrets::SecretString (its
+// buffer is wiped on destruction). They never pass through der::Builder (whose buffers are not
+// wiped) nor any other buffer: the output string is sized once, filled with the template's bytes,
+// and the secret bytes are decoded straight into it at the slots parse() found.
 //
 // Limits: ICCID 19..20 digits, IMSI 6..15 digits, profile type 1..100 UTF-8 bytes (no control
-// characters), Ki and OPc exactly 32 hex digits; the package is at most kMaxUppBytes.
+// characters), Ki and OPc exactly 32 hex digits, codes as inventory::profile_code_problem()
+// allows; a template at most kMaxTemplateBytes, a package at most kMaxUppBytes.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "der/tlv.h"
@@ -69,23 +119,62 @@
 
 namespace station::upp {
 
-inline constexpr std::size_t kMaxUppBytes = 4096;
+inline constexpr std::size_t kMaxTemplateBytes = 64 * 1024;
+inline constexpr std::size_t kMaxProfileTypeBytes = 100;
+// The header may grow by a profile type (and its tag and length) over the template's.
+inline constexpr std::size_t kMaxUppBytes = kMaxTemplateBytes + kMaxProfileTypeBytes + 8;
 inline constexpr std::size_t kIccidBcdBytes = 10;
 inline constexpr std::size_t kImsiFileBytes = 9;
-inline constexpr std::size_t kMaxProfileTypeBytes = 100;
 inline constexpr std::size_t kAkaKeyBytes = 16;
+inline constexpr std::size_t kCodeValueBytes = 8;  // pinValue, pukValue
 
 struct UppInput {
   std::string iccid;
   std::string imsi;
   const inventory::ProfileSecrets& secrets;
-  std::string profile_type;
+  std::string profile_type;  // empty: the template's
 };
 
-// The package's DER bytes (binary, held in a string whose buffer is wiped on destruction).
-// kValidationFailed for a malformed ICCID, IMSI, profile type, Ki or OPc (the message never
-// contains Ki or OPc).
-Result<secrets::SecretString> build_upp(const UppInput& input);
+class ProfileTemplate {
+ public:
+  // Checks `package` as described above and keeps a copy; kValidationFailed naming the fault.
+  static Result<ProfileTemplate> parse(der::ByteView package);
+  // Station's own template (parsed once; parsing it cannot fail).
+  static const ProfileTemplate& built_in();
+
+  // The template's DER, as given.
+  der::ByteView der() const { return package_; }
+  // How many places the template has for `code` (0 when it defines no such PIN or PUK).
+  std::size_t slots(inventory::ProfileCode code) const;
+
+  // The package of one profile (binary DER in a string wiped on destruction). kValidationFailed
+  // for a malformed ICCID, IMSI, profile type, Ki, OPc or code (the message never quotes a
+  // secret); kInternal if the package would exceed kMaxUppBytes.
+  Result<secrets::SecretString> build(const UppInput& input) const;
+
+ private:
+  ProfileTemplate() = default;
+
+  der::Bytes package_;
+  std::size_t header_end_ = 0;  // the header PE is package_[0, header_end_)
+  // Re-encoding the header: the encoded fields before profileType, the template's profile type,
+  // and the encoded fields after iccid.
+  der::Bytes header_before_type_;
+  std::string profile_type_;
+  der::Bytes header_after_iccid_;
+  // Offsets in package_ of the contents written per profile.
+  std::size_t ef_iccid_at_ = 0;
+  std::size_t ef_imsi_at_ = 0;
+  std::size_t key_at_ = 0;
+  std::size_t opc_at_ = 0;
+  std::array<std::vector<std::size_t>, inventory::kProfileCodeCount> code_at_;
+
+  friend class TemplateParser;
+};
+
+// The built-in template's DER (what ProfileTemplate::built_in() parsed), e.g. as a starting point
+// for an operator's own.
+der::Bytes built_in_template_der();
 
 // EF_ICCID contents (10 bytes, see above); kValidationFailed unless 19..20 digits starting "89".
 Result<der::Bytes> encode_iccid(std::string_view iccid);

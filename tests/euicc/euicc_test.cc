@@ -146,8 +146,8 @@ class TestSmdp {
     package.sequence_of88.push_back(
         ok(rsp_crypto::mac_segment(scp, 0x88, ok(rsp::encode(metadata)))));
     inventory::ProfileSecrets secrets{
-        secrets::SecretString(std::string(kKi)), secrets::SecretString(std::string(kOpc)), {}, {}};
-    auto upp = ok(upp::build_upp(upp::UppInput{.iccid = upp_iccid.empty() ? iccid : upp_iccid,
+        secrets::SecretString(std::string(kKi)), secrets::SecretString(std::string(kOpc)), {}};
+    auto upp = ok(upp::ProfileTemplate::built_in().build(upp::UppInput{.iccid = upp_iccid.empty() ? iccid : upp_iccid,
                                                .imsi = std::string(kImsi),
                                                .secrets = secrets,
                                                .profile_type = "Station test"}));
@@ -418,9 +418,9 @@ TEST_F(EuiccTest, StepsOutOfOrderHaveNoSession) {
 
 TEST(ProfilePackageTest, ReadsWhatUppWrites) {
   inventory::ProfileSecrets secrets{
-      secrets::SecretString(std::string(kKi)), secrets::SecretString(std::string(kOpc)), {}, {}};
+      secrets::SecretString(std::string(kKi)), secrets::SecretString(std::string(kOpc)), {}};
   for (std::string imsi : {"460011234567890", "46001123456789", "310150123456"}) {
-    auto upp = ok(upp::build_upp(upp::UppInput{
+    auto upp = ok(upp::ProfileTemplate::built_in().build(upp::UppInput{
         .iccid = "89860118000000000018", .imsi = imsi, .secrets = secrets, .profile_type = "t"}));
     auto contents = ok(read_profile_package(rsp_crypto::as_bytes(upp.view())));
     EXPECT_EQ(contents.iccid, "89860118000000000018");
