@@ -61,6 +61,7 @@ Result<SmdpServeOptions> smdp_serve_options(const config::ServeConfig& config) {
       pick(config.smdp_dppb_key, "dp_pb.key.pem")};
   smdp.session_ttl_seconds = config.smdp_session_ttl_seconds;
   smdp.cc_attempts_max = config.smdp_cc_attempts_max;
+  smdp.upp_template_file = config.smdp_upp_template;
   smdp.workers = config.smdp_workers;
   return smdp;
 }

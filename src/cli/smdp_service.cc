@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "cli/commands.h"
 #include "smdp/routes.h"
+#include "upp/upp.h"
 
 namespace station::cli {
 
@@ -16,6 +20,20 @@ Result<std::unique_ptr<SmdpService>> SmdpService::start(
   config.cc_attempts_max = options.cc_attempts_max;
   STATION_ASSIGN_OR_RETURN(auto credentials, smdp::load_credentials(options.credentials));
   config.credentials.push_back(std::move(credentials));
+  if (!options.upp_template_file.empty()) {
+    // A bad template stops start-up here rather than failing every download later.
+    auto bytes = read_file_bounded(options.upp_template_file, upp::kMaxTemplateBytes);
+    if (!bytes.is_ok()) {
+      return Status(bytes.status().code(), "smdp_upp_template: " + bytes.status().message());
+    }
+    auto parsed = upp::ProfileTemplate::parse(der::as_bytes(*bytes));
+    if (!parsed.is_ok()) {
+      return Status(parsed.status().code(),
+                    fmt::format("smdp_upp_template {}: {}", options.upp_template_file,
+                                parsed.status().message()));
+    }
+    config.profile_template = std::move(parsed).value();
+  }
   STATION_RETURN_IF_ERROR(smdp::check_config(config));
 
   std::unique_ptr<SmdpService> service(new SmdpService());

@@ -24,6 +24,7 @@ struct SmdpServeOptions {
   smdp::CredentialFiles credentials;
   std::uint32_t session_ttl_seconds = 600;
   std::uint32_t cc_attempts_max = 3;
+  std::string upp_template_file;  // the profile template (upp/upp.h); empty: the built-in one
   std::uint32_t workers = 2;  // threads running the binding's calls; 0 counts as 1
   std::size_t work_held_max = limits::kSmdpWorkHeldMax;
 };

@@ -253,6 +253,10 @@ const std::vector<Option>& options() {
        0, 0, text_field(&ServeConfig::smdp_dppb_cert)},
       {"smdp_dppb_key", Kind::kText, "DPpb private key, PEM (default: dp_pb.key.pem of pki)", 0,
        0, text_field(&ServeConfig::smdp_dppb_key)},
+      {"smdp_upp_template", Kind::kText,
+       "Profile template: a DER profile package (TCA interoperable format) that every profile's "
+       "package is made from, checked at start-up (default: the built-in one; docs/rsp.md)",
+       0, 0, text_field(&ServeConfig::smdp_upp_template)},
       {"smdp_session_ttl_seconds", Kind::kUnsigned,
        "Lifetime of an RSP session (ES9+), in seconds (default 600)", 30, 86'400,
        unsigned_field(&ServeConfig::smdp_session_ttl_seconds, 30, 86'400)},

@@ -73,6 +73,8 @@ struct ServeConfig {
   std::string smdp_dpauth_key;
   std::string smdp_dppb_cert;
   std::string smdp_dppb_key;
+  // A DER profile package every profile's package is made from (upp/upp.h); empty: built-in.
+  std::string smdp_upp_template;
   std::uint32_t smdp_session_ttl_seconds = 600;
   std::uint32_t smdp_cc_attempts_max = 3;
   std::uint32_t smdp_workers = 0;  // 0: one per core
