@@ -115,6 +115,35 @@ struct Fixture {
     if (failures.load() != 0) std::abort();
   }
 
+  // Keeps up to `in_flight` client batches of `size` submitted: waits until fewer are, then
+  // builds and submits one more, so building the next batch overlaps the writer's work on the
+  // earlier ones, as a server's many connections do. drain() waits for the last answers.
+  void stream(int size, int in_flight) {
+    {
+      std::unique_lock guard(stream_mutex);
+      stream_done.wait(guard, [&] { return stream_outstanding < in_flight; });
+      ++stream_outstanding;
+    }
+    std::vector<ledger::TransferRequest> requests;
+    requests.reserve(static_cast<std::size_t>(size));
+    for (int i = 0; i < size; ++i) requests.push_back(topup());
+    ledger->submit_batch(std::move(requests), [this](std::vector<ledger::TransferOutcome> outcomes) {
+      for (const auto& outcome : outcomes) {
+        if (!outcome.status.is_ok()) std::abort();
+      }
+      std::lock_guard guard(stream_mutex);
+      --stream_outstanding;
+      stream_done.notify_one();
+    });
+  }
+  void drain() {
+    std::unique_lock guard(stream_mutex);
+    stream_done.wait(guard, [&] { return stream_outstanding == 0; });
+  }
+  std::mutex stream_mutex;
+  std::condition_variable stream_done;
+  int stream_outstanding = 0;
+
   // Submits `count` top-ups at once and waits for every answer.
   void burst(int count) {
     std::mutex mutex;
@@ -143,12 +172,13 @@ double process_cpu_seconds() {
 // `submit(fixture)` submits and waits for what one iteration counts.
 template <typename Submit>
 void measure(benchmark::State& state, Fixture& fixture, std::int64_t per_iteration,
-             Submit submit) {
+             Submit submit, void (Fixture::*drain)() = nullptr) {
   // Batches of the measured work only: the fixture's account creations are batches of one.
   const auto before = fixture.ledger->stats();
   const auto started = std::chrono::steady_clock::now();
   const double cpu_started = process_cpu_seconds();
   for (auto _ : state) submit(fixture);
+  if (drain != nullptr) (fixture.*drain)();
   const double cpu_acknowledged = process_cpu_seconds();
   const auto after = fixture.ledger->stats();
   if (!fixture.ledger->flush_journal().is_ok()) std::abort();
@@ -191,6 +221,17 @@ void run_batches(benchmark::State& state, bool postgres) {
           [size, in_flight](Fixture& f) { f.batches(size, in_flight); });
 }
 
+void run_stream(benchmark::State& state, bool postgres) {
+  const int size = static_cast<int>(state.range(0));
+  const int in_flight = static_cast<int>(state.range(1));
+  ledger::LedgerOptions options;
+  options.batch_transfers_max = static_cast<std::size_t>(state.range(2));
+  Fixture fixture(postgres, options);
+  measure(
+      state, fixture, size, [size, in_flight](Fixture& f) { f.stream(size, in_flight); },
+      &Fixture::drain);
+}
+
 bool postgres_available(benchmark::State& state) {
   if (std::getenv("STATION_TEST_POSTGRES_URL") != nullptr) return true;
   state.SkipWithError("STATION_TEST_POSTGRES_URL not set");
@@ -200,6 +241,10 @@ bool postgres_available(benchmark::State& state) {
 void BM_LedgerTopupsSqlite(benchmark::State& state) { run(state, false); }
 void BM_LedgerTopupsPostgres(benchmark::State& state) {
   if (postgres_available(state)) run(state, true);
+}
+void BM_LedgerStreamSqlite(benchmark::State& state) { run_stream(state, false); }
+void BM_LedgerStreamPostgres(benchmark::State& state) {
+  if (postgres_available(state)) run_stream(state, true);
 }
 void BM_LedgerBatchesSqlite(benchmark::State& state) { run_batches(state, false); }
 void BM_LedgerBatchesPostgres(benchmark::State& state) {
@@ -218,9 +263,11 @@ BENCHMARK(BM_LedgerBatchesSqlite)
     ->Args({8'192, 4, 32'768})
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-// What the writer acknowledges while its journal has room, which is what a burst sees: six
-// rounds of one client batch of 65,536 (393,216 transfers, under
-// kLedgerJournalWaitingTransfersMax), so no row is written behind during the measurement.
+// What the writer acknowledges while its journal has room, which is what a burst sees: 393,216
+// transfers (under kLedgerJournalWaitingTransfersMax), so no row is written behind during the
+// measurement. Journal: rounds of one client batch of 65,536, answered before the next is
+// built. Stream: client batches of 32,768 kept 3 in flight, rounds of up to 65,536, so the
+// client builds the next batch while the writer decides and commits.
 BENCHMARK(BM_LedgerBatchesSqlite)
     ->Name("BM_LedgerJournalSqlite")
     ->Args({65'536, 1, 65'536})
@@ -231,6 +278,16 @@ BENCHMARK(BM_LedgerBatchesPostgres)
     ->Name("BM_LedgerJournalPostgres")
     ->Args({65'536, 1, 65'536})
     ->Iterations(6)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LedgerStreamSqlite)
+    ->Args({32'768, 3, 65'536})
+    ->Iterations(12)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LedgerStreamPostgres)
+    ->Args({32'768, 3, 65'536})
+    ->Iterations(12)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LedgerBatchesPostgres)

@@ -32,14 +32,6 @@ Status unavailable() {
   return Status(ErrorCode::kUnavailable, "the ledger is shutting down or its queue is full");
 }
 
-std::optional<ErrorCode> parse_error_name(std::string_view name) {
-  for (auto code = ErrorCode::kOk; code <= ErrorCode::kInternal;
-       code = static_cast<ErrorCode>(static_cast<int>(code) + 1)) {
-    if (error_name(code) == name) return code;
-  }
-  return std::nullopt;
-}
-
 Status invalid(std::string message) {
   return Status(ErrorCode::kValidationFailed, std::move(message));
 }
@@ -286,7 +278,7 @@ Status LedgerImpl::load() {
     entry.key = row.text_at(0);
     STATION_RETURN_IF_ERROR(
         parse_stored_fingerprint(row.text_at(1), entry.record.shape, entry.record.fingerprint));
-    auto code = parse_error_name(row.text_or(3, ""));
+    auto code = parse_error_code(row.text_or(3, ""));
     if (!row.is_null(2) || !code || !is_business_refusal(*code)) {
       return Status(ErrorCode::kInternal,
                     fmt::format("idempotency record {}: not a business refusal", entry.key));

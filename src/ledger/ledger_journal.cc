@@ -113,14 +113,6 @@ class Reader {
   bool failed_ = false;
 };
 
-std::optional<ErrorCode> parse_error_name(std::string_view name) {
-  for (auto code = ErrorCode::kOk; code <= ErrorCode::kInternal;
-       code = static_cast<ErrorCode>(static_cast<int>(code) + 1)) {
-    if (error_name(code) == name) return code;
-  }
-  return std::nullopt;
-}
-
 Status corrupt_entry(std::string_view what) {
   return Status(ErrorCode::kInternal, fmt::format("ledger journal entry: {}", what));
 }
@@ -287,7 +279,7 @@ Status read_key(Reader& r, JournalKey& k) {
   std::string refusal = r.text();
   k.refusal_detail = r.text();
   if (k.transfer_id == 0) {
-    auto code = parse_error_name(refusal);
+    auto code = parse_error_code(refusal);
     if (!code || !is_business_refusal(*code)) return corrupt_entry("a key with no outcome");
     k.refusal = *code;
   }
@@ -301,6 +293,19 @@ void read_balances(Reader& r, JournalEntry& entry) {
     b.pending_debit_minor = r.integer();
     b.pending_credit_minor = r.integer();
   }
+}
+
+// The fields of a transfer from its amount to its key, the same in both versions.
+void read_transfer_body(Reader& r, Transfer& t) {
+  t.amount_minor = r.integer();
+  t.currency = r.text();
+  t.category = r.text();
+  t.reference = r.text();
+  t.description = r.text();
+  t.expires_at_ms = r.optional();
+  t.debit_balance_after_minor = r.integer();
+  t.credit_balance_after_minor = r.integer();
+  t.idempotency_key = r.text();
 }
 
 // Version 1 (builds before 2026-11-30), read so that a journal left by one is still applied.
@@ -323,15 +328,7 @@ Result<JournalEntry> decode_version_1(Reader& r) {
     t.pending_id = r.integer();
     t.debit_account_id = r.integer();
     t.credit_account_id = r.integer();
-    t.amount_minor = r.integer();
-    t.currency = r.text();
-    t.category = r.text();
-    t.reference = r.text();
-    t.description = r.text();
-    t.expires_at_ms = r.optional();
-    t.debit_balance_after_minor = r.integer();
-    t.credit_balance_after_minor = r.integer();
-    t.idempotency_key = r.text();
+    read_transfer_body(r, t);
     t.created_at_ms = r.integer();
     t.resolved_at_ms = r.optional();
     if (r.failed()) break;
@@ -377,15 +374,7 @@ Result<JournalEntry> decode_version_2(Reader& r) {
     t.pending_id = r.optional().value_or(0);
     t.debit_account_id = account_at(r.integer());
     t.credit_account_id = account_at(r.integer());
-    t.amount_minor = r.integer();
-    t.currency = r.text();
-    t.category = r.text();
-    t.reference = r.text();
-    t.description = r.text();
-    t.expires_at_ms = r.optional();
-    t.debit_balance_after_minor = r.integer();
-    t.credit_balance_after_minor = r.integer();
-    t.idempotency_key = r.text();
+    read_transfer_body(r, t);
     t.created_at_ms = entry.created_at_ms;
     t.resolved_at_ms = r.optional();
     const char marker = r.letter();
