@@ -75,8 +75,8 @@ void add_profiles_commands(CLI::App& admin, int* exit_code) {
   auto import_flags = std::make_shared<ProfilesFlags>();
   auto* import = profiles->add_subcommand(
       "import",
-      "Import a vendor CSV (header iccid,imsi,ki,opc[,pin1,puk1,profile_type]); all or nothing. "
-      "Prints the count imported, or the offending lines and exits 1");
+      "Import a vendor CSV (header iccid,imsi,ki,opc[,profile_type,pin1,puk1,pin2,puk2,adm1]); all "
+      "or nothing. Prints the count imported, or the offending lines and exits 1");
   add_store_flags(*import, import_flags->store);
   import->add_option("file", import_flags->file, "The CSV file")->required();
   import
