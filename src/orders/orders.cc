@@ -961,4 +961,14 @@ Status Orders::record_download_progress(Id order_id, OrderState to, std::string_
   return impl_->record_download_progress(order_id, to, cause);
 }
 
+Result<Id> Orders::order_holding(std::string_view iccid) {
+  STATION_ASSIGN_OR_RETURN(auto connection, impl_->deps.database.acquire());
+  std::array<Value, 1> params = {std::string(iccid)};
+  STATION_ASSIGN_OR_RETURN(
+      auto rows, connection->query("SELECT id FROM orders WHERE iccid = ? ORDER BY id DESC LIMIT 1",
+                                   params));
+  if (rows.empty()) return Status(ErrorCode::kNotFound, "no order holds this profile");
+  return rows[0].int_at(0);
+}
+
 }  // namespace station::orders

@@ -233,6 +233,9 @@ class Orders {
   // failed. Ok when the order is already there (a repeated report); kConflict when the order
   // is in a state the step does not follow.
   Status record_download_progress(Id order_id, OrderState to, std::string_view cause);
+  // The newest order that holds the profile `iccid` (a remote SM-DP+ reports by ICCID).
+  // kNotFound when no order holds it.
+  Result<Id> order_holding(std::string_view iccid);
 
   // Finishes what a crash interrupted: orders left in `created`, and card orders whose payment
   // deadline passed. start() runs it once; the sweeper runs the timeout part periodically.
