@@ -110,6 +110,28 @@ Status check_config(const RemoteSmdpConfig& config) {
   return Status::ok();
 }
 
+Result<json> parse_es2_answer(std::string_view function, int http_status,
+                              std::string_view body_text) {
+  if (http_status == 401 || http_status == 403) {
+    return Status(
+        ErrorCode::kUnauthenticated,
+        fmt::format("the SM-DP+ refused Station's ES2+ credential (HTTP {})", http_status));
+  }
+  if (http_status != 200) {
+    return Status(ErrorCode::kUnavailable, fmt::format("the SM-DP+ answered ES2+ {} with HTTP {}",
+                                                       function, http_status));
+  }
+  json parsed = json::parse(body_text, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_discarded() || !parsed.is_object()) return malformed(function, "not a JSON object");
+  const json header = parsed.value("header", json::object());
+  const json status =
+      header.is_object() ? header.value("functionExecutionStatus", json::object()) : json::object();
+  const std::string outcome = status.is_object() ? text_of(status, "status") : "";
+  if (outcome == "Executed-Success" || outcome == "Executed-WithWarning") return parsed;
+  if (outcome.empty()) return malformed(function, "no header.functionExecutionStatus.status");
+  return refusal(function, status);
+}
+
 Es2Client::Es2Client(RemoteSmdpConfig config)
     : config_(std::move(config)),
       http_(http::ClientOptions{.ca_file = config_.ca_file,
@@ -125,24 +147,7 @@ Result<json> Es2Client::call(std::string_view function, json fields) {
       auto response,
       http_.send(es2_request(fmt::format("{}/gsma/rsp2/es2plus/{}", config_.base_url, function),
                              fields.dump(), config_.bearer_token)));
-  if (response.status == 401 || response.status == 403) {
-    return Status(
-        ErrorCode::kUnauthenticated,
-        fmt::format("the SM-DP+ refused Station's ES2+ credential (HTTP {})", response.status));
-  }
-  if (response.status != 200) {
-    return Status(ErrorCode::kUnavailable, fmt::format("the SM-DP+ answered ES2+ {} with HTTP {}",
-                                                       function, response.status));
-  }
-  json parsed = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded() || !parsed.is_object()) return malformed(function, "not a JSON object");
-  const json header = parsed.value("header", json::object());
-  const json status =
-      header.is_object() ? header.value("functionExecutionStatus", json::object()) : json::object();
-  const std::string outcome = status.is_object() ? text_of(status, "status") : "";
-  if (outcome == "Executed-Success" || outcome == "Executed-WithWarning") return parsed;
-  if (outcome.empty()) return malformed(function, "no header.functionExecutionStatus.status");
-  return refusal(function, status);
+  return parse_es2_answer(function, response.status, response.body);
 }
 
 Result<std::string> Es2Client::download_order(std::optional<std::string_view> iccid,

@@ -40,6 +40,12 @@ Status check_es2_link(std::string_view url, std::string_view ca_file, std::strin
 // A POST of `body` to `url` with the binding's headers and, when given, the bearer token.
 http::ClientRequest es2_request(std::string url, std::string body, std::string_view bearer_token);
 
+// The answer of ES2+ `function` from its HTTP status and body (at most kEs2ResponseBytesMax
+// bytes, as the client reads it): the JSON object on "Executed-Success" or
+// "Executed-WithWarning"; otherwise the Status named above.
+Result<nlohmann::json> parse_es2_answer(std::string_view function, int http_status,
+                                        std::string_view body);
+
 struct RemoteSmdpConfig {
   std::string base_url;                          // https://host[:port] of the remote SM-DP+
   std::string ca_file;                           // PEM trust anchors of its TLS certificate

@@ -13,18 +13,6 @@ namespace {
 constexpr std::string_view kEs9 = "/gsma/rsp2/es9plus/";
 constexpr std::string_view kEs2 = "/gsma/rsp2/es2plus/";
 
-http::Response binding_response(int status, std::string body) {
-  http::Response response = http::json_response(status, std::move(body));
-  response.content_type = "application/json;charset=UTF-8";
-  response.headers.emplace_back("X-Admin-Protocol", std::string(kAdminProtocol));
-  return response;
-}
-
-bool has_admin_protocol(const http::Request& request) {
-  auto header = request.header("x-admin-protocol");
-  return header && header->substr(0, kAdminProtocolPrefix.size()) == kAdminProtocolPrefix;
-}
-
 // The answer of an ES9+ function: its fields, its SGP.22 failure, or 500.
 template <class T, class Fields>
 http::Response answer(Outcome<T> outcome, const http::Request& request, Fields fields) {
@@ -93,6 +81,18 @@ http::Response es2_status(const Status& status, const http::Request& request,
 }
 
 }  // namespace
+
+http::Response binding_response(int status, std::string body) {
+  http::Response response = http::json_response(status, std::move(body));
+  response.content_type = "application/json;charset=UTF-8";
+  response.headers.emplace_back("X-Admin-Protocol", std::string(kAdminProtocol));
+  return response;
+}
+
+bool has_admin_protocol(const http::Request& request) {
+  auto header = request.header("x-admin-protocol");
+  return header && header->substr(0, kAdminProtocolPrefix.size()) == kAdminProtocolPrefix;
+}
 
 void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& authenticator,
                      WorkerPool& workers) {

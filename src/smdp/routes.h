@@ -20,6 +20,11 @@
 
 namespace station::smdp {
 
+// An answer of the binding: JSON with its Content-Type and X-Admin-Protocol headers.
+http::Response binding_response(int status, std::string body);
+// The request carries X-Admin-Protocol: gsma/rsp/v2.x.y.
+bool has_admin_protocol(const http::Request& request);
+
 // `smdp`, `authenticator` and `workers` must outlive the router's use; join `workers` after the
 // server has stopped and before it is destroyed, so no call answers a destroyed server.
 void add_smdp_routes(http::Router& router, Smdp& smdp, auth::Authenticator& authenticator,
