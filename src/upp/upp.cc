@@ -43,7 +43,7 @@ constexpr std::uint8_t kAlgorithmMilenage = 1;
 constexpr std::uint8_t kAlgorithmOptions = 0x00;
 
 // PINKeyReferenceValue and PUKKeyReferenceValue of the codes Station fills in.
-constexpr std::int64_t kPinAppl1 = 1;         // PIN1
+constexpr std::int64_t kPinAppl1 = 1;          // PIN1
 constexpr std::int64_t kSecondPinAppl1 = 129;  // PIN2 (the USIM's local PIN)
 constexpr std::int64_t kAdm1 = 10;
 constexpr std::int64_t kPukAppl1 = 1;          // PUK1
@@ -51,18 +51,25 @@ constexpr std::int64_t kSecondPukAppl1 = 129;  // PUK2
 
 std::optional<ProfileCode> pin_code_of(std::int64_t key_reference) {
   switch (key_reference) {
-    case kPinAppl1: return ProfileCode::kPin1;
-    case kSecondPinAppl1: return ProfileCode::kPin2;
-    case kAdm1: return ProfileCode::kAdm1;
-    default: return std::nullopt;
+    case kPinAppl1:
+      return ProfileCode::kPin1;
+    case kSecondPinAppl1:
+      return ProfileCode::kPin2;
+    case kAdm1:
+      return ProfileCode::kAdm1;
+    default:
+      return std::nullopt;
   }
 }
 
 std::optional<ProfileCode> puk_code_of(std::int64_t key_reference) {
   switch (key_reference) {
-    case kPukAppl1: return ProfileCode::kPuk1;
-    case kSecondPukAppl1: return ProfileCode::kPuk2;
-    default: return std::nullopt;
+    case kPukAppl1:
+      return ProfileCode::kPuk1;
+    case kSecondPukAppl1:
+      return ProfileCode::kPuk2;
+    default:
+      return std::nullopt;
   }
 }
 
@@ -214,8 +221,8 @@ Status check_pe_header(const der::Element& pe, std::string_view what) {
 
 Status check_template_id(const der::Element& pe, ByteView expected, std::string_view what) {
   auto id = child(pe, ctx(1));
-  if (!id || !std::equal(id->value().begin(), id->value().end(), expected.begin(),
-                         expected.end())) {
+  if (!id ||
+      !std::equal(id->value().begin(), id->value().end(), expected.begin(), expected.end())) {
     return refused(fmt::format("{} has another templateID than the one it needs", what));
   }
   return Status();
@@ -264,7 +271,7 @@ Status check_code(ProfileCode code, const secrets::SecretString& value) {
 }
 
 // A code's 8 bytes at `at`: ADM1 as 16 hex digits is the bytes themselves; otherwise the digits as
-// ASCII padded with FF (TS 102 221 section 9.5.1). Written straight into `out`.
+// ASCII padded with FF (as ETSI TS 102 221 codes a PIN). Written straight into `out`.
 void write_code(std::string& out, std::size_t at, const secrets::SecretString& value) {
   std::string_view text = value.view();
   if (text.size() == 2 * kCodeValueBytes) {
@@ -317,8 +324,8 @@ class TemplateParser {
     }
     if (package.empty()) return refused("empty");
     auto document = der::Document::parse(
-        package, der::Limits{.max_bytes = kMaxTemplateBytes, .max_elements = 16 * 1024,
-                             .max_depth = 16});
+        package,
+        der::Limits{.max_bytes = kMaxTemplateBytes, .max_elements = 16 * 1024, .max_depth = 16});
     if (!document.is_ok()) return refused(document.status());
     std::size_t index = 0;
     bool ended = false;
@@ -341,14 +348,20 @@ class TemplateParser {
       switch (n) {
         case kPeHeader:
           return refused("a second header");
-        case kPeMf:
+        case kPeMf: {
           ++mf_count;
-          STATION_RETURN_IF_ERROR(mf(pe));
+          STATION_ASSIGN_OR_RETURN(
+              out_.ef_iccid_at_,
+              filled_file(pe, "mf", kTemplateMf, 4, kIccidBcdBytes, "the mf's ef-iccid"));
           break;
-        case kPeUsim:
+        }
+        case kPeUsim: {
           ++usim_count;
-          STATION_RETURN_IF_ERROR(usim(pe));
+          STATION_ASSIGN_OR_RETURN(
+              out_.ef_imsi_at_,
+              filled_file(pe, "usim", kTemplateUsim, 3, kImsiFileBytes, "the usim's ef-imsi"));
           break;
+        }
         case kPeAkaParameter:
           ++aka_count;
           STATION_RETURN_IF_ERROR(aka(pe));
@@ -405,34 +418,27 @@ class TemplateParser {
     if (iccid->value().size() != kIccidBcdBytes) return refused("header iccid is not 10 bytes");
     const std::size_t after_iccid = at(iccid->encoded()) + iccid->encoded().size();
     fields.optional(ctx(4));  // pol
-    for (auto [n, what] : {std::pair{5u, "eUICC-Mandatory-services"},
-                           std::pair{6u, "eUICC-Mandatory-GFSTEList"}}) {
+    for (auto [n, what] :
+         {std::pair{5u, "eUICC-Mandatory-services"}, std::pair{6u, "eUICC-Mandatory-GFSTEList"}}) {
       auto list = fields.required(ctx_c(n), what);
       if (!list.is_ok()) return fault(list.status());
     }
     // What follows iccid (pol, services, the GFSTE list and any later field) is kept as encoded.
-    out_.header_after_iccid_.assign(out_.package_.begin() + static_cast<std::ptrdiff_t>(after_iccid),
-                                    out_.package_.begin() +
-                                        static_cast<std::ptrdiff_t>(out_.header_end_));
+    out_.header_after_iccid_.assign(
+        out_.package_.begin() + static_cast<std::ptrdiff_t>(after_iccid),
+        out_.package_.begin() + static_cast<std::ptrdiff_t>(out_.header_end_));
     return Status();
   }
 
-  Status mf(const der::Element& pe) {
-    STATION_RETURN_IF_ERROR(check_pe_header(pe, "mf"));
-    STATION_RETURN_IF_ERROR(check_template_id(pe, kTemplateMf, "mf"));
-    STATION_ASSIGN_OR_RETURN(ByteView content,
-                             sole_file_content(pe, 4, kIccidBcdBytes, "the mf's ef-iccid"));
-    out_.ef_iccid_at_ = at(content);
-    return Status();
-  }
-
-  Status usim(const der::Element& pe) {
-    STATION_RETURN_IF_ERROR(check_pe_header(pe, "usim"));
-    STATION_RETURN_IF_ERROR(check_template_id(pe, kTemplateUsim, "usim"));
-    STATION_ASSIGN_OR_RETURN(ByteView content,
-                             sole_file_content(pe, 3, kImsiFileBytes, "the usim's ef-imsi"));
-    out_.ef_imsi_at_ = at(content);
-    return Status();
+  // Where a file-system PE (mf, usim) gets its per-profile contents: it must have `template_id`
+  // and a File [n] with one fillFileContent of `size` bytes.
+  Result<std::size_t> filled_file(const der::Element& pe, std::string_view what,
+                                  ByteView template_id, std::uint32_t n, std::size_t size,
+                                  std::string_view file) {
+    STATION_RETURN_IF_ERROR(check_pe_header(pe, what));
+    STATION_RETURN_IF_ERROR(check_template_id(pe, template_id, what));
+    STATION_ASSIGN_OR_RETURN(ByteView content, sole_file_content(pe, n, size, file));
+    return at(content);
   }
 
   Status aka(const der::Element& pe) {
@@ -559,9 +565,12 @@ Result<secrets::SecretString> ProfileTemplate::build(const UppInput& input) cons
   out.append(reinterpret_cast<const char*>(package_.data() + header_end_), body_bytes);
   assert(out.size() == total);
   // Slots are offsets in the template; the body moved by the header's change of size.
-  auto slot = [&](std::size_t template_at) { return template_at - header_end_ + new_header.size(); };
+  auto slot = [&](std::size_t template_at) {
+    return template_at - header_end_ + new_header.size();
+  };
 
-  std::copy(iccid.begin(), iccid.end(), out.begin() + static_cast<std::ptrdiff_t>(slot(ef_iccid_at_)));
+  std::copy(iccid.begin(), iccid.end(),
+            out.begin() + static_cast<std::ptrdiff_t>(slot(ef_iccid_at_)));
   std::copy(imsi.begin(), imsi.end(), out.begin() + static_cast<std::ptrdiff_t>(slot(ef_imsi_at_)));
   write_key(out, slot(key_at_), input.secrets.ki);
   write_key(out, slot(opc_at_), input.secrets.opc);
@@ -594,10 +603,10 @@ Bytes built_in_template_der() {
   const Bytes no_iccid(kIccidBcdBytes, 0xFF);
   const Bytes no_imsi(kImsiFileBytes, 0xFF);
   const std::array<std::uint8_t, kAkaKeyBytes> no_key{};
-  const std::array<std::uint8_t, kCodeValueBytes> pin_0000 = {'0', '0', '0', '0',
-                                                               0xFF, 0xFF, 0xFF, 0xFF};
+  const std::array<std::uint8_t, kCodeValueBytes> pin_0000 = {'0',  '0',  '0',  '0',
+                                                              0xFF, 0xFF, 0xFF, 0xFF};
   const std::array<std::uint8_t, kCodeValueBytes> no_code = {'0', '0', '0', '0',
-                                                              '0', '0', '0', '0'};
+                                                             '0', '0', '0', '0'};
   std::int64_t id = 0;
   Builder b;
 

@@ -41,6 +41,8 @@
 //   the package  = ProfileElement ProfileElement ... (concatenated, no outer SEQUENCE)
 //   ProfileElement ::= CHOICE {
 //     header        [0]  ProfileHeader     A0
+//     pinCodes      [2]  PE-PINCodes       A2
+//     pukCodes      [3]  PE-PUKCodes       A3
 //     akaParameter  [4]  PE-AKAParameter   A4
 //     end           [10] PE-End            AA
 //     mf            [16] PE-MF             B0
@@ -79,7 +81,7 @@
 //     digit 1; then two digits per byte, low nibble first; an unused high nibble is F, unused
 //     bytes FF. 460011234567890 -> 08 49 06 10 21 43 65 87 09.
 //
-// PE-PINCodes [2] ::= SEQUENCE { pin-Header [0] PEHeader, pinCodes [1] CHOICE {
+//   PE-PINCodes [2] ::= SEQUENCE { pin-Header [0] PEHeader, pinCodes [1] CHOICE {
 //     pinconfig [0] SEQUENCE OF PINConfiguration, filePath [1] OCTET STRING } }
 //   PINConfiguration ::= SEQUENCE { keyReference [0] INTEGER, pinValue [1] OCTET STRING (SIZE 8),
 //     unblockingPINReference [2] INTEGER OPTIONAL, pinAttributes [3] UInt8 DEFAULT 7,
@@ -87,7 +89,7 @@
 //   PE-PUKCodes [3] ::= SEQUENCE { puk-Header [0] PEHeader, pukCodes [1] SEQUENCE OF
 //     PUKConfiguration { keyReference [0] INTEGER, pukValue [1] OCTET STRING (SIZE 8),
 //     maxNumOfAttemps-retryNumLeft [2] UInt8 DEFAULT 170 } }
-//   A PIN or PUK (ETSI TS 102 221 section 9.5.1) is its digits as ASCII, padded to 8 bytes with
+//   A PIN or PUK (as ETSI TS 102 221 codes them) is its digits as ASCII, padded to 8 bytes with
 //   FF: 1234 -> 31 32 33 34 FF FF FF FF. ADM1 given as 16 hex digits is the 8 bytes themselves.
 //
 // The built-in template: header (version 2.3, profileType "Station"), mf (ef-iccid), PE-PUKCodes

@@ -114,10 +114,10 @@ TEST(UppTest, PackageIsASequenceOfProfileElements) {
   for (const der::Element& pe : document->elements()) tags.push_back(pe.tag());
   // header [0], mf [16], pukCodes [3], pinCodes [2], usim [19], pinCodes [2], akaParameter [4],
   // end [10]: A0 B0 A3 A2 B3 A2 A4 AA.
-  const std::vector<Tag> expected = {
-      Tag::context(0, true),  Tag::context(16, true), Tag::context(3, true),
-      Tag::context(2, true),  Tag::context(19, true), Tag::context(2, true),
-      Tag::context(4, true),  Tag::context(10, true)};
+  const std::vector<Tag> expected = {Tag::context(0, true),  Tag::context(16, true),
+                                     Tag::context(3, true),  Tag::context(2, true),
+                                     Tag::context(19, true), Tag::context(2, true),
+                                     Tag::context(4, true),  Tag::context(10, true)};
   EXPECT_EQ(tags, expected);
   EXPECT_EQ(bytes[0], 0xA0);
 
@@ -222,8 +222,8 @@ TEST(UppTest, BadInputsRefused) {
     ASSERT_FALSE(upp.is_ok()) << imsi;
     EXPECT_EQ(upp.status().code(), ErrorCode::kValidationFailed);
   }
-  for (std::string type : {std::string(101, 'a'), std::string("a\nb"),
-                           std::string("\xC3\x28"), std::string("\xC0\x80")}) {
+  for (std::string type : {std::string(101, 'a'), std::string("a\nb"), std::string("\xC3\x28"),
+                           std::string("\xC0\x80")}) {
     auto upp = build(good, "89860118000000000018", "460011234567890", type);
     ASSERT_FALSE(upp.is_ok()) << type;
     EXPECT_EQ(upp.status().code(), ErrorCode::kValidationFailed);
@@ -313,7 +313,8 @@ TEST(UppTest, MissingCodesKeepThePinsAndDrawThePuks) {
     EXPECT_EQ(value_after(view_of(*upp), pin2), "0000\xFF\xFF\xFF\xFF");
     for (const Bytes* drawn : {&puk1, &adm1}) {
       std::string value = value_after(view_of(*upp), *drawn);
-      EXPECT_TRUE(std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }));
+      EXPECT_TRUE(
+          std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }));
     }
   }
   EXPECT_NE(value_after(view_of(*first), puk1), value_after(view_of(*second), puk1));
@@ -321,9 +322,9 @@ TEST(UppTest, MissingCodesKeepThePinsAndDrawThePuks) {
 }
 
 TEST(UppTest, BadCodesRefusedWithoutQuotingThem) {
-  for (auto [code, value] : {std::pair{ProfileCode::kPin1, "123"},
-                             std::pair{ProfileCode::kPuk1, "1234567"},
-                             std::pair{ProfileCode::kAdm1, "0A1B2C3D4E5F6A7G"}}) {
+  for (auto [code, value] :
+       {std::pair{ProfileCode::kPin1, "123"}, std::pair{ProfileCode::kPuk1, "1234567"},
+        std::pair{ProfileCode::kAdm1, "0A1B2C3D4E5F6A7G"}}) {
     auto s = make_secrets();
     set_code(s, code, value);
     auto upp = build(s);
@@ -369,35 +370,78 @@ const Bytes kIdUsim = hex("67 81 0F 01 02 04");
 std::vector<Bytes> vendor_template() {
   std::vector<Bytes> pes;
   der::Builder header;
-  header.begin(ctx_c(0)).integer(ctx(0), 3).integer(ctx(1), 3)
+  header.begin(ctx_c(0))
+      .integer(ctx(0), 3)
+      .integer(ctx(1), 3)
       .primitive(ctx(3), hex("98 10 32 54 76 98 10 32 54 F6"))
-      .begin(ctx_c(5)).null(ctx(1)).end().begin(ctx_c(6)).end().end();
+      .begin(ctx_c(5))
+      .null(ctx(1))
+      .end()
+      .begin(ctx_c(6))
+      .end()
+      .end();
   pes.push_back(encoded(std::move(header)));
   der::Builder mf;
-  mf.begin(ctx_c(16)).begin(ctx_c(0)).integer(ctx(1), 1).end().primitive(ctx(1), kIdMf)
-      .begin(ctx_c(2)).end()
-      .begin(ctx_c(4)).begin(ctx_c(1)).primitive(ctx(2), hex("2F E2")).end()
-      .primitive(ctx(3), Bytes(10, 0x11)).end()
+  mf.begin(ctx_c(16))
+      .begin(ctx_c(0))
+      .integer(ctx(1), 1)
+      .end()
+      .primitive(ctx(1), kIdMf)
+      .begin(ctx_c(2))
+      .end()
+      .begin(ctx_c(4))
+      .begin(ctx_c(1))
+      .primitive(ctx(2), hex("2F E2"))
+      .end()
+      .primitive(ctx(3), Bytes(10, 0x11))
+      .end()
       .end();
   pes.push_back(encoded(std::move(mf)));
   der::Builder non_standard;
-  non_standard.begin(ctx_c(9)).begin(ctx_c(0)).integer(ctx(1), 2).end()
-      .primitive(ctx(1), hex("2A 03")).primitive(ctx(2), hex("CA FE")).end();
+  non_standard.begin(ctx_c(9))
+      .begin(ctx_c(0))
+      .integer(ctx(1), 2)
+      .end()
+      .primitive(ctx(1), hex("2A 03"))
+      .primitive(ctx(2), hex("CA FE"))
+      .end();
   pes.push_back(encoded(std::move(non_standard)));
   der::Builder usim;
-  usim.begin(ctx_c(19)).begin(ctx_c(0)).integer(ctx(1), 3).end().primitive(ctx(1), kIdUsim)
-      .begin(ctx_c(3)).primitive(ctx(3), Bytes(9, 0x22)).end().end();
+  usim.begin(ctx_c(19))
+      .begin(ctx_c(0))
+      .integer(ctx(1), 3)
+      .end()
+      .primitive(ctx(1), kIdUsim)
+      .begin(ctx_c(3))
+      .primitive(ctx(3), Bytes(9, 0x22))
+      .end()
+      .end();
   pes.push_back(encoded(std::move(usim)));
   der::Builder pins;
-  pins.begin(ctx_c(2)).begin(ctx_c(0)).integer(ctx(1), 4).end()
-      .begin(ctx_c(1)).primitive(ctx(1), hex("7F F1")).end().end();
+  pins.begin(ctx_c(2))
+      .begin(ctx_c(0))
+      .integer(ctx(1), 4)
+      .end()
+      .begin(ctx_c(1))
+      .primitive(ctx(1), hex("7F F1"))
+      .end()
+      .end();
   pes.push_back(encoded(std::move(pins)));
   der::Builder aka;
-  aka.begin(ctx_c(4)).begin(ctx_c(0)).integer(ctx(1), 5).end()
-      .begin(ctx_c(1)).begin(ctx_c(1)).integer(ctx(0), 1).primitive(ctx(1), hex("00"))
+  aka.begin(ctx_c(4))
+      .begin(ctx_c(0))
+      .integer(ctx(1), 5)
+      .end()
+      .begin(ctx_c(1))
+      .begin(ctx_c(1))
+      .integer(ctx(0), 1)
+      .primitive(ctx(1), hex("00"))
       .primitive(ctx(2), hex("000102030405060708090A0B0C0D0E0F"))
-      .primitive(ctx(3), hex("000102030405060708090A0B0C0D0E0F")).end().end()
-      .primitive(ctx(2), hex("0A")).end();
+      .primitive(ctx(3), hex("000102030405060708090A0B0C0D0E0F"))
+      .end()
+      .end()
+      .primitive(ctx(2), hex("0A"))
+      .end();
   pes.push_back(encoded(std::move(aka)));
   der::Builder extension;
   extension.begin(ctx_c(40)).primitive(ctx(0), hex("01")).end();
@@ -439,7 +483,8 @@ TEST(UppTemplateTest, VendorTemplateFilledInPlace) {
             : hex("A0 25 80 01 03 81 01 03 82 0B 76 65 6E 64 6F 72 20 74 79 70 65"
                   "83 0A 98 68 10 81 00 00 00 00 00 81 A5 02 81 00 A6 00");
     EXPECT_EQ(out[0], expected_header);
-    EXPECT_EQ(count(out[1], hex("A4 12 A1 04 82 02 2F E2 83 0A 98 68 10 81 00 00 00 00 00 81")), 1u);
+    EXPECT_EQ(count(out[1], hex("A4 12 A1 04 82 02 2F E2 83 0A 98 68 10 81 00 00 00 00 00 81")),
+              1u);
     EXPECT_EQ(count(out[3], hex("A3 0B 83 09 08 49 06 10 21 43 65 87 09")), 1u);
     EXPECT_EQ(count(out[5], hex(kKiHex)), 1u);
     EXPECT_EQ(count(out[5], hex(kOpcHex)), 1u);
@@ -468,15 +513,27 @@ TEST(UppTemplateTest, WrongStructuresRefused) {
   };
   auto usim_with_imsi = [](Bytes file) {
     der::Builder b;
-    b.begin(ctx_c(19)).begin(ctx_c(0)).integer(ctx(1), 3).end().primitive(ctx(1), kIdUsim)
-        .raw(file).end();
+    b.begin(ctx_c(19))
+        .begin(ctx_c(0))
+        .integer(ctx(1), 3)
+        .end()
+        .primitive(ctx(1), kIdUsim)
+        .raw(file)
+        .end();
     return encoded(std::move(b));
   };
   auto aka_with = [](std::int64_t algorithm, std::size_t key_bytes, bool rotation) {
     der::Builder b;
-    b.begin(ctx_c(4)).begin(ctx_c(0)).integer(ctx(1), 5).end().begin(ctx_c(1)).begin(ctx_c(1))
-        .integer(ctx(0), algorithm).primitive(ctx(1), hex("00"))
-        .primitive(ctx(2), Bytes(key_bytes, 0)).primitive(ctx(3), Bytes(16, 0));
+    b.begin(ctx_c(4))
+        .begin(ctx_c(0))
+        .integer(ctx(1), 5)
+        .end()
+        .begin(ctx_c(1))
+        .begin(ctx_c(1))
+        .integer(ctx(0), algorithm)
+        .primitive(ctx(1), hex("00"))
+        .primitive(ctx(2), Bytes(key_bytes, 0))
+        .primitive(ctx(3), Bytes(16, 0));
     if (rotation) b.primitive(ctx(4), hex("4000204060"));
     b.end().end().end();
     return encoded(std::move(b));
@@ -497,7 +554,12 @@ TEST(UppTemplateTest, WrongStructuresRefused) {
       {"empty", {}},
       {"not DER", hex("A0 05 01")},
       {"too large", Bytes(kMaxTemplateBytes + 1, 0)},
-      {"header not first", [&] { auto p = good; std::swap(p[0], p[1]); return joined(p); }()},
+      {"header not first",
+       [&] {
+         auto p = good;
+         std::swap(p[0], p[1]);
+         return joined(p);
+       }()},
       {"no header", without(0)},
       {"two headers", with_at(1, good[0])},
       {"no mf", without(1)},
@@ -506,15 +568,24 @@ TEST(UppTemplateTest, WrongStructuresRefused) {
       {"no aka", without(5)},
       {"two aka", with_at(5, good[5])},
       {"no end", without(7)},
-      {"after end", [&] { auto p = good; p.push_back(good[2]); return joined(p); }()},
+      {"after end",
+       [&] {
+         auto p = good;
+         p.push_back(good[2]);
+         return joined(p);
+       }()},
       {"universal element", with_at(2, encoded(std::move(universal)))},
-      {"wrong usim templateID", replaced(3, [&] {
-         Bytes pe = good[3];
-         pe[std::search(pe.begin(), pe.end(), kIdUsim.begin(), kIdUsim.end()) - pe.begin() + 5] = 5;
-         return pe;
-       }())},
+      {"wrong usim templateID",
+       replaced(3,
+                [&] {
+                  Bytes pe = good[3];
+                  pe[std::search(pe.begin(), pe.end(), kIdUsim.begin(), kIdUsim.end()) -
+                     pe.begin() + 5] = 5;
+                  return pe;
+                }())},
       {"short ef-imsi", replaced(3, usim_with_imsi(hex("A3 0A 83 08 00 00 00 00 00 00 00 00")))},
-      {"ef-imsi offset", replaced(3, usim_with_imsi(hex("A3 0E 82 01 00 83 09 00 00 00 00 00 00 00 00 00")))},
+      {"ef-imsi offset",
+       replaced(3, usim_with_imsi(hex("A3 0E 82 01 00 83 09 00 00 00 00 00 00 00 00 00")))},
       {"no ef-imsi content", replaced(3, usim_with_imsi(hex("A3 00")))},
       {"tuak", replaced(5, aka_with(2, 16, false))},
       {"short key", replaced(5, aka_with(1, 15, false))},
