@@ -191,7 +191,7 @@ Result<std::size_t> ProgressCallbacks::deliver_due() {
   return delivered;
 }
 
-void ProgressCallbacks::start() {
+void ProgressCallbacks::start(const storage::OwnershipLock& /*owner*/) {
   std::lock_guard guard(mutex_);
   if (sender_.joinable()) return;
   stopping_ = false;

@@ -21,8 +21,11 @@
 // Rows go out in the order they were queued; a pass stops at the first failure so that a later
 // point never overtakes an earlier one. At most queue_max rows wait: beyond it a report is
 // dropped (counted, logged), not the SM-DP+'s work. The functionCallIdentifier stays the same on
-// every try, so the operator can tell a repeat. One sender per database: two processes sending
-// from one store could each send a row once.
+// every try, so the operator can tell a repeat. One sender per database, or two processes could
+// each send a row once: the sender runs only in the process that holds the store's ownership
+// lock (storage::Database::lock_exclusive, which `station serve` and `station smdp` take at start
+// and which a second process on the same SQLite file or PostgreSQL database cannot get), so
+// start() asks for it.
 #pragma once
 
 #include <condition_variable>
@@ -91,8 +94,9 @@ class ProgressCallbacks {
   // One delivery pass over the rows due now: how many were delivered.
   Result<std::size_t> deliver_due();
 
-  // A thread that runs deliver_due every poll_interval_ms until stop().
-  void start();
+  // A thread that runs deliver_due every poll_interval_ms until stop(). `owner` is this
+  // process's hold on the store (it must outlive stop()): no other process sends meanwhile.
+  void start(const storage::OwnershipLock& owner);
   void stop();
 
  private:

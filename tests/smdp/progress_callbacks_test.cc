@@ -197,13 +197,45 @@ TEST_P(ProgressCallbacksTest, StationsOwnOrdersAreNotReportedToTheOperator) {
 }
 
 TEST_P(ProgressCallbacksTest, TheSenderThreadDeliversWithoutBeingAsked) {
-  callbacks_->start();
+  auto owner = database_->lock_exclusive();
+  ASSERT_TRUE(owner.is_ok()) << owner.status().to_string();
+  callbacks_->start(**owner);
   ASSERT_TRUE(callbacks_->enqueue(ProgressInfo{.iccid = test_iccid(2)}).is_ok());
   for (int i = 0; i < 200 && endpoint_->received().empty(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   callbacks_->stop();
   EXPECT_EQ(endpoint_->received().size(), 1u);
+}
+
+// The sender's lease is the store's ownership lock, which `station serve` and `station smdp`
+// take at start: while one process holds it, a second on the same store (another Database on
+// the same URL, as another process would open it) cannot take it, so it never starts a sender
+// and each report goes out once; when the first goes, the second can take over.
+TEST_P(ProgressCallbacksTest, OnlyTheProcessThatOwnsTheStoreSends) {
+  auto owner = database_->lock_exclusive();
+  ASSERT_TRUE(owner.is_ok()) << owner.status().to_string();
+  auto other = storage::Database::open(scratch_->options());
+  ASSERT_TRUE(other.is_ok()) << other.status().to_string();
+  auto refused = (*other)->lock_exclusive();
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), ErrorCode::kUnavailable);
+
+  callbacks_->start(**owner);
+  ASSERT_TRUE(callbacks_->enqueue(ProgressInfo{.iccid = test_iccid(2)}).is_ok());
+  for (int i = 0; i < 200 && endpoint_->received().empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  callbacks_->stop();
+  EXPECT_EQ(endpoint_->received().size(), 1u);
+
+  owner->reset();
+  auto next = (*other)->lock_exclusive();
+  EXPECT_TRUE(next.is_ok()) << next.status().to_string();
+  ProgressCallbacks successor(**other, *ids_, *clock_, metrics_, config_, address_);
+  successor.start(**next);
+  successor.stop();
+  EXPECT_EQ(endpoint_->received().size(), 1u);  // nothing left to send twice
 }
 
 TEST(ProgressCallbackConfigTest, RefusesWhatCannotWork) {
