@@ -16,6 +16,7 @@
 #include "api/v1.h"
 #include "orders/activation.h"
 #include "schema/migrations.h"
+#include "smdp/progress_report.h"
 #include "spdlog/spdlog.h"
 
 namespace station::cli {
@@ -127,7 +128,11 @@ Status App::start_orders() {
       api::OrderRoutesContext{*authenticator_, *billing_, *audit_, *orders_, *payments_, *ids_,
                               *clock_, metrics_});
   api::add_order_routes(router_, *api_->orders);
-  if (smdp_) {
+  if (options_.remote_smdp) {
+    // The remote SM-DP+ reports its downloads through the ES2+ listener below.
+    es2_ = smdp::make_remote_es2_port(*options_.remote_smdp);
+    orders_->set_es2(es2_.get());
+  } else if (smdp_) {
     es2_ = smdp::make_es2_port(smdp_->smdp());
     orders_->set_es2(es2_.get());
     orders::Orders* orders = orders_.get();
@@ -164,6 +169,12 @@ Status App::start_orders() {
                                              *ids_, *clock_},
                     console_options));
   console_->add_routes(router_);
+  if (options_.es2_listener) {
+    smdp::add_progress_report_route(es2_router_, *authenticator_, *orders_);
+    es2_server_ = std::make_unique<http::Server>(*options_.es2_listener, es2_router_, metrics_,
+                                                 options_.access_log);
+    STATION_RETURN_IF_ERROR(es2_server_->listen());
+  }
   payments_->start();
   orders_->start();
   return Status::ok();
@@ -177,7 +188,7 @@ Status App::start_smdp() {
       smdp_, SmdpService::start(serve,
                                 smdp::SmdpDependencies{*database_, *inventory_, *keyring_, *ids_,
                                                        *clock_, metrics_},
-                                *authenticator_, metrics_, options_.access_log));
+                                *ownership_, *authenticator_, metrics_, options_.access_log));
   return Status::ok();
 }
 
@@ -266,11 +277,17 @@ std::string App::create_api_key_for_tests(const std::vector<auth::Scope>& scopes
 void App::run() {
   std::thread smdp_runner;
   if (smdp_) smdp_runner = std::thread([this] { smdp_->run(); });
+  std::thread es2_runner;
+  if (es2_server_) es2_runner = std::thread([this] { es2_server_->run(); });
   server_->run();
+  // The main listener has stopped (stop() or a signal): the others stop with it.
   if (smdp_) {
-    // The main listener has stopped (stop() or a signal): the SM-DP+ stops with it.
     smdp_->stop();
     smdp_runner.join();
+  }
+  if (es2_server_) {
+    es2_server_->stop();
+    es2_runner.join();
   }
   drain();
 }
@@ -278,6 +295,7 @@ void App::run() {
 void App::stop() {
   server_->stop();
   if (smdp_) smdp_->stop();
+  if (es2_server_) es2_server_->stop();
 }
 
 void App::stop_on_signals() { server_->stop_on_signals(); }

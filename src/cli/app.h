@@ -29,6 +29,7 @@
 #include "orders/orders.h"
 #include "orders/payments.h"
 #include "cli/smdp_service.h"
+#include "smdp/es2_client.h"
 #include "storage/database.h"
 #include "web/console.h"
 #include "web/portal.h"
@@ -61,6 +62,12 @@ struct AppOptions {
   // The SM-DP+ (src/smdp), served over HTTPS on its own listener; its address is
   // orders.smdp_address (which activation codes carry), whatever smdp->address says.
   std::optional<SmdpServeOptions> smdp;  // none: no SM-DP+
+  // A remote SM-DP+ for the orders (ES2+ over HTTPS) instead of the built-in one; its address
+  // must be orders.smdp_address. None: the built-in SM-DP+ when there is one.
+  std::optional<smdp::RemoteSmdpConfig> remote_smdp;
+  // HTTPS listener (tls set) for a remote SM-DP+'s ES2+ HandleDownloadProgressInfo into the
+  // orders (smdp/progress_report.h). None: not served.
+  std::optional<http::ServerOptions> es2_listener;
   // The subscriber portal's settings (web/portal.h); it is served under "/".
   web::PortalOptions portal;
   // The operator console's settings (web/console.h); it is served under "/console".
@@ -78,6 +85,8 @@ class App {
   std::uint16_t port() const { return server_->port(); }
   // The SM-DP+'s HTTPS port (0 when there is none).
   std::uint16_t smdp_port() const { return smdp_ ? smdp_->port() : 0; }
+  // The ES2+ progress listener's port (0 when there is none).
+  std::uint16_t es2_port() const { return es2_server_ ? es2_server_->port() : 0; }
   const std::optional<std::string>& first_admin_key() const { return first_admin_key_; }
 
   // Serves until stop() (or a signal, after stop_on_signals()); then drains in-flight requests,
@@ -140,6 +149,8 @@ class App {
   metrics::Registry metrics_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
+  http::Router es2_router_;
+  std::unique_ptr<http::Server> es2_server_;  // null without es2_listener
   std::optional<std::string> first_admin_key_;
   bool drained_ = false;
 };

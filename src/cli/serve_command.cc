@@ -39,6 +39,17 @@ std::shared_ptr<spdlog::logger> start_logging(const config::ServeConfig& config)
   return access_log;
 }
 
+namespace {
+
+// A credential file: the one given, else `in_pki` of the pki directory (when there is one).
+std::string given_or_in_pki(const config::ServeConfig& config, const std::string& given,
+                            std::string_view in_pki) {
+  if (!given.empty() || config.pki_dir.empty()) return given;
+  return config.pki_dir + "/" + std::string(in_pki);
+}
+
+}  // namespace
+
 Result<SmdpServeOptions> smdp_serve_options(const config::ServeConfig& config) {
   SmdpServeOptions smdp;
   auto listen = config::parse_host_port(config.smdp_listen);
@@ -48,9 +59,8 @@ Result<SmdpServeOptions> smdp_serve_options(const config::ServeConfig& config) {
   smdp.server = transport_options(config);
   smdp.server.listen_host = listen->host;
   smdp.server.listen_port = listen->port;
-  const std::string& pki = config.pki_dir;
-  auto pick = [&pki](const std::string& given, std::string_view in_pki) {
-    return !given.empty() || pki.empty() ? given : pki + "/" + std::string(in_pki);
+  auto pick = [&config](const std::string& given, std::string_view in_pki) {
+    return given_or_in_pki(config, given, in_pki);
   };
   smdp.server.tls = http::TlsFiles{pick(config.smdp_tls_cert, "dp_tls.pem"),
                                    pick(config.smdp_tls_key, "dp_tls.key.pem")};
@@ -63,6 +73,14 @@ Result<SmdpServeOptions> smdp_serve_options(const config::ServeConfig& config) {
   smdp.cc_attempts_max = config.smdp_cc_attempts_max;
   smdp.upp_template_file = config.smdp_upp_template;
   smdp.workers = config.smdp_workers;
+  if (!config.smdp_callback_url.empty()) {
+    smdp::ProgressCallbackConfig callbacks;
+    callbacks.url = config.smdp_callback_url;
+    callbacks.ca_file = config.smdp_callback_ca_file;
+    callbacks.bearer_token = config.smdp_callback_token;
+    STATION_RETURN_IF_ERROR(smdp::check_config(callbacks));
+    smdp.callbacks = std::move(callbacks);
+  }
   return smdp;
 }
 
@@ -75,6 +93,34 @@ void print_first_admin_key(const std::string& key) {
 }
 
 namespace {
+
+// The remote SM-DP+ of Station's orders and the listener its progress reports come to.
+Status remote_es2_options(const config::ServeConfig& config, AppOptions& options) {
+  if (!config.es2_smdp_url.empty()) {
+    smdp::RemoteSmdpConfig remote;
+    remote.base_url = config.es2_smdp_url;
+    remote.ca_file = config.es2_smdp_ca_file;
+    remote.bearer_token = config.es2_smdp_token;
+    STATION_RETURN_IF_ERROR(smdp::check_config(remote));
+    options.remote_smdp = std::move(remote);
+  }
+  if (config.es2_listen.empty()) return Status::ok();
+  STATION_ASSIGN_OR_RETURN(auto listen, config::parse_host_port(config.es2_listen));
+  auto pick = [&config](const std::string& given, std::string_view in_pki) {
+    return given_or_in_pki(config, given, in_pki);
+  };
+  http::ServerOptions es2 = transport_options(config);
+  es2.listen_host = listen.host;
+  es2.listen_port = listen.port;
+  es2.tls = http::TlsFiles{pick(config.es2_tls_cert, "dp_tls.pem"),
+                           pick(config.es2_tls_key, "dp_tls.key.pem")};
+  if (es2.tls->certificate_chain_file.empty() || es2.tls->private_key_file.empty()) {
+    return Status(ErrorCode::kValidationFailed,
+                  "es2_listen needs es2_tls_cert and es2_tls_key (or pki)");
+  }
+  options.es2_listener = std::move(es2);
+  return Status::ok();
+}
 
 int run_serve(const config::ServeFlags& flags) {
   auto config = config::resolve_serve_config(flags, config::process_env);
@@ -116,6 +162,10 @@ int run_serve(const config::ServeFlags& flags) {
     }
     options.smdp = std::move(smdp).value();
   }
+  if (Status es2 = remote_es2_options(*config, options); !es2.is_ok()) {
+    fmt::print(stderr, "error: {}\n", es2.to_string());
+    return 2;
+  }
 
   // Profile secrets: STATION_SECRETS_KEY_FILE or STATION_SECRETS_KEY, else the data directory's key.
   const char* key_file = std::getenv("STATION_SECRETS_KEY_FILE");
@@ -137,6 +187,16 @@ int run_serve(const config::ServeFlags& flags) {
   if ((*app)->smdp_port() != 0) {
     spdlog::info("sm-dp+ serving ES9+/ES2+ on https://{}:{} as {}", options.smdp->server.listen_host,
                  (*app)->smdp_port(), config->smdp_address);
+  }
+  if (options.remote_smdp) {
+    spdlog::info("orders use the remote sm-dp+ at {} over ES2+", options.remote_smdp->base_url);
+  }
+  if ((*app)->es2_port() != 0) {
+    spdlog::info("ES2+ HandleDownloadProgressInfo served on https://{}:{}",
+                 options.es2_listener->listen_host, (*app)->es2_port());
+  }
+  if (options.smdp && options.smdp->callbacks) {
+    spdlog::info("sm-dp+ reporting download progress to {}", options.smdp->callbacks->url);
   }
   if ((*app)->first_admin_key()) print_first_admin_key(*(*app)->first_admin_key());
   (*app)->stop_on_signals();

@@ -68,7 +68,7 @@ int run_smdp(const config::ServeFlags& flags) {
         SmdpService::start(*serve,
                            smdp::SmdpDependencies{*database, inventory, *keyring, ids, clock,
                                                   metrics},
-                           authenticator, metrics, access_log));
+                           *ownership, authenticator, metrics, access_log));
     storage::Database* store = database.get();
     http::add_operational_routes(service->router(), metrics, [store]() -> Status {
       STATION_ASSIGN_OR_RETURN(auto connection, store->acquire());
@@ -77,6 +77,10 @@ int run_smdp(const config::ServeFlags& flags) {
     spdlog::info("sm-dp+ serving ES9+/ES2+ on https://{}:{} as {} (store: {})",
                  serve->server.listen_host, service->port(), serve->address,
                  database->describe());
+    if (serve->callbacks) {
+      // The URL names the operator's endpoint; the token is never logged.
+      spdlog::info("sm-dp+ reporting download progress to {}", serve->callbacks->url);
+    }
     if (first_key) print_first_admin_key(*first_key);
     service->stop_on_signals();
     service->run();

@@ -12,8 +12,8 @@ namespace station::cli {
 
 Result<std::unique_ptr<SmdpService>> SmdpService::start(
     const SmdpServeOptions& options, smdp::SmdpDependencies dependencies,
-    auth::Authenticator& authenticator, metrics::Registry& registry,
-    std::shared_ptr<spdlog::logger> access_log) {
+    const storage::OwnershipLock& owner, auth::Authenticator& authenticator,
+    metrics::Registry& registry, std::shared_ptr<spdlog::logger> access_log) {
   smdp::SmdpConfig config;
   config.address = options.address;
   config.session_ttl_seconds = options.session_ttl_seconds;
@@ -35,9 +35,17 @@ Result<std::unique_ptr<SmdpService>> SmdpService::start(
     config.profile_template = std::move(parsed).value();
   }
   STATION_RETURN_IF_ERROR(smdp::check_config(config));
+  if (options.callbacks) STATION_RETURN_IF_ERROR(smdp::check_config(*options.callbacks));
 
   std::unique_ptr<SmdpService> service(new SmdpService());
   service->smdp_ = std::make_unique<smdp::Smdp>(dependencies, std::move(config));
+  if (options.callbacks) {
+    service->callbacks_ = std::make_unique<smdp::ProgressCallbacks>(
+        dependencies.database, dependencies.ids, dependencies.clock, dependencies.metrics,
+        *options.callbacks, options.address);
+    service->smdp_->set_progress_callbacks(service->callbacks_.get());
+    service->callbacks_->start(owner);
+  }
   service->workers_ = std::make_unique<WorkerPool>(std::max<std::size_t>(1, options.workers),
                                                    std::max<std::size_t>(1, options.work_held_max));
   smdp::add_smdp_routes(service->router_, *service->smdp_, authenticator, *service->workers_);

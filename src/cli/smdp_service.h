@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -27,14 +28,18 @@ struct SmdpServeOptions {
   std::string upp_template_file;  // the profile template (upp/upp.h); empty: the built-in one
   std::uint32_t workers = 2;  // threads running the binding's calls; 0 counts as 1
   std::size_t work_held_max = limits::kSmdpWorkHeldMax;
+  // ES2+ HandleDownloadProgressInfo to the operator; none: no reports.
+  std::optional<smdp::ProgressCallbackConfig> callbacks;
 };
 
 class SmdpService {
  public:
-  // Loads and checks the credentials, then binds the listener (so port() is known). The
-  // dependencies and `authenticator` must outlive the service.
+  // Loads and checks the credentials, then binds the listener (so port() is known) and starts
+  // the progress callback sender when configured. The dependencies, `owner` (the process's
+  // ownership lock of the store) and `authenticator` must outlive the service.
   static Result<std::unique_ptr<SmdpService>> start(const SmdpServeOptions& options,
                                                     smdp::SmdpDependencies dependencies,
+                                                    const storage::OwnershipLock& owner,
                                                     auth::Authenticator& authenticator,
                                                     metrics::Registry& registry,
                                                     std::shared_ptr<spdlog::logger> access_log);
@@ -56,6 +61,8 @@ class SmdpService {
   SmdpService() = default;
 
   std::unique_ptr<smdp::Smdp> smdp_;
+  // After the SM-DP+: stopped and destroyed before it, which reports to it. Null: no reports.
+  std::unique_ptr<smdp::ProgressCallbacks> callbacks_;
   http::Router router_;
   std::unique_ptr<http::Server> server_;
   // Declared after the server: destroyed (joined) first, as the calls answer through it.

@@ -268,6 +268,42 @@ const std::vector<Option>& options() {
        "threads; 0 is one per core (default 0)",
        0, limits::kHttpThreadsMax, unsigned_field(&ServeConfig::smdp_workers, 0,
                                                   limits::kHttpThreadsMax)},
+      {"smdp_callback_url", Kind::kText,
+       "The operator's ES2+ endpoint the SM-DP+ reports its download orders' progress to "
+       "(HandleDownloadProgressInfo), https://... (default: no reports)",
+       0, 0, text_field(&ServeConfig::smdp_callback_url)},
+      {"smdp_callback_ca_file", Kind::kText,
+       "PEM CA file that verifies the operator's endpoint of smdp_callback_url", 0, 0,
+       text_field(&ServeConfig::smdp_callback_ca_file)},
+      {"smdp_callback_token", Kind::kText,
+       "Bearer token sent to smdp_callback_url (never logged; better given as "
+       "STATION_SMDP_CALLBACK_TOKEN than a flag; default: none)",
+       0, 0, text_field(&ServeConfig::smdp_callback_token)},
+      {"es2_smdp_url", Kind::kText,
+       "A remote SM-DP+ for Station's orders, https://HOST[:PORT], reached over ES2+; set "
+       "smdp_address to its address (default: the built-in SM-DP+)",
+       0, 0, text_field(&ServeConfig::es2_smdp_url)},
+      {"es2_smdp_ca_file", Kind::kText,
+       "PEM CA file that verifies the remote SM-DP+ of es2_smdp_url", 0, 0,
+       text_field(&ServeConfig::es2_smdp_ca_file)},
+      {"es2_smdp_token", Kind::kText,
+       "Bearer token (API key) Station presents to the remote SM-DP+ (never logged; better given "
+       "as STATION_ES2_SMDP_TOKEN than a flag)",
+       0, 0, text_field(&ServeConfig::es2_smdp_token)},
+      {"es2_listen", Kind::kText,
+       "Address to serve ES2+ HandleDownloadProgressInfo on over HTTPS, HOST:PORT, for a remote "
+       "SM-DP+ with an API key of the smdp scope (default: not served)",
+       0, 0,
+       [](ServeConfig& c, std::string_view t) -> Status {
+         if (!t.empty()) STATION_RETURN_IF_ERROR(parse_host_port(t).status());
+         return text_field(&ServeConfig::es2_listen)(c, t);
+       }},
+      {"es2_tls_cert", Kind::kText,
+       "TLS certificate chain of es2_listen, PEM (default: dp_tls.pem of pki)", 0, 0,
+       text_field(&ServeConfig::es2_tls_cert)},
+      {"es2_tls_key", Kind::kText,
+       "TLS private key of es2_listen, PEM (default: dp_tls.key.pem of pki)", 0, 0,
+       text_field(&ServeConfig::es2_tls_key)},
   };
   return kOptions;
 }

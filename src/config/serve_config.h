@@ -78,6 +78,20 @@ struct ServeConfig {
   std::uint32_t smdp_session_ttl_seconds = 600;
   std::uint32_t smdp_cc_attempts_max = 3;
   std::uint32_t smdp_workers = 0;  // 0: one per core
+  // ES2+ HandleDownloadProgressInfo of the SM-DP+ to the operator whose download orders it serves
+  // (smdp/progress_callbacks.h); an empty URL sends none.
+  std::string smdp_callback_url;
+  std::string smdp_callback_ca_file;
+  std::string smdp_callback_token;  // never logged
+  // The SM-DP+ of Station's own orders: empty URL, the built-in one (smdp_listen); else a remote
+  // SM-DP+ over ES2+ (smdp/es2_client.h), and smdp_address must be the remote's.
+  std::string es2_smdp_url;
+  std::string es2_smdp_ca_file;
+  std::string es2_smdp_token;  // never logged
+  // HTTPS listener for a remote SM-DP+'s HandleDownloadProgressInfo (smdp/progress_report.h).
+  std::string es2_listen;  // HOST:PORT; empty: none
+  std::string es2_tls_cert;
+  std::string es2_tls_key;
 };
 
 // Raw flag values as given on the command line, by option key.
