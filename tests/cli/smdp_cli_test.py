@@ -27,7 +27,7 @@ from rsp_download_cli_test import luhn_complete
 class Smdp:
     """A `station smdp` process on a free port, called over HTTPS verified against the PKI."""
 
-    def __init__(self, data_dir, pki, extra_args=()):
+    def __init__(self, data_dir, pki, extra_args=(), env=None):
         self.port = free_port()
         self.address = f"localhost:{self.port}"
         self.context = ssl.create_default_context(cafile=os.path.join(pki, "ci.pem"))
@@ -35,7 +35,8 @@ class Smdp:
             [cli_test.STATION, "smdp", "--data-dir", data_dir, "--pki", pki,
              "--smdp-listen", f"127.0.0.1:{self.port}", "--smdp-address", self.address,
              *extra_args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=None if env is None else {**os.environ, **env})
 
     def call(self, path, body=None, key=None, method="POST"):
         request = urllib.request.Request(

@@ -1,0 +1,175 @@
+#!/usr/bin/env python3
+"""Station's orders through a remote SM-DP+ (issue 4's ES2+ wiring), on the real binary: a
+`station serve` whose ES2+ port is a second process, `station smdp`, over verified HTTPS (options
+from a TOML file), and that SM-DP+ reporting each download back to Station's ES2+
+HandleDownloadProgressInfo listener (options from flags and its token from the environment),
+with an API key of the smdp scope. An order placed through Station's API is downloaded with
+`station lpa download` from the remote SM-DP+ and reaches `installed` from the reports alone; a
+repeated report changes nothing; a bad body is refused with problem+json; other credentials are
+refused.
+
+Usage: es2_remote_cli_test.py STATION_BINARY
+"""
+import json
+import os
+import ssl
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import cli_test
+from cli_test import Server, free_port, http, run
+from rsp_download_cli_test import EID, luhn_complete
+from smdp_cli_test import Smdp
+
+REPORT_PATH = "/gsma/rsp2/es2plus/handleDownloadProgressInfo"
+
+
+def key_for(data_dir, scope):
+    created = run("admin", "api-key", "create", "--scope", scope, "--data-dir", data_dir)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip().splitlines()[-1]
+
+
+class RemoteEs2Test(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.station_data = os.path.join(self.tmp.name, "station")
+        self.smdp_data = os.path.join(self.tmp.name, "smdp")
+        self.pki = os.path.join(self.tmp.name, "pki")
+        self.card = os.path.join(self.tmp.name, "card.json")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def report(self, port, body, key, content_type="application/json;charset=UTF-8"):
+        request = urllib.request.Request(f"https://localhost:{port}{REPORT_PATH}", method="POST",
+                                         data=body.encode())
+        request.add_header("Content-Type", content_type)
+        request.add_header("X-Admin-Protocol", "gsma/rsp/v2.2.0")
+        if key:
+            request.add_header("Authorization", f"Bearer {key}")
+        context = ssl.create_default_context(cafile=os.path.join(self.pki, "ci.pem"))
+        try:
+            with urllib.request.urlopen(request, timeout=10, context=context) as response:
+                return response.status, response.headers["Content-Type"], json.loads(
+                    response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers["Content-Type"], json.loads(error.read())
+
+    def test_orders_through_a_remote_smdp_reach_installed_from_its_reports(self):
+        self.assertEqual(run("pki", "init", self.pki).returncode, 0)
+        csv = os.path.join(self.tmp.name, "profiles.csv")
+        with open(csv, "w") as f:
+            f.write("iccid,imsi,ki,opc\n")
+            for n in range(1, 3):
+                f.write(f"{luhn_complete(f'898603{n:012d}')},46003{n:010d},"
+                        f"{'E' * 32},{'F' * 32}\n")
+        # The operator's profiles are known to both: Station allocates, the SM-DP+ prepares.
+        for data in (self.station_data, self.smdp_data):
+            imported = run("admin", "profiles", "import", csv, "--data-dir", data)
+            self.assertEqual(imported.returncode, 0, imported.stderr)
+        admin = key_for(self.station_data, "admin")
+        reporter = key_for(self.station_data, "smdp")  # what the SM-DP+ presents to Station
+        app = key_for(self.station_data, "app")
+        station_at_smdp = key_for(self.smdp_data, "admin")  # what Station presents to it
+
+        es2_port = free_port()
+        ca = os.path.join(self.pki, "ci.pem")
+        smdp = Smdp(self.smdp_data, self.pki, extra_args=[
+            "--smdp-callback-url", f"https://localhost:{es2_port}{REPORT_PATH}",
+            "--smdp-callback-ca-file", ca],
+            env={"STATION_SMDP_CALLBACK_TOKEN": reporter}).wait_ready()
+        config = os.path.join(self.tmp.name, "station.toml")
+        with open(config, "w") as f:
+            f.write(f'es2_smdp_url = "https://{smdp.address}"\n'
+                    f'es2_smdp_ca_file = "{ca}"\n'
+                    f'es2_smdp_token = "{station_at_smdp}"\n'
+                    f'es2_listen = "127.0.0.1:{es2_port}"\n'
+                    f'pki = "{self.pki}"\n'
+                    f'smdp_address = "{smdp.address}"\n')
+        server = Server(self.station_data, extra=["--config", config]).wait_ready()
+        try:
+            port = server.port
+            status, _ = http(port, "POST", "/v1/admin/plans", {
+                "code": "CN-1GB-7D", "name": {"zh-CN": "中国 1GB 7天", "en": "China 1 GB, 7 days"},
+                "data_mb": 1024,
+                "validity_days": 7, "price_minor": 1000, "currency": "CNY"}, admin)
+            self.assertEqual(status, 201)
+            _, customer = http(port, "POST", "/v1/customers", {
+                "name": "Li Lei", "phone": "+8613800138000", "currency": "CNY"}, admin)
+            cid = customer["id"]
+            http(port, "POST", f"/v1/customers/{cid}/identity", {
+                "document_type": "national_id", "document_number": "110101199003074514",
+                "full_name": "Li Lei", "date_of_birth": "1990-03-07", "nationality": "CN"}, admin)
+            http(port, "POST", f"/v1/admin/kyc/{cid}/approve", {}, admin)
+            http(port, "POST", "/v1/topups", {"customer_id": cid, "amount_minor": 5000,
+                                              "currency": "CNY", "channel": "app",
+                                              "reference": "es2"}, admin, "topup-es2")
+            status, order = http(port, "POST", "/v1/orders", {
+                "customer_id": cid, "plan_code": "CN-1GB-7D", "device": {"eid": EID},
+                "delivery": "app", "payment": "wallet"}, admin, "order-es2")
+            self.assertEqual((status, order["state"]), (201, "code_issued"), order)
+            code = order["activation_code"]
+            self.assertTrue(code.startswith(f"LPA:1${smdp.address}$"), code)
+
+            download = run("lpa", "download", "--ac", code, "--euicc", self.card,
+                           "--pki", self.pki)
+            self.assertEqual(download.returncode, 0, download.stdout + download.stderr)
+            iccid = download.stdout.strip()
+            deadline = time.time() + 30
+            while True:
+                _, seen = http(port, "GET", f"/v1/orders/{order['id']}", None, admin)
+                if seen["state"] == "installed":
+                    break
+                self.assertLess(time.time(), deadline, f"order stuck: {seen}")
+                time.sleep(0.1)
+            self.assertEqual(seen["iccid"], iccid)
+            causes = [event["cause"] for event in seen["history"]]
+            self.assertTrue(any("HandleDownloadProgressInfo" in c for c in causes), causes)
+
+            # A repeated report (the SM-DP+ retries with the same call id) changes nothing.
+            installed = json.dumps({
+                "header": {"functionRequesterIdentifier": smdp.address,
+                           "functionCallIdentifier": "1"},
+                "eid": EID, "iccid": iccid, "profileType": "", "timestamp": "2026-11-30T05:00:00Z",
+                "notificationPointId": 4,
+                "notificationPointStatus": {"status": "Executed-Success"}})
+            downloaded = installed.replace('"notificationPointId": 4', '"notificationPointId": 3')
+            for body in (installed, downloaded):
+                status, _, answer = self.report(es2_port, body, reporter)
+                self.assertEqual(status, 200, answer)
+                self.assertEqual(answer["header"]["functionExecutionStatus"]["status"],
+                                 "Executed-Success")
+            _, again = http(port, "GET", f"/v1/orders/{order['id']}", None, admin)
+            self.assertEqual((again["state"], len(again["history"])),
+                             ("installed", len(seen["history"])))
+
+            # Bad input and other credentials: problem+json, nothing changes.
+            status, kind, problem = self.report(es2_port, '{"iccid": 1}', reporter)
+            self.assertEqual((status, kind, problem["code"]),
+                             (400, "application/problem+json", "validation_failed"), problem)
+            status, _, problem = self.report(es2_port, installed.replace(iccid, "123"), reporter)
+            self.assertEqual(status, 400, problem)
+            status, _, problem = self.report(es2_port, installed, app)
+            self.assertEqual((status, problem["code"]), (403, "forbidden"))
+            status, _, problem = self.report(es2_port, installed, None)
+            self.assertEqual((status, problem["code"]), (401, "unauthenticated"))
+            other = luhn_complete("898603000000000099")
+            status, _, problem = self.report(es2_port, installed.replace(iccid, other), reporter)
+            self.assertEqual((status, problem["code"]), (404, "not_found"), problem)
+        finally:
+            code_, _, err = server.terminate()
+            smdp_code, smdp_out, smdp_err = smdp.terminate()
+        self.assertEqual(code_, 0, err)
+        self.assertEqual(smdp_code, 0, smdp_err)
+        self.assertNotIn(reporter, smdp_out + smdp_err)  # the token is never logged
+        self.assertNotIn(station_at_smdp, err)
+
+
+if __name__ == "__main__":
+    cli_test.STATION = sys.argv.pop(1)
+    unittest.main()
