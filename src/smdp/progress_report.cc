@@ -3,9 +3,9 @@
 #include <fmt/format.h>
 
 #include "api/json_body.h"
+#include "api/v1.h"
 #include "common/limits.h"
 #include "inventory/inventory.h"
-#include "api/v1.h"
 #include "smdp/es9_json.h"
 #include "smdp/routes.h"
 
@@ -41,11 +41,10 @@ Status apply(orders::Orders& orders, const DownloadProgressReport& report, order
   STATION_ASSIGN_OR_RETURN(auto order, orders.get(order_id));
   const int reached = download_rank(order.state);
   if (reached >= 0 && reached >= download_rank(to)) return Status::ok();
-  const std::string cause =
-      fmt::format("ES2+ HandleDownloadProgressInfo from {}: notification point {} {}{}{}",
-                  report.requester, static_cast<int>(report.point),
-                  report.success ? "succeeded" : "failed",
-                  report.message.empty() ? "" : ": ", report.message);
+  const std::string cause = fmt::format(
+      "ES2+ HandleDownloadProgressInfo from {}: notification point {} {}{}{}", report.requester,
+      static_cast<int>(report.point), report.success ? "succeeded" : "failed",
+      report.message.empty() ? "" : ": ", report.message);
   return orders.record_download_progress(order_id, to, cause);
 }
 
@@ -58,9 +57,9 @@ Result<DownloadProgressReport> parse_download_progress_info(
                   fmt::format("the body is larger than {} bytes", kEs9BodyBytesMax));
   }
   STATION_ASSIGN_OR_RETURN(auto json, api::JsonBody::parse(content_type, body));
-  STATION_RETURN_IF_ERROR(json.only({"header", "eid", "iccid", "profileType", "timestamp",
-                                     "notificationPointId", "notificationPointStatus",
-                                     "resultData"}));
+  STATION_RETURN_IF_ERROR(
+      json.only({"header", "eid", "iccid", "profileType", "timestamp", "notificationPointId",
+                 "notificationPointStatus", "resultData"}));
   DownloadProgressReport report;
   STATION_ASSIGN_OR_RETURN(auto header, json.optional_object("header"));
   if (!header) return invalid("header is required");
@@ -99,8 +98,8 @@ Result<DownloadProgressReport> parse_download_progress_info(
   }
   STATION_ASSIGN_OR_RETURN(auto data, status->optional_object("statusCodeData"));
   if (data) {
-    STATION_RETURN_IF_ERROR(data->only({"subjectCode", "reasonCode", "subjectIdentifier",
-                                        "message"}));
+    STATION_RETURN_IF_ERROR(
+        data->only({"subjectCode", "reasonCode", "subjectIdentifier", "message"}));
     STATION_ASSIGN_OR_RETURN(report.subject_code, data->string("subjectCode", kCodeBytesMax));
     STATION_ASSIGN_OR_RETURN(report.reason_code, data->string("reasonCode", kCodeBytesMax));
     STATION_RETURN_IF_ERROR(
@@ -127,27 +126,26 @@ std::optional<orders::OrderState> order_step_for(const DownloadProgressReport& r
 
 void add_progress_report_route(http::Router& router, auth::Authenticator& authenticator,
                                orders::Orders& orders) {
-  router.add("POST", "/gsma/rsp2/es2plus/handleDownloadProgressInfo",
-             [&authenticator, &orders](http::Request& request, http::Responder respond) {
-               if (!has_admin_protocol(request)) {
-                 return respond(http::problem(ErrorCode::kMalformedRequest,
-                                              "X-Admin-Protocol: gsma/rsp/v2.x.y is required",
-                                              request));
-               }
-               if (!api::authorise(authenticator, request, respond,
-                                   auth::Permission::kDownloadProgressReport)) {
-                 return;
-               }
-               auto report =
-                   parse_download_progress_info(request.header("content-type"), request.body);
-               if (!report.is_ok()) return respond(http::problem(report.status(), request));
-               if (auto to = order_step_for(*report)) {
-                 if (Status applied = apply(orders, *report, *to); !applied.is_ok()) {
-                   return respond(http::problem(applied, request));
-                 }
-               }
-               respond(binding_response(200, success_body()));
-             });
+  router.add(
+      "POST", "/gsma/rsp2/es2plus/handleDownloadProgressInfo",
+      [&authenticator, &orders](http::Request& request, http::Responder respond) {
+        if (!has_admin_protocol(request)) {
+          return respond(http::problem(ErrorCode::kMalformedRequest,
+                                       "X-Admin-Protocol: gsma/rsp/v2.x.y is required", request));
+        }
+        if (!api::authorise(authenticator, request, respond,
+                            auth::Permission::kDownloadProgressReport)) {
+          return;
+        }
+        auto report = parse_download_progress_info(request.header("content-type"), request.body);
+        if (!report.is_ok()) return respond(http::problem(report.status(), request));
+        if (auto to = order_step_for(*report)) {
+          if (Status applied = apply(orders, *report, *to); !applied.is_ok()) {
+            return respond(http::problem(applied, request));
+          }
+        }
+        respond(binding_response(200, success_body()));
+      });
 }
 
 }  // namespace station::smdp

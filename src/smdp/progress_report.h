@@ -31,9 +31,9 @@
 namespace station::smdp {
 
 struct DownloadProgressReport {
-  std::string requester;      // header.functionRequesterIdentifier
-  std::string call_id;        // header.functionCallIdentifier: the same on every retry
-  std::string iccid;          // 19 or 20 digits (an F filler is dropped)
+  std::string requester;  // header.functionRequesterIdentifier
+  std::string call_id;    // header.functionCallIdentifier: the same on every retry
+  std::string iccid;      // 19 or 20 digits (an F filler is dropped)
   std::optional<std::string> eid;
   NotificationPoint point = NotificationPoint::kEligibilityCheck;
   bool success = true;
