@@ -1,8 +1,10 @@
 // euicc/profile_package: what the virtual eUICC reads from an Unprotected Profile Package (the
 // TCA eUICC Profile Package interoperable format that upp/upp.h writes; its header comment lists
 // the types and tags): the ICCID of the ProfileHeader, the IMSI of the USIM's EF_IMSI and the
-// Milenage Ki and OPc of the AKA parameters. Other profile elements are walked over (each must
-// still be well-formed DER); a package without a header, a USIM IMSI, AKA keys or a PE-End is
+// Milenage Ki and OPc of the AKA parameters. Other profile elements (PIN and PUK codes, and the
+// rest of an operator's template: file systems, security domains, applications, elements of later
+// versions of the format) are walked over, each still well-formed DER within
+// kProfilePackageLimits; a package without a header, a USIM IMSI, AKA keys or a PE-End is
 // refused, as a card would refuse to install it.
 #pragma once
 
