@@ -6,13 +6,16 @@ HandleDownloadProgressInfo listener (options from flags and its token from the e
 with an API key of the smdp scope. An order placed through Station's API is downloaded with
 `station lpa download` from the remote SM-DP+ and reaches `installed` from the reports alone; a
 repeated report changes nothing; a bad body is refused with problem+json; other credentials are
-refused.
+refused. A second `station serve` on Station's store does not start (the store's ownership lock,
+which is also the lease of the SM-DP+'s report sender). Station's store is SQLite, and PostgreSQL
+too when STATION_TEST_POSTGRES_URL is set (required when STATION_REQUIRE_POSTGRES=1).
 
 Usage: es2_remote_cli_test.py STATION_BINARY
 """
 import json
 import os
 import ssl
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,8 +31,8 @@ from smdp_cli_test import Smdp
 REPORT_PATH = "/gsma/rsp2/es2plus/handleDownloadProgressInfo"
 
 
-def key_for(data_dir, scope):
-    created = run("admin", "api-key", "create", "--scope", scope, "--data-dir", data_dir)
+def key_for(store, scope):
+    created = run("admin", "api-key", "create", "--scope", scope, *store)
     assert created.returncode == 0, created.stderr
     return created.stdout.strip().splitlines()[-1]
 
@@ -60,7 +63,21 @@ class RemoteEs2Test(unittest.TestCase):
         except urllib.error.HTTPError as error:
             return error.code, error.headers["Content-Type"], json.loads(error.read())
 
-    def test_orders_through_a_remote_smdp_reach_installed_from_its_reports(self):
+    def test_on_sqlite(self):
+        self.journey(["--data-dir", self.station_data])
+
+    def test_on_postgres(self):
+        database = os.environ.get("STATION_TEST_POSTGRES_URL")
+        if not database:
+            if os.environ.get("STATION_REQUIRE_POSTGRES") == "1":
+                self.fail("STATION_TEST_POSTGRES_URL is not set")
+            self.skipTest("no PostgreSQL")
+        subprocess.run(["psql", database, "-q", "-c",
+                        "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"], check=True)
+        self.journey(["--data-dir", self.station_data, "--database", database])
+
+    def journey(self, store):
+        """Orders through a remote SM-DP+ reach installed from its reports; `store` is Station's."""
         self.assertEqual(run("pki", "init", self.pki).returncode, 0)
         csv = os.path.join(self.tmp.name, "profiles.csv")
         with open(csv, "w") as f:
@@ -69,13 +86,14 @@ class RemoteEs2Test(unittest.TestCase):
                 f.write(f"{luhn_complete(f'898603{n:012d}')},46003{n:010d},"
                         f"{'E' * 32},{'F' * 32}\n")
         # The operator's profiles are known to both: Station allocates, the SM-DP+ prepares.
-        for data in (self.station_data, self.smdp_data):
-            imported = run("admin", "profiles", "import", csv, "--data-dir", data)
+        smdp_store = ["--data-dir", self.smdp_data]
+        for each in (store, smdp_store):
+            imported = run("admin", "profiles", "import", csv, *each)
             self.assertEqual(imported.returncode, 0, imported.stderr)
-        admin = key_for(self.station_data, "admin")
-        reporter = key_for(self.station_data, "smdp")  # what the SM-DP+ presents to Station
-        app = key_for(self.station_data, "app")
-        station_at_smdp = key_for(self.smdp_data, "admin")  # what Station presents to it
+        admin = key_for(store, "admin")
+        reporter = key_for(store, "smdp")  # what the SM-DP+ presents to Station
+        app = key_for(store, "app")
+        station_at_smdp = key_for(smdp_store, "admin")  # what Station presents to it
 
         es2_port = free_port()
         ca = os.path.join(self.pki, "ci.pem")
@@ -91,7 +109,7 @@ class RemoteEs2Test(unittest.TestCase):
                     f'es2_listen = "127.0.0.1:{es2_port}"\n'
                     f'pki = "{self.pki}"\n'
                     f'smdp_address = "{smdp.address}"\n')
-        server = Server(self.station_data, extra=["--config", config]).wait_ready()
+        server = Server(self.station_data, extra=["--config", config, *store[2:]]).wait_ready()
         try:
             port = server.port
             status, _ = http(port, "POST", "/v1/admin/plans", {
@@ -161,6 +179,14 @@ class RemoteEs2Test(unittest.TestCase):
             other = luhn_complete("898603000000000099")
             status, _, problem = self.report(es2_port, installed.replace(iccid, other), reporter)
             self.assertEqual((status, problem["code"]), (404, "not_found"), problem)
+
+            # One process owns the store, and sends: a second serve on it does not start.
+            second = subprocess.run(
+                [cli_test.STATION, "serve", "--listen", f"127.0.0.1:{free_port()}",
+                 "--es2-listen", f"127.0.0.1:{free_port()}", "--pki", self.pki, *store],
+                capture_output=True, text=True, timeout=60)
+            self.assertEqual(second.returncode, 1, second.stderr)
+            self.assertIn("in use by another station process", second.stderr)
         finally:
             code_, _, err = server.terminate()
             smdp_code, smdp_out, smdp_err = smdp.terminate()
