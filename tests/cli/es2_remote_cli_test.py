@@ -18,14 +18,13 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 import urllib.error
 import urllib.request
 
 import cli_test
 from cli_test import Server, free_port, http, run
-from rsp_download_cli_test import EID, luhn_complete
+from rsp_download_cli_test import EID, luhn_complete, order_esim, wait_for_state
 from smdp_cli_test import Smdp
 
 REPORT_PATH = "/gsma/rsp2/es2plus/handleDownloadProgressInfo"
@@ -112,24 +111,7 @@ class RemoteEs2Test(unittest.TestCase):
         server = Server(self.station_data, extra=["--config", config, *store[2:]]).wait_ready()
         try:
             port = server.port
-            status, _ = http(port, "POST", "/v1/admin/plans", {
-                "code": "CN-1GB-7D", "name": {"zh-CN": "中国 1GB 7天", "en": "China 1 GB, 7 days"},
-                "data_mb": 1024,
-                "validity_days": 7, "price_minor": 1000, "currency": "CNY"}, admin)
-            self.assertEqual(status, 201)
-            _, customer = http(port, "POST", "/v1/customers", {
-                "name": "Li Lei", "phone": "+8613800138000", "currency": "CNY"}, admin)
-            cid = customer["id"]
-            http(port, "POST", f"/v1/customers/{cid}/identity", {
-                "document_type": "national_id", "document_number": "110101199003074514",
-                "full_name": "Li Lei", "date_of_birth": "1990-03-07", "nationality": "CN"}, admin)
-            http(port, "POST", f"/v1/admin/kyc/{cid}/approve", {}, admin)
-            http(port, "POST", "/v1/topups", {"customer_id": cid, "amount_minor": 5000,
-                                              "currency": "CNY", "channel": "app",
-                                              "reference": "es2"}, admin, "topup-es2")
-            status, order = http(port, "POST", "/v1/orders", {
-                "customer_id": cid, "plan_code": "CN-1GB-7D", "device": {"eid": EID},
-                "delivery": "app", "payment": "wallet"}, admin, "order-es2")
+            status, order = order_esim(port, admin)
             self.assertEqual((status, order["state"]), (201, "code_issued"), order)
             code = order["activation_code"]
             self.assertTrue(code.startswith(f"LPA:1${smdp.address}$"), code)
@@ -138,13 +120,7 @@ class RemoteEs2Test(unittest.TestCase):
                            "--pki", self.pki)
             self.assertEqual(download.returncode, 0, download.stdout + download.stderr)
             iccid = download.stdout.strip()
-            deadline = time.time() + 30
-            while True:
-                _, seen = http(port, "GET", f"/v1/orders/{order['id']}", None, admin)
-                if seen["state"] == "installed":
-                    break
-                self.assertLess(time.time(), deadline, f"order stuck: {seen}")
-                time.sleep(0.1)
+            seen = wait_for_state(port, admin, order["id"], "installed")
             self.assertEqual(seen["iccid"], iccid)
             causes = [event["cause"] for event in seen["history"]]
             self.assertTrue(any("HandleDownloadProgressInfo" in c for c in causes), causes)

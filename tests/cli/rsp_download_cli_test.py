@@ -30,6 +30,40 @@ def luhn_complete(body):
     return body + str((10 - total % 10) % 10)
 
 
+def order_esim(port, key):
+    """A verified customer with a funded wallet orders an eSIM (plan CN-1GB-7D, paid from the
+    wallet) for the test PKI's eUICC: the API's (status, order)."""
+    status, _ = http(port, "POST", "/v1/admin/plans", {
+        "code": "CN-1GB-7D", "name": {"zh-CN": "中国 1GB 7天", "en": "China 1 GB, 7 days"},
+        "data_mb": 1024, "validity_days": 7, "price_minor": 1000, "currency": "CNY"}, key)
+    assert status == 201, status
+    _, customer = http(port, "POST", "/v1/customers", {
+        "name": "Li Lei", "phone": "+8613800138000", "currency": "CNY"}, key)
+    cid = customer["id"]
+    http(port, "POST", f"/v1/customers/{cid}/identity", {
+        "document_type": "national_id", "document_number": "110101199003074514",
+        "full_name": "Li Lei", "date_of_birth": "1990-03-07", "nationality": "CN"}, key)
+    http(port, "POST", f"/v1/admin/kyc/{cid}/approve", {}, key)
+    http(port, "POST", "/v1/topups", {"customer_id": cid, "amount_minor": 5000,
+                                      "currency": "CNY", "channel": "app",
+                                      "reference": "rsp"}, key, "topup-rsp")
+    return http(port, "POST", "/v1/orders", {
+        "customer_id": cid, "plan_code": "CN-1GB-7D", "device": {"eid": EID},
+        "delivery": "app", "payment": "wallet"}, key, "order-rsp")
+
+
+def wait_for_state(port, key, order_id, wanted):
+    """The order once it is in state `wanted`; AssertionError after 30 s."""
+    deadline = time.time() + 30
+    while True:
+        _, order = http(port, "GET", f"/v1/orders/{order_id}", None, key)
+        if order["state"] == wanted:
+            return order
+        if time.time() > deadline:
+            raise AssertionError(f"order stuck: {order}")
+        time.sleep(0.1)
+
+
 class RspDownloadTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
@@ -39,15 +73,6 @@ class RspDownloadTest(unittest.TestCase):
 
     def tearDown(self):
         self.tmp.cleanup()
-
-    def wait_for_state(self, port, key, order_id, wanted):
-        deadline = time.time() + 30
-        while True:
-            _, order = http(port, "GET", f"/v1/orders/{order_id}", None, key)
-            if order["state"] == wanted:
-                return order
-            self.assertLess(time.time(), deadline, f"order stuck: {order}")
-            time.sleep(0.1)
 
     def test_order_download_install_and_enable(self):
         self.assertEqual(run("pki", "init", self.pki).returncode, 0)
@@ -72,24 +97,7 @@ class RspDownloadTest(unittest.TestCase):
             "--smdp-address", address]).wait_ready()
         try:
             port = server.port
-            status, _ = http(port, "POST", "/v1/admin/plans", {
-                "code": "CN-1GB-7D", "name": {"zh-CN": "中国 1GB 7天", "en": "China 1 GB, 7 days"},
-                "data_mb": 1024,
-                "validity_days": 7, "price_minor": 1000, "currency": "CNY"}, key)
-            self.assertEqual(status, 201)
-            status, customer = http(port, "POST", "/v1/customers", {
-                "name": "Li Lei", "phone": "+8613800138000", "currency": "CNY"}, key)
-            cid = customer["id"]
-            http(port, "POST", f"/v1/customers/{cid}/identity", {
-                "document_type": "national_id", "document_number": "110101199003074514",
-                "full_name": "Li Lei", "date_of_birth": "1990-03-07", "nationality": "CN"}, key)
-            http(port, "POST", f"/v1/admin/kyc/{cid}/approve", {}, key)
-            http(port, "POST", "/v1/topups", {"customer_id": cid, "amount_minor": 5000,
-                                              "currency": "CNY", "channel": "app",
-                                              "reference": "rsp"}, key, "topup-rsp")
-            status, order = http(port, "POST", "/v1/orders", {
-                "customer_id": cid, "plan_code": "CN-1GB-7D", "device": {"eid": EID},
-                "delivery": "app", "payment": "wallet"}, key, "order-rsp")
+            status, order = order_esim(port, key)
             self.assertEqual((status, order["state"]), (201, "code_issued"), order)
             code = order["activation_code"]
             self.assertTrue(code.startswith(f"LPA:1${address}$"), code)
@@ -102,7 +110,7 @@ class RspDownloadTest(unittest.TestCase):
             for step in ("initiateAuthentication", "AuthenticateServer", "PrepareDownload",
                          "LoadBoundProfilePackage", "handleNotification"):
                 self.assertIn(step, download.stderr)
-            installed = self.wait_for_state(port, key, order["id"], "installed")
+            installed = wait_for_state(port, key, order["id"], "installed")
             self.assertEqual(installed["iccid"], iccid)
 
             listed = run("lpa", "profiles", "--euicc", self.card, "--json")
@@ -128,7 +136,7 @@ class RspDownloadTest(unittest.TestCase):
                             "--pki", self.pki)
             self.assertEqual(processed.returncode, 0, processed.stdout + processed.stderr)
             self.assertIn("1 delivered, 0 failed", processed.stdout)
-            self.wait_for_state(port, key, order["id"], "active")
+            wait_for_state(port, key, order["id"], "active")
         finally:
             code_, _, err = server.terminate()
         self.assertEqual(code_, 0, err)
