@@ -209,6 +209,22 @@ std::string_view curve_name(Curve curve) {
 
 // ---- keys ----------------------------------------------------------------------------------
 
+// True when `key`'s public point lies on its curve, is not the point at infinity and has its
+// coordinates in range. Both curves Station supports (P-256, brainpoolP256r1) have cofactor 1, so
+// such a point has the group's prime order: OpenSSL's full check, which also multiplies the point
+// by the order (about as costly as a signature verification), adds nothing for them.
+namespace {
+bool public_point_is_valid(EVP_PKEY* key) {
+  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(
+      EVP_PKEY_CTX_new_from_pkey(nullptr, key, nullptr));
+  if (!check || EVP_PKEY_public_check_quick(check.get()) != 1) {
+    ERR_clear_error();
+    return false;
+  }
+  return true;
+}
+}  // namespace
+
 Result<EcKey> generate_key(Curve curve) {
   const std::string name(curve_name(curve));
   EVP_PKEY* key = EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", name.c_str());
@@ -235,12 +251,7 @@ Result<EcKey> public_key_from_point(Curve curve, ByteView point) {
     return invalid("public key is not a point on " + group);
   }
   std::unique_ptr<evp_pkey_st, EvpPkeyFree> key(raw);
-  std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> check(
-      EVP_PKEY_CTX_new_from_pkey(nullptr, raw, nullptr));
-  if (!check || EVP_PKEY_public_check(check.get()) != 1) {
-    ERR_clear_error();
-    return invalid("public key is not a valid point on " + group);
-  }
+  if (!public_point_is_valid(raw)) return invalid("public key is not a valid point on " + group);
   return EcKey(std::move(key), curve, false);
 }
 
@@ -432,7 +443,9 @@ Result<SecretBytes> shared_secret(const EcKey& own, const EcKey& peer) {
   std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(
       EVP_PKEY_CTX_new_from_pkey(nullptr, own.get(), nullptr));
   if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return openssl_failure("ECDH init");
-  if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.get(), 1) != 1) {
+  // The peer's point is checked here (public_point_is_valid) rather than by OpenSSL's full check.
+  if (!public_point_is_valid(peer.get()) ||
+      EVP_PKEY_derive_set_peer_ex(ctx.get(), peer.get(), 0) != 1) {
     ERR_clear_error();
     return invalid("peer public key refused");
   }
