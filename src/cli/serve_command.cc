@@ -106,14 +106,11 @@ Status remote_es2_options(const config::ServeConfig& config, AppOptions& options
   }
   if (config.es2_listen.empty()) return Status::ok();
   STATION_ASSIGN_OR_RETURN(auto listen, config::parse_host_port(config.es2_listen));
-  auto pick = [&config](const std::string& given, std::string_view in_pki) {
-    return given_or_in_pki(config, given, in_pki);
-  };
   http::ServerOptions es2 = transport_options(config);
   es2.listen_host = listen.host;
   es2.listen_port = listen.port;
-  es2.tls = http::TlsFiles{pick(config.es2_tls_cert, "dp_tls.pem"),
-                           pick(config.es2_tls_key, "dp_tls.key.pem")};
+  es2.tls = http::TlsFiles{given_or_in_pki(config, config.es2_tls_cert, "dp_tls.pem"),
+                           given_or_in_pki(config, config.es2_tls_key, "dp_tls.key.pem")};
   if (es2.tls->certificate_chain_file.empty() || es2.tls->private_key_file.empty()) {
     return Status(ErrorCode::kValidationFailed,
                   "es2_listen needs es2_tls_cert and es2_tls_key (or pki)");

@@ -104,6 +104,13 @@ class ProgressCallbacksTest : public SmdpTest {
     return out;
   }
 
+  // Up to two seconds for the sender thread to deliver something.
+  void wait_for_a_report() {
+    for (int i = 0; i < 200 && endpoint_->received().empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
   ProgressCallbackConfig config_;
   std::unique_ptr<OperatorEndpoint> endpoint_;
   std::unique_ptr<ProgressCallbacks> callbacks_;
@@ -201,9 +208,7 @@ TEST_P(ProgressCallbacksTest, TheSenderThreadDeliversWithoutBeingAsked) {
   ASSERT_TRUE(owner.is_ok()) << owner.status().to_string();
   callbacks_->start(**owner);
   ASSERT_TRUE(callbacks_->enqueue(ProgressInfo{.iccid = test_iccid(2)}).is_ok());
-  for (int i = 0; i < 200 && endpoint_->received().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for_a_report();
   callbacks_->stop();
   EXPECT_EQ(endpoint_->received().size(), 1u);
 }
@@ -223,9 +228,7 @@ TEST_P(ProgressCallbacksTest, OnlyTheProcessThatOwnsTheStoreSends) {
 
   callbacks_->start(**owner);
   ASSERT_TRUE(callbacks_->enqueue(ProgressInfo{.iccid = test_iccid(2)}).is_ok());
-  for (int i = 0; i < 200 && endpoint_->received().empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  wait_for_a_report();
   callbacks_->stop();
   EXPECT_EQ(endpoint_->received().size(), 1u);
 
