@@ -187,6 +187,10 @@ int run_serve(const config::ServeFlags& flags) {
   }
   if (options.remote_smdp) {
     spdlog::info("orders use the remote sm-dp+ at {} over ES2+", options.remote_smdp->base_url);
+    if (!options.es2_listener) {
+      spdlog::warn("no es2_listen: the remote sm-dp+ cannot report downloads, so orders stay "
+                   "at code_issued");
+    }
   }
   if ((*app)->es2_port() != 0) {
     spdlog::info("ES2+ HandleDownloadProgressInfo served on https://{}:{}",
