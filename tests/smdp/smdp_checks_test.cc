@@ -128,6 +128,31 @@ TEST_P(SmdpTest, ATamperedEuiccSignature2IsRefusedWith8_1And6_1) {
   EXPECT_TRUE(new_device()->download(code, std::nullopt, *client_).is_ok());
 }
 
+// AuthenticateClient keeps the verified eUICC key in the session, and the later calls verify
+// with it; a session begun by a build that kept only the certificate (no key columns) still
+// completes, from the certificate.
+TEST_P(SmdpTest, TheSessionKeepsTheEuiccKeyAndASessionWithOnlyTheCertificateStillCompletes) {
+  std::string code = order_profile();
+  auto device = new_device();
+  SteppedSession session(*device, *client_, address_, matching_id_of(code));
+  auto client = session.authenticate_client(session.authenticate_on_card());
+  ASSERT_TRUE(client.is_ok()) << client.status().to_string();
+  auto connection = database_->acquire().value();
+  auto kept = connection->query(
+      "SELECT euicc_public_key, euicc_key_curve FROM smdp_sessions WHERE state = 'authenticated'");
+  ASSERT_TRUE(kept.is_ok() && kept->size() == 1);
+  EXPECT_EQ(kept->at(0).text_at(0).size(), 2u * 65u);  // the uncompressed point, hex
+  EXPECT_EQ(kept->at(0).text_at(1), "prime256v1");
+  ASSERT_TRUE(connection
+                  ->execute("UPDATE smdp_sessions SET euicc_public_key = NULL, "
+                            "euicc_key_curve = NULL")
+                  .is_ok());
+
+  auto package = session.get_bound_profile_package(session.prepare_on_card(*client));
+  ASSERT_TRUE(package.is_ok()) << package.status().to_string();
+  EXPECT_EQ(profile_state(last_iccid_), ProfileState::kDownloaded);
+}
+
 // What a reissued card certificate differs in.
 struct CardChange {
   std::string name;                // of the PKI directory
