@@ -514,7 +514,7 @@ Status write_journal_rows(storage::Connection& connection, const JournalEntry& e
   std::vector<Value> values;
   auto write = [&](std::string_view what, std::string_view table, std::string_view columns,
                    std::size_t column_count, std::string_view tail) -> Status {
-    Status written = insert_rows(connection, fmt::format("INSERT INTO {} ({})", table, columns),
+    Status written = storage::insert_rows(connection, fmt::format("INSERT INTO {} ({})", table, columns),
                                  column_count, values, tail);
     values.clear();
     if (written.is_ok()) return written;

@@ -2,10 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cassert>
-
-#include "common/limits.h"
 
 namespace station::ledger::internal {
 namespace {
@@ -26,19 +23,6 @@ Status corrupt(std::string_view table, std::int64_t id, std::string_view what) {
   return Status(ErrorCode::kInternal, fmt::format("{} row {}: {}", table, id, what));
 }
 
-// "(?, ?, ?), (?, ?, ?)" for `rows` rows of `columns` placeholders.
-std::string placeholders(std::size_t rows, std::size_t columns) {
-  std::string one = "(";
-  for (std::size_t c = 0; c < columns; ++c) one += c == 0 ? "?" : ", ?";
-  one += ")";
-  std::string out;
-  out.reserve(rows * (one.size() + 2));
-  for (std::size_t r = 0; r < rows; ++r) {
-    if (r > 0) out += ", ";
-    out += one;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -125,21 +109,5 @@ Result<Transfer> transfer_from_row(const storage::Row& row) {
   return transfer;
 }
 
-Status insert_rows(storage::Connection& connection, std::string_view head, std::size_t column_count,
-                   std::span<const Value> values, std::string_view tail) {
-  assert(column_count > 0 && values.size() % column_count == 0);
-  const std::size_t rows_per_statement = limits::kSqlParamsPerStatementMax / column_count;
-  static_assert(limits::kSqlParamsPerStatementMax >= kTransferColumnCount);
-  std::size_t rows_left = values.size() / column_count;
-  std::size_t offset = 0;
-  while (rows_left > 0) {
-    std::size_t rows = std::min(rows_left, rows_per_statement);
-    std::string sql = fmt::format("{} VALUES {}{}", head, placeholders(rows, column_count), tail);
-    STATION_RETURN_IF_ERROR(connection.execute(sql, values.subspan(offset, rows * column_count)));
-    offset += rows * column_count;
-    rows_left -= rows;
-  }
-  return Status::ok();
-}
 
 }  // namespace station::ledger::internal

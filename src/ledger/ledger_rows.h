@@ -46,10 +46,5 @@ void append_transfer_values(const Transfer& transfer, std::vector<storage::Value
 Result<Account> account_from_row(const storage::Row& row);
 Result<Transfer> transfer_from_row(const storage::Row& row);
 
-// Writes rows of `column_count` values each with as few multi-row statements as
-// kSqlParamsPerStatementMax allows: `head` is "INSERT INTO t (cols)", `tail` is appended after
-// the VALUES list (e.g. an ON CONFLICT clause) and may be empty.
-Status insert_rows(storage::Connection& connection, std::string_view head, std::size_t column_count,
-                   std::span<const storage::Value> values, std::string_view tail);
 
 }  // namespace station::ledger::internal

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cassert>
 #include <set>
 #include <utility>
@@ -110,6 +111,41 @@ Status check_migration_order(std::span<const Migration> migrations) {
 }
 
 }  // namespace
+
+namespace {
+
+// "(?, ?, ?), (?, ?, ?)" for `rows` rows of `columns` placeholders.
+std::string placeholders(std::size_t rows, std::size_t columns) {
+  std::string one = "(";
+  for (std::size_t c = 0; c < columns; ++c) one += c == 0 ? "?" : ", ?";
+  one += ")";
+  std::string out;
+  out.reserve(rows * (one.size() + 2));
+  for (std::size_t r = 0; r < rows; ++r) {
+    if (r > 0) out += ", ";
+    out += one;
+  }
+  return out;
+}
+
+}  // namespace
+
+Status insert_rows(Connection& connection, std::string_view head, std::size_t column_count,
+                   std::span<const Value> values, std::string_view tail) {
+  assert(column_count > 0 && column_count <= limits::kSqlParamsPerStatementMax &&
+         values.size() % column_count == 0);
+  const std::size_t rows_per_statement = limits::kSqlParamsPerStatementMax / column_count;
+  std::size_t rows_left = values.size() / column_count;
+  std::size_t offset = 0;
+  while (rows_left > 0) {
+    std::size_t rows = std::min(rows_left, rows_per_statement);
+    std::string sql = fmt::format("{} VALUES {}{}", head, placeholders(rows, column_count), tail);
+    STATION_RETURN_IF_ERROR(connection.execute(sql, values.subspan(offset, rows * column_count)));
+    offset += rows * column_count;
+    rows_left -= rows;
+  }
+  return Status::ok();
+}
 
 Status Database::migrate(std::span<const Migration> migrations) {
   STATION_RETURN_IF_ERROR(check_migration_order(migrations));

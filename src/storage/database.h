@@ -87,6 +87,13 @@ class Transaction {
   bool open_ = true;
 };
 
+// Writes rows of `column_count` values each with as few multi-row statements as
+// limits::kSqlParamsPerStatementMax allows (a round trip per statement on PostgreSQL, so many
+// rows must not mean many statements): `head` is "INSERT INTO t (cols)", `tail` is appended
+// after the VALUES list (e.g. an ON CONFLICT clause) and may be empty.
+Status insert_rows(Connection& connection, std::string_view head, std::size_t column_count,
+                   std::span<const Value> values, std::string_view tail = {});
+
 // A pooled connection; returns itself to the pool when destroyed.
 class ConnectionLease {
  public:
