@@ -2,7 +2,8 @@
 # Benchmark: durable HTTP top-ups per second (Station, SQLite and PostgreSQL stores) against the
 # baseline a team would otherwise write, one PostgreSQL transaction per top-up (pgbench), all at
 # the same concurrency on this machine in one run. Prints a Markdown table for
-# docs/benchmarks.md. Needs a release build in build/ (scripts/run.sh or scripts/test.sh make one).
+# docs/benchmarks.md. Needs a release build in build/ (scripts/run.sh or scripts/test.sh make one),
+# or the binary named by STATION_BIN.
 #
 # Usage: bench/http_topups.sh [CONNECTIONS] [SECONDS]
 # Runs inside a throwaway PostgreSQL: scripts/with-postgres.sh bench/http_topups.sh 64 20
@@ -12,8 +13,8 @@ cd "$(dirname "$0")/.."
 connections=${1:-64}
 seconds=${2:-20}
 customers=200
-station=build/src/station
-[[ -x $station ]] || { echo "build first: cmake --build build" >&2; exit 1; }
+station=${STATION_BIN:-build/src/station}
+[[ -x $station ]] || { echo "build first: cmake --build build (or set STATION_BIN)" >&2; exit 1; }
 [[ -n ${STATION_TEST_POSTGRES_URL:-} ]] || { echo "run under scripts/with-postgres.sh" >&2; exit 1; }
 
 work=$(mktemp -d)

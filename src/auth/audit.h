@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/id.h"
@@ -27,6 +28,12 @@ struct AuditEntry {
 };
 
 Status insert_audit_entry(storage::Connection& connection, const AuditEntry& entry);
+// The same row for writers that batch rows into multi-row INSERTs (ledger::AttachedRows,
+// AuditWriter): the statement head, and the entry's values in its column order.
+inline constexpr std::string_view kAuditInsertHead =
+    "INSERT INTO audit_log (id, at_ms, actor, action, target, request_id, outcome, detail)";
+inline constexpr std::size_t kAuditColumnCount = 8;
+std::vector<storage::Value> audit_row(const AuditEntry& entry);
 // Newest first; limit <= limits::kPageSizeMax.
 Result<std::vector<AuditEntry>> list_audit_entries(storage::Connection& connection,
                                                    std::uint32_t limit);

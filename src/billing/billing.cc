@@ -436,20 +436,17 @@ void Billing::submit_movement(ledger::TransferRequest transfer, Id customer_id,
   auto audit = auth::AuditEntry{0, 0, actor.name, action, format_public_id("cus", customer_id),
                                 actor.request_id, "succeeded", "{}"};
   IdGenerator& ids = ids_;
-  transfer.attached_write = [audit, customer_id, channel, &ids](
-                                storage::Connection& connection,
-                                const ledger::Transfer& made) mutable -> Status {
+  transfer.attached_rows = [audit, customer_id, channel, &ids](
+                               const ledger::Transfer& made, ledger::AttachedRows& rows) mutable {
     if (channel) {
-      std::array<Value, 3> params = {made.id, customer_id,
-                                     std::string(topup_channel_name(*channel))};
-      STATION_RETURN_IF_ERROR(connection.execute(
-          "INSERT INTO topups (transfer_id, customer_id, channel) VALUES (?, ?, ?)", params));
+      rows.add("INSERT INTO topups (transfer_id, customer_id, channel)",
+               {made.id, customer_id, std::string(topup_channel_name(*channel))});
     }
     audit.id = ids.next();
     audit.at_ms = made.created_at_ms;
     audit.detail = fmt::format(R"({{"transfer_id":{},"amount_minor":{},"currency":"{}"}})",
                                made.id, made.amount_minor, made.currency);
-    return auth::insert_audit_entry(connection, audit);
+    rows.add(auth::kAuditInsertHead, auth::audit_row(audit));
   };
   ledger_.submit(
       std::move(transfer),

@@ -1,7 +1,10 @@
 #include "ledger/ledger.h"
 
+#include <algorithm>
 #include <array>
+#include <cassert>
 #include <future>
+#include <iterator>
 #include <utility>
 
 #include "common/enum_names.h"
@@ -52,6 +55,23 @@ Result<std::unique_ptr<Ledger>> Ledger::open(storage::Database& database, const 
                                              IdGenerator& ids, LedgerOptions options) {
   STATION_ASSIGN_OR_RETURN(auto ledger, internal::LedgerImpl::open(database, clock, ids, options));
   return std::unique_ptr<Ledger>(std::move(ledger));
+}
+
+void AttachedRows::add(std::string_view head, std::vector<storage::Value> row) {
+  assert(!row.empty());
+  auto table = std::find_if(tables_.begin(), tables_.end(),
+                            [head](const Table& known) { return known.head == head; });
+  if (table == tables_.end()) table = tables_.insert(tables_.end(), Table{head, row.size(), {}});
+  assert(table->column_count == row.size() && "every row under one head has as many values");
+  std::move(row.begin(), row.end(), std::back_inserter(table->values));
+}
+
+Status AttachedRows::write(storage::Connection& connection) const {
+  for (const Table& table : tables_) {
+    STATION_RETURN_IF_ERROR(
+        storage::insert_rows(connection, table.head, table.column_count, table.values));
+  }
+  return Status::ok();
 }
 
 TransferOutcome Ledger::submit_and_wait(TransferRequest request) {

@@ -94,6 +94,26 @@ std::string_view transfer_state_name(TransferState state);
 std::optional<TransferPhase> parse_transfer_phase(std::string_view name);
 std::optional<TransferState> parse_transfer_state(std::string_view name);
 
+// Rows a domain writes beside its transfers (a top-up's channel row, an audit entry), in the
+// batch's transaction. Collected from every request of a batch and written after its attached
+// writes as one multi-row INSERT per statement head (storage::insert_rows), so a batch of N
+// requests costs a few statements rather than N round trips to the database.
+class AttachedRows {
+ public:
+  // `head` is "INSERT INTO t (a, b, ...)" and must outlive the batch (a string literal); every
+  // row added under one head has the same number of values.
+  void add(std::string_view head, std::vector<storage::Value> row);
+  Status write(storage::Connection& connection) const;
+
+ private:
+  struct Table {
+    std::string_view head;
+    std::size_t column_count = 0;
+    std::vector<storage::Value> values;
+  };
+  std::vector<Table> tables_;
+};
+
 struct TransferRequest {
   // Unique per logical operation; callers namespace it (e.g. "<api key id>/<Idempotency-Key>").
   std::string idempotency_key;
@@ -118,6 +138,9 @@ struct TransferRequest {
   // domain's own rows (an audit entry, an order) commit atomically with the money. Must be
   // quick and must only write; an error fails the request (and it is retried alone).
   std::function<Status(storage::Connection&, const struct Transfer&)> attached_write;
+  // Rows to insert beside the transfer: called once the transfer is made, before the batch's
+  // commit. For plain inserts, prefer it to attached_write (see AttachedRows).
+  std::function<void(const struct Transfer&, AttachedRows&)> attached_rows;
 };
 
 struct Transfer {

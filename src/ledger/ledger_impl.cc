@@ -164,7 +164,7 @@ struct LedgerImpl::Batch {
   // How many keys this batch decided: the newest key entries, already in the key table so that
   // later requests of the batch find them; taken out again when the batch fails.
   std::size_t staged_key_count = 0;
-  bool attached_writes = false;  // some new transfer or account has one to run
+  bool attached_writes = false;  // some new transfer or account has attached writes or rows
   // Redone alone after its batch failed (process_alone): written at once, not through the
   // journal, whose write may be what failed.
   bool retried_alone = false;
@@ -670,7 +670,8 @@ Status LedgerImpl::decide_and_persist(Batch& batch, storage::Connection& connect
         const TransferRequest& request = transfers->requests[r];
         TransferOutcome& outcome = transfers->outcomes[r];
         decide_transfer(batch, connection, request, outcome);
-        if (request.attached_write && outcome.status.is_ok() && !outcome.replayed) {
+        if ((request.attached_write || request.attached_rows) && outcome.status.is_ok() &&
+            !outcome.replayed) {
           batch.attached_writes = true;
         }
       }
@@ -740,7 +741,7 @@ Status LedgerImpl::write_at_once(Batch& batch, storage::Connection& connection) 
   for (const auto& [id, staged] : batch.accounts) {
     if (staged.created) append_account_values(staged.account, values);
   }
-  if (Status s = insert_rows(connection, fmt::format("INSERT INTO accounts ({})", kAccountColumns),
+  if (Status s = storage::insert_rows(connection, fmt::format("INSERT INTO accounts ({})", kAccountColumns),
                              kAccountColumnCount, values, "");
       !s.is_ok()) {
     return storage_failure("ledger batch: new accounts", s);
@@ -748,16 +749,17 @@ Status LedgerImpl::write_at_once(Batch& batch, storage::Connection& connection) 
   STATION_RETURN_IF_ERROR(write_journal_rows(connection, batch.rows));
 
   // The callers' own rows, in request order; their errors are theirs, passed on unchanged.
+  AttachedRows attached_rows;
   for (std::size_t i = 0; i < batch.work.size(); ++i) {
     if (auto* transfers = std::get_if<TransferWork>(&batch.work[i])) {
       for (std::size_t r = 0; r < transfers->requests.size(); ++r) {
         const TransferOutcome& outcome = transfers->outcomes[r];
-        const auto& attached_write = transfers->requests[r].attached_write;
-        if (transfers->decided[r] || !outcome.status.is_ok() || outcome.replayed ||
-            !attached_write) {
-          continue;
+        const TransferRequest& request = transfers->requests[r];
+        if (transfers->decided[r] || !outcome.status.is_ok() || outcome.replayed) continue;
+        if (request.attached_rows) request.attached_rows(*outcome.transfer, attached_rows);
+        if (request.attached_write) {
+          STATION_RETURN_IF_ERROR(request.attached_write(connection, *outcome.transfer));
         }
-        STATION_RETURN_IF_ERROR(attached_write(connection, *outcome.transfer));
       }
     } else if (auto* account_work = std::get_if<AccountWork>(&batch.work[i])) {
       const Decision& decision = batch.decisions[i];
@@ -766,6 +768,7 @@ Status LedgerImpl::write_at_once(Batch& batch, storage::Connection& connection) 
       }
     }
   }
+  STATION_RETURN_IF_ERROR(attached_rows.write(connection));
   if (Status s = transaction->commit(); !s.is_ok()) {
     return storage_failure("ledger batch commit", s);
   }

@@ -597,6 +597,47 @@ TEST_P(LedgerBasicsTest, AFailingAttachedWriteFailsOnlyItsOwnRequest) {
   EXPECT_TRUE(check().ok);
 }
 
+// Attached rows of one writer round are inserted together, after the transfers; a row that
+// cannot be inserted (here a duplicate audit id) fails only the request that added it.
+TEST_P(LedgerBasicsTest, AttachedRowsAreWrittenTogetherAndABadRowFailsOnlyItsRequest) {
+  Account w = wallet();
+  Account parked = wallet();
+  auto audit = [](Id audit_id) {
+    return [audit_id](const Transfer& made, AttachedRows& rows) {
+      rows.add("INSERT INTO audit_log (id, at_ms, actor, action, target, request_id, outcome, "
+               "detail)",
+               {audit_id, made.created_at_ms, std::string("test"), std::string("topup"),
+                std::to_string(made.id), std::string(), std::string("succeeded"),
+                std::string("{}")});
+    };
+  };
+  std::vector<TransferRequest> requests;
+  for (int i = 0; i < 3; ++i) {
+    requests.push_back(single(cash_.id, w.id, 10 << i, fmt::format("rows-{}", i)));
+  }
+  requests[0].attached_rows = audit(11);
+  requests[1].attached_rows = audit(12);
+  requests[2].attached_rows = audit(11);  // the same id again
+
+  std::vector<std::promise<TransferOutcome>> done(requests.size());
+  {
+    WriterGate gate(*ledger_, single(cash_.id, parked.id, 1, "gate"));
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      ledger_->submit(requests[i], [&done, i](TransferOutcome o) { done[i].set_value(std::move(o)); });
+    }
+  }
+  EXPECT_TRUE(done[0].get_future().get().status.is_ok());
+  EXPECT_TRUE(done[1].get_future().get().status.is_ok());
+  EXPECT_FALSE(done[2].get_future().get().status.is_ok());
+  EXPECT_EQ(ledger_->stats().batch_commit_failures, 1u);
+  EXPECT_EQ(now(w).balance_minor, 10 + 20);
+  {
+    auto lease = connection();
+    EXPECT_EQ(must(lease->query("SELECT COUNT(*) FROM audit_log"))[0].int_at(0), 2);
+  }
+  EXPECT_TRUE(check().ok);
+}
+
 TEST_P(LedgerBasicsTest, ALoneStorageFailureIsAStorageErrorNotASuccess) {
   Account w = wallet();
   TransferRequest broken = single(cash_.id, w.id, 10, "k");
