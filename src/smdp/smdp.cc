@@ -218,6 +218,7 @@ Result<rsp_crypto::EcKey> euicc_key_of(const SessionRow& session) {
 // session still verifies its whole chain, CI -> EUM -> eUICC. Thread-safe.
 class EumCertificateCache {
  public:
+  // The certificate of `der`: the one remembered, else parsed now.
   Result<rsp_crypto::Certificate> parse(const Bytes& der) {
     {
       std::lock_guard lock(mutex_);
@@ -228,11 +229,18 @@ class EumCertificateCache {
         }
       }
     }
-    STATION_ASSIGN_OR_RETURN(auto certificate, rsp_crypto::Certificate::from_der(der));
+    return rsp_crypto::Certificate::from_der(der);
+  }
+
+  // Keeps `certificate`, parsed from `der`, once a chain through it verified: certificates that
+  // anyone may send do not push out the EUMs in use.
+  void remember(const Bytes& der, const rsp_crypto::Certificate& certificate) {
     std::lock_guard lock(mutex_);
+    for (const auto& entry : entries_) {
+      if (entry.first == der) return;
+    }
     entries_.emplace_front(der, certificate);
     if (entries_.size() > limits::kSmdpEumCertificatesCachedMax) entries_.pop_back();
-    return certificate;
   }
 
  private:
@@ -802,6 +810,7 @@ struct Smdp::Impl {
                   verdict.status.message(),
                   verdict.expired ? "expired_certificate" : "invalid_certificate"));
     }
+    eum_certificates.remember(ok.eum_certificate, *eum);
     const std::string& eid = verdict.eid;
     auto euicc_key = euicc->public_key();
     if (!euicc_key.is_ok() ||
@@ -1272,6 +1281,7 @@ struct Smdp::Impl {
     }
     auto trusted = trusted_cis();
     auto eid = rsp_crypto::verify_euicc_certificates(*euicc, *eum, trusted, now_ms() / 1000);
+    if (eid.is_ok()) eum_certificates.remember(notification.eum_certificate, *eum);
     auto euicc_key = euicc->public_key();
     if (!eid.is_ok() || !euicc_key.is_ok() ||
         !rsp_crypto::verify(*euicc_key, notification.tbs_other_notification_der,
