@@ -6,7 +6,7 @@
 // `journal_waiting` is how many transfers that was.
 //
 //   scripts/with-postgres.sh build/bench/ledger_bench --benchmark_min_time=2
-#include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <condition_variable>
@@ -92,75 +92,67 @@ struct Fixture {
     return request;
   }
 
+  // Submits one client batch of `size` top-ups; `answers` counts it until it is answered.
+  void submit_batch(int size) {
+    std::vector<ledger::TransferRequest> requests;
+    requests.reserve(static_cast<std::size_t>(size));
+    for (int i = 0; i < size; ++i) requests.push_back(topup());
+    answers.expect();
+    ledger->submit_batch(std::move(requests), [this](std::vector<ledger::TransferOutcome> outcomes) {
+      answers.answered(std::all_of(outcomes.begin(), outcomes.end(),
+                                   [](const auto& outcome) { return outcome.status.is_ok(); }));
+    });
+  }
+
   // Submits `in_flight` client batches of `size` top-ups each, then waits for every answer.
   void batches(int size, int in_flight) {
-    std::mutex mutex;
-    std::condition_variable done;
-    int remaining = in_flight;
-    std::atomic<int> failures{0};
-    for (int b = 0; b < in_flight; ++b) {
-      std::vector<ledger::TransferRequest> requests;
-      requests.reserve(static_cast<std::size_t>(size));
-      for (int i = 0; i < size; ++i) requests.push_back(topup());
-      ledger->submit_batch(std::move(requests), [&](std::vector<ledger::TransferOutcome> outcomes) {
-        for (const auto& outcome : outcomes) {
-          if (!outcome.status.is_ok()) failures++;
-        }
-        std::lock_guard guard(mutex);
-        if (--remaining == 0) done.notify_one();
-      });
-    }
-    std::unique_lock guard(mutex);
-    done.wait(guard, [&] { return remaining == 0; });
-    if (failures.load() != 0) std::abort();
+    for (int b = 0; b < in_flight; ++b) submit_batch(size);
+    answers.wait_below(1);
   }
 
   // Keeps up to `in_flight` client batches of `size` submitted: waits until fewer are, then
   // builds and submits one more, so building the next batch overlaps the writer's work on the
   // earlier ones, as a server's many connections do. drain() waits for the last answers.
   void stream(int size, int in_flight) {
-    {
-      std::unique_lock guard(stream_mutex);
-      stream_done.wait(guard, [&] { return stream_outstanding < in_flight; });
-      ++stream_outstanding;
-    }
-    std::vector<ledger::TransferRequest> requests;
-    requests.reserve(static_cast<std::size_t>(size));
-    for (int i = 0; i < size; ++i) requests.push_back(topup());
-    ledger->submit_batch(std::move(requests), [this](std::vector<ledger::TransferOutcome> outcomes) {
-      for (const auto& outcome : outcomes) {
-        if (!outcome.status.is_ok()) std::abort();
-      }
-      std::lock_guard guard(stream_mutex);
-      --stream_outstanding;
-      stream_done.notify_one();
-    });
+    answers.wait_below(in_flight);
+    submit_batch(size);
   }
-  void drain() {
-    std::unique_lock guard(stream_mutex);
-    stream_done.wait(guard, [&] { return stream_outstanding == 0; });
-  }
-  std::mutex stream_mutex;
-  std::condition_variable stream_done;
-  int stream_outstanding = 0;
+  void drain() { answers.wait_below(1); }
 
   // Submits `count` top-ups at once and waits for every answer.
   void burst(int count) {
-    std::mutex mutex;
-    std::condition_variable done;
-    int remaining = count;
-    std::atomic<int> failures{0};
     for (int i = 0; i < count; ++i) {
-      ledger->submit(topup(), [&](ledger::TransferOutcome outcome) {
-        if (!outcome.status.is_ok()) failures++;
-        std::lock_guard guard(mutex);
-        if (--remaining == 0) done.notify_one();
-      });
+      answers.expect();
+      ledger->submit(topup(),
+                     [this](ledger::TransferOutcome outcome) { answers.answered(outcome.status.is_ok()); });
     }
-    std::unique_lock guard(mutex);
-    done.wait(guard, [&] { return remaining == 0; });
-    if (failures.load() != 0) std::abort();
+    answers.wait_below(1);
   }
+
+  // Submissions not answered yet. A refused top-up ends the benchmark: it measures successes.
+  class Answers {
+   public:
+    void expect() {
+      std::lock_guard guard(mutex_);
+      ++outstanding_;
+    }
+    void answered(bool ok) {
+      if (!ok) std::abort();
+      std::lock_guard guard(mutex_);
+      --outstanding_;
+      changed_.notify_all();
+    }
+    void wait_below(int limit) {
+      std::unique_lock guard(mutex_);
+      changed_.wait(guard, [&] { return outstanding_ < limit; });
+    }
+
+   private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    int outstanding_ = 0;
+  };
+  Answers answers;
 };
 
 double process_cpu_seconds() {
