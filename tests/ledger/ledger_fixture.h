@@ -16,32 +16,13 @@
 #include "ledger/ledger.h"
 #include "schema/migrations.h"
 #include "storage/scratch_database.h"
+#include "support/status_assertions.h"
 
 namespace station::ledger::testing {
 
 using storage::testing::Engine;
 
-#define EXPECT_OK(expr)                                  \
-  do {                                                   \
-    const ::station::Status status_ = (expr);            \
-    EXPECT_TRUE(status_.is_ok()) << status_.to_string(); \
-  } while (false)
-
-#define ASSERT_OK(expr)                                  \
-  do {                                                   \
-    const ::station::Status status_ = (expr);            \
-    ASSERT_TRUE(status_.is_ok()) << status_.to_string(); \
-  } while (false)
-
-// The value of a Result the test cannot go on without.
-template <typename T>
-T must(Result<T> result) {
-  if (!result.is_ok()) {
-    ADD_FAILURE() << "unexpected error: " << result.status().to_string();
-    std::abort();
-  }
-  return std::move(result).value();
-}
+using ::station::testing::must;
 
 inline constexpr std::int64_t kStartMs = 1'800'000'000'000;  // 2027-01-15
 

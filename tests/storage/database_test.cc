@@ -16,37 +16,17 @@
 #include "common/limits.h"
 #include "schema/migrations.h"
 #include "storage/scratch_database.h"
+#include "support/status_assertions.h"
 
 namespace station::storage {
 namespace {
 
 using testing::Engine;
 using testing::ScratchDatabase;
+using ::station::testing::must;
 
 constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
-
-// The value of a Result the test cannot go on without.
-template <typename T>
-T must(Result<T> result) {
-  if (!result.is_ok()) {
-    ADD_FAILURE() << "unexpected error: " << result.status().to_string();
-    std::abort();
-  }
-  return std::move(result).value();
-}
-
-#define EXPECT_OK(expr)                                  \
-  do {                                                   \
-    const ::station::Status status_ = (expr);            \
-    EXPECT_TRUE(status_.is_ok()) << status_.to_string(); \
-  } while (false)
-
-#define ASSERT_OK(expr)                                  \
-  do {                                                   \
-    const ::station::Status status_ = (expr);            \
-    ASSERT_TRUE(status_.is_ok()) << status_.to_string(); \
-  } while (false)
 
 // ---------------------------------------------------------------------------------------------
 // Opening
