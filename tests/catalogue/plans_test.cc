@@ -10,7 +10,7 @@
 
 #include "auth/audit.h"
 #include "catalogue/countries.h"
-#include "schema/migrations.h"
+#include "storage/migrated_store_test.h"
 #include "storage/scratch_database.h"
 
 namespace station::catalogue {
@@ -116,25 +116,16 @@ TEST(PlanValidationTest, ChecksEveryField) {
   EXPECT_TRUE(validate(plan).is_ok());
 }
 
-class PlansTest : public ::testing::TestWithParam<Engine> {
+class PlansTest : public storage::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    scratch_ = std::move(store->scratch);
-    database_ = std::move(store->database);
-    plans_ = std::make_unique<Plans>(*database_, ids_, clock_);
-  }
-
-  void TearDown() override {
-    plans_.reset();
-    database_.reset();
-    scratch_.reset();
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    plans_ = std::make_unique<Plans>(database(), ids_, clock_);
   }
 
   std::vector<auth::AuditEntry> audit() {
-    auto connection = database_->acquire();
+    auto connection = database().acquire();
     EXPECT_TRUE(connection.is_ok());
     auto entries = auth::list_audit_entries(**connection, 200);
     EXPECT_TRUE(entries.is_ok());
@@ -143,8 +134,6 @@ class PlansTest : public ::testing::TestWithParam<Engine> {
 
   ManualClock clock_{kStartMs};
   IdGenerator ids_{clock_};
-  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
-  std::unique_ptr<storage::Database> database_;
   std::unique_ptr<Plans> plans_;
 };
 

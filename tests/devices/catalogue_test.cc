@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "devices/identifiers.h"
-#include "schema/migrations.h"
+#include "storage/migrated_store_test.h"
 #include "storage/scratch_database.h"
 
 namespace station::devices {
@@ -50,20 +50,12 @@ TEST(EmbeddedCatalogueTest, HasAHeaderAndTheMainBrands) {
   }
 }
 
-class CatalogueTest : public ::testing::TestWithParam<Engine> {
+class CatalogueTest : public storage::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    scratch_ = std::move(store->scratch);
-    database_ = std::move(store->database);
-    catalogue_ = std::make_unique<DeviceCatalogue>(*database_);
-  }
-
-  void TearDown() override {
-    catalogue_.reset();
-    database_.reset();  // before scratch_
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    catalogue_ = std::make_unique<DeviceCatalogue>(database());
   }
 
   ImportOutcome import(std::string_view csv) {
@@ -77,8 +69,6 @@ class CatalogueTest : public ::testing::TestWithParam<Engine> {
     return result.is_ok() ? *result : DeviceCheck{};
   }
 
-  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
-  std::unique_ptr<storage::Database> database_;
   std::unique_ptr<DeviceCatalogue> catalogue_;
 };
 

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "common/limits.h"
-#include "schema/migrations.h"
+#include "storage/migrated_store_test.h"
 #include "storage/scratch_database.h"
 
 namespace station::inventory {
@@ -103,21 +103,12 @@ TEST(StateMachineTest, AllowsTheJourneyAndCancellationButNoShortcuts) {
   EXPECT_FALSE(parse_profile_state("sold").has_value());
 }
 
-class InventoryTest : public ::testing::TestWithParam<Engine> {
+class InventoryTest : public storage::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    scratch_ = std::move(store->scratch);
-    database_ = std::move(store->database);
-    inventory_ = std::make_unique<Inventory>(*database_, keyring_, clock_);
-  }
-
-  void TearDown() override {
-    inventory_.reset();
-    database_.reset();
-    scratch_.reset();
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    inventory_ = std::make_unique<Inventory>(database(), keyring_, clock_);
   }
 
   ImportOutcome import(std::string_view text) {
@@ -141,7 +132,7 @@ class InventoryTest : public ::testing::TestWithParam<Engine> {
   }
 
   std::vector<std::string> sealed_column(std::string_view column) {
-    auto connection = database_->acquire();
+    auto connection = database().acquire();
     EXPECT_TRUE(connection.is_ok());
     auto rows = (*connection)->query(fmt::format("SELECT {} FROM profiles ORDER BY iccid", column));
     EXPECT_TRUE(rows.is_ok());
@@ -152,8 +143,6 @@ class InventoryTest : public ::testing::TestWithParam<Engine> {
 
   ManualClock clock_{kStartMs};
   secrets::Keyring keyring_ = keyring_of(kKeyA);
-  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
-  std::unique_ptr<storage::Database> database_;
   std::unique_ptr<Inventory> inventory_;
 };
 
@@ -308,7 +297,7 @@ TEST_P(InventoryTest, ListsAtMostTheBoundOfProblems) {
 TEST_P(InventoryTest, SecretsCannotBeSwappedBetweenRows) {
   ASSERT_EQ(import(csv_of(1, 2)).imported, 2u);
   auto ki = sealed_column("ki_sealed");
-  auto connection = database_->acquire();
+  auto connection = database().acquire();
   ASSERT_TRUE(connection.is_ok());
   const storage::Value params[] = {ki[1], iccid(1)};
   ASSERT_TRUE(
@@ -322,7 +311,7 @@ TEST_P(InventoryTest, SecretsCannotBeSwappedBetweenRows) {
 TEST_P(InventoryTest, ReadsValuesSealedBeforeAKeyRotation) {
   ASSERT_EQ(import(csv_of(1, 1)).imported, 1u);
   secrets::Keyring rotated = keyring_of(fmt::format("{},{}", kKeyA, kKeyB));
-  Inventory after(*database_, rotated, clock_);
+  Inventory after(database(), rotated, clock_);
   ASSERT_EQ(after.import_csv(csv_of(2, 1)).value().imported, 1u);
   auto ki = sealed_column("ki_sealed");
   EXPECT_EQ(secrets::Keyring::key_id_of(ki[0]).value(), keyring_.active_id());

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "auth/audit.h"
-#include "schema/migrations.h"
+#include "storage/migrated_store_test.h"
 #include "storage/scratch_database.h"
 #include "support/customer_rows.h"
 
@@ -95,28 +95,19 @@ TEST(KeyedHashTest, IsDeterministicPerKeyAndPurpose) {
   EXPECT_EQ(a.keyed_hash("nokey", kDocumentHashPurpose, "x").status().code(), ErrorCode::kNotFound);
 }
 
-class IdentitiesTest : public ::testing::TestWithParam<Engine> {
+class IdentitiesTest : public storage::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    scratch_ = std::move(store->scratch);
-    database_ = std::move(store->database);
-    identities_ = std::make_unique<Identities>(*database_, keyring_, ids_, clock_);
-  }
-
-  void TearDown() override {
-    identities_.reset();
-    database_.reset();
-    scratch_.reset();
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    identities_ = std::make_unique<Identities>(database(), keyring_, ids_, clock_);
   }
 
   // A customer row with its wallet account, as billing would write them.
-  Id add_customer() { return testing::insert_customer_row(*database_, ids_, kStartMs); }
+  Id add_customer() { return testing::insert_customer_row(database(), ids_, kStartMs); }
 
   std::vector<auth::AuditEntry> audit() {
-    auto connection = database_->acquire();
+    auto connection = database().acquire();
     EXPECT_TRUE(connection.is_ok());
     auto entries = auth::list_audit_entries(**connection, 200);
     EXPECT_TRUE(entries.is_ok());
@@ -125,7 +116,7 @@ class IdentitiesTest : public ::testing::TestWithParam<Engine> {
 
   // Every text value stored in identities, to check what is (not) kept.
   std::string stored_text() {
-    auto connection = database_->acquire();
+    auto connection = database().acquire();
     EXPECT_TRUE(connection.is_ok());
     auto rows = (*connection)->query(
         "SELECT document_hash, document_key_id, document_last4, full_name, date_of_birth, "
@@ -142,8 +133,6 @@ class IdentitiesTest : public ::testing::TestWithParam<Engine> {
   ManualClock clock_{kStartMs};
   IdGenerator ids_{clock_};
   secrets::Keyring keyring_ = keyring_of(kKeyA);
-  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
-  std::unique_ptr<storage::Database> database_;
   std::unique_ptr<Identities> identities_;
 };
 
@@ -210,7 +199,7 @@ TEST_P(IdentitiesTest, SubmitChecksTheFieldsAndTheCustomer) {
   EXPECT_TRUE(audit().empty());
 
   secrets::Keyring no_keys;
-  Identities without_keys(*database_, no_keys, ids_, clock_);
+  Identities without_keys(database(), no_keys, ids_, clock_);
   EXPECT_EQ(without_keys.submit(passport(customer)).status().code(), ErrorCode::kInternal);
 }
 
@@ -304,7 +293,7 @@ TEST_P(IdentitiesTest, HashesKeepTheirKeyIdAcrossARotation) {
   Id before = add_customer();
   ASSERT_TRUE(identities_->submit(passport(before)).is_ok());
   secrets::Keyring rotated = keyring_of(std::string(kKeyA) + "," + std::string(kKeyB));
-  Identities after_rotation(*database_, rotated, ids_, clock_);
+  Identities after_rotation(database(), rotated, ids_, clock_);
   Id after = add_customer();
   auto submitted = after_rotation.submit(passport(after));
   ASSERT_TRUE(submitted.is_ok());

@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "common/limits.h"
-#include "schema/migrations.h"
+#include "storage/migrated_store_test.h"
 #include "storage/scratch_database.h"
 
 namespace station::messaging {
@@ -46,20 +46,12 @@ class ScriptedMailServer final : public EmailTransport {
   std::vector<OutboxMessage> sent;
 };
 
-class MessengerTest : public ::testing::TestWithParam<Engine> {
+class MessengerTest : public storage::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    scratch_ = std::move(store->scratch);
-    database_ = std::move(store->database);
-    messenger_ = std::make_unique<Messenger>(*database_, ids_, clock_);
-  }
-  void TearDown() override {
-    messenger_.reset();
-    database_.reset();
-    scratch_.reset();
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    messenger_ = std::make_unique<Messenger>(database(), ids_, clock_);
   }
 
   OutboxMessage enqueue(std::string_view text, std::string_view language = "en") {
@@ -75,8 +67,6 @@ class MessengerTest : public ::testing::TestWithParam<Engine> {
 
   ManualClock clock_{kStartMs};
   IdGenerator ids_{clock_};
-  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
-  std::unique_ptr<storage::Database> database_;
   std::unique_ptr<Messenger> messenger_;
 };
 

@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "auth/staff.h"
-#include "schema/migrations.h"
+#include "storage/migrated_store_test.h"
 #include "storage/scratch_database.h"
 #include "web/multipart.h"
 
@@ -22,28 +22,19 @@ using storage::testing::Engine;
 constexpr std::int64_t kStartMs = 1'800'000'000'000;
 constexpr std::string_view kPassword = "correct horse battery";
 
-class StaffStoreTest : public ::testing::TestWithParam<Engine> {
+class StaffStoreTest : public storage::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    scratch_ = std::move(store->scratch);
-    database_ = std::move(store->database);
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     auth::StaffSettings settings;
     settings.cost.log2_n = 10;
     settings.requester_failures_max = 8;
-    staff_ = std::make_unique<StaffAccounts>(*database_, ids_, clock_, settings);
-  }
-
-  void TearDown() override {
-    staff_.reset();
-    database_.reset();
-    scratch_.reset();
+    staff_ = std::make_unique<StaffAccounts>(database(), ids_, clock_, settings);
   }
 
   std::string stored_hash(std::string_view username) {
-    auto connection = database_->acquire();
+    auto connection = database().acquire();
     EXPECT_TRUE(connection.is_ok());
     const storage::Value name[] = {std::string(username)};
     auto rows =
@@ -54,8 +45,6 @@ class StaffStoreTest : public ::testing::TestWithParam<Engine> {
 
   ManualClock clock_{kStartMs};
   IdGenerator ids_{clock_};
-  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
-  std::unique_ptr<storage::Database> database_;
   std::unique_ptr<StaffAccounts> staff_;
 };
 

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "auth/api_keys.h"
-#include "schema/migrations.h"
+#include "storage/migrated_store_test.h"
 #include "storage/scratch_database.h"
 #include "support/customer_rows.h"
 #include "web/accounts.h"
@@ -24,28 +24,18 @@ using storage::testing::Engine;
 
 constexpr std::int64_t kStartMs = 1'800'000'000'000;
 
-class WebStoreTest : public ::testing::TestWithParam<Engine> {
+class WebStoreTest : public storage::testing::MigratedStoreTest {
  protected:
   void SetUp() override {
-    STATION_SKIP_UNLESS_ENGINE_AVAILABLE(GetParam());
-    auto store = storage::testing::open_migrated(GetParam(), schema::all_migrations());
-    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
-    scratch_ = std::move(store->scratch);
-    database_ = std::move(store->database);
-    sessions_ = std::make_unique<Sessions>(*database_, clock_);
-    codes_ = std::make_unique<SignInCodes>(*database_, ids_, clock_);
-  }
-
-  void TearDown() override {
-    codes_.reset();
-    sessions_.reset();
-    database_.reset();
-    scratch_.reset();
+    MigratedStoreTest::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    sessions_ = std::make_unique<Sessions>(database(), clock_);
+    codes_ = std::make_unique<SignInCodes>(database(), ids_, clock_);
   }
 
   // Every text stored in the portal's tables, to check what is (not) kept.
   std::string stored_text() {
-    auto connection = database_->acquire();
+    auto connection = database().acquire();
     EXPECT_TRUE(connection.is_ok());
     std::string out;
     for (auto sql : {"SELECT id_hash, csrf_token FROM web_sessions",
@@ -57,12 +47,10 @@ class WebStoreTest : public ::testing::TestWithParam<Engine> {
     return out;
   }
 
-  Id add_customer() { return testing::insert_customer_row(*database_, ids_, kStartMs); }
+  Id add_customer() { return testing::insert_customer_row(database(), ids_, kStartMs); }
 
   ManualClock clock_{kStartMs};
   IdGenerator ids_{clock_};
-  std::unique_ptr<storage::testing::ScratchDatabase> scratch_;
-  std::unique_ptr<storage::Database> database_;
   std::unique_ptr<Sessions> sessions_;
   std::unique_ptr<SignInCodes> codes_;
 };
@@ -225,7 +213,7 @@ TEST_P(WebStoreTest, TheSweeperRunsOnItsOwn) {
 }
 
 TEST_P(WebStoreTest, AccountsTieOneLoginToOneCustomer) {
-  Accounts accounts(*database_, clock_);
+  Accounts accounts(database(), clock_);
   Id customer = add_customer();
   ASSERT_TRUE(accounts.create({customer, "+8613800138000", Language::kZhCn, true}).is_ok());
   EXPECT_EQ(accounts.create({customer, "+8613800138001", Language::kEn, true}).code(),
