@@ -42,13 +42,10 @@ class SmscPeer {
 class SmppClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto scratch = storage::testing::ScratchDatabase::create(Engine::kSqlite);
-    ASSERT_TRUE(scratch.is_ok()) << scratch.status().to_string();
-    scratch_ = std::move(scratch).value();
-    auto database = storage::Database::open(scratch_->options());
-    ASSERT_TRUE(database.is_ok());
-    database_ = std::move(database).value();
-    ASSERT_TRUE(database_->migrate(schema::all_migrations()).is_ok());
+    auto store = storage::testing::open_migrated(Engine::kSqlite, schema::all_migrations());
+    ASSERT_TRUE(store.is_ok()) << store.status().to_string();
+    scratch_ = std::move(store->scratch);
+    database_ = std::move(store->database);
     messenger_ = std::make_unique<Messenger>(*database_, ids_, clock_);
     peer_ = std::make_unique<SmscPeer>(scratch_->directory(), 0);
   }
