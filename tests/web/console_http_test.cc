@@ -12,6 +12,7 @@
 #include "api/api_fixture.h"
 #include "auth/audit.h"
 #include "auth/staff.h"
+#include "support/browser.h"
 #include "web/forms.h"
 #include "web/sessions.h"
 
@@ -24,11 +25,6 @@ constexpr std::string_view kPassword = "correct horse battery";
 
 class ConsoleHttpTest : public ApiTest {
  protected:
-  struct Browser {
-    std::string session;  // the station_console cookie
-    HttpReply last;
-  };
-
   void customize(cli::AppOptions& options) override {
     auto keyring = secrets::parse_key_list(kKey);
     ASSERT_TRUE(keyring.is_ok());
@@ -46,36 +42,19 @@ class ConsoleHttpTest : public ApiTest {
     ASSERT_TRUE(created.is_ok()) << created.status().to_string();
   }
 
-  static std::string cookie_of(const HttpReply& reply) {
-    std::smatch match;
-    std::string set_cookie = reply.header("set-cookie");
-    if (!std::regex_search(set_cookie, match, std::regex("station_console=([0-9a-f]*)"))) {
-      return "";
-    }
-    return match[1];
-  }
-
-  static std::string field(const std::string& body, const std::string& name) {
-    std::smatch match;
-    std::regex pattern("name=\"" + name + "\" value=\"([^\"]*)\"");
-    return std::regex_search(body, match, pattern) ? std::string(match[1]) : "";
-  }
+  // The console's session cookie.
+  static constexpr char kCookie[] = "station_console";
 
   HttpReply send(Browser& browser, const std::string& method, const std::string& target,
                  const std::string& body = "",
                  const std::string& content_type = "application/x-www-form-urlencoded") {
-    std::map<std::string, std::string> headers = {
-        {"Cookie", "station_lang=en; station_console=" + browser.session}};
-    if (method == "POST") headers["Content-Type"] = content_type;
-    browser.last = http_request(app_->port(), method, target, body, headers);
-    if (std::string cookie = cookie_of(browser.last); !cookie.empty()) browser.session = cookie;
-    return browser.last;
+    return browse(app_->port(), kCookie, browser, method, target, body, content_type);
   }
 
   // The sign-in form's CSRF token (a visitor's session is made for it).
   std::string sign_in_token(Browser& browser) {
     EXPECT_EQ(send(browser, "GET", "/console/signin").status, 200);
-    return field(browser.last.body, "csrf");
+    return form_field(browser.last.body, "csrf");
   }
 
   HttpReply sign_in_as(Browser& browser, const std::string& username,
@@ -94,7 +73,7 @@ class ConsoleHttpTest : public ApiTest {
 
   std::string csrf_of(Browser& browser, const std::string& page) {
     EXPECT_EQ(send(browser, "GET", page).status, 200) << page;
-    return field(browser.last.body, "csrf");
+    return form_field(browser.last.body, "csrf");
   }
 
   std::vector<auth::AuditEntry> audit_entries() {
@@ -136,7 +115,7 @@ TEST_P(ConsoleHttpTest, SignInRotatesTheSessionAndSignOutEndsIt) {
   auto forged = send(browser, "POST", "/console/signin",
                      "username=alice&password=" + web::url_encode(kPassword));
   EXPECT_EQ(forged.status, 403);
-  EXPECT_EQ(cookie_of(forged), "");
+  EXPECT_EQ(cookie_of(forged, kCookie), "");
   // A wrong password: 401, the same page again.
   EXPECT_EQ(send(browser, "POST", "/console/signin",
                  "username=alice&password=wrong+password+1&csrf=" + csrf)
@@ -169,7 +148,7 @@ TEST_P(ConsoleHttpTest, SignInRotatesTheSessionAndSignOutEndsIt) {
   Browser stale{visitor, {}};
   EXPECT_EQ(send(stale, "GET", "/console/dashboard").status, 303);
 
-  std::string token = field(dashboard.body, "csrf");
+  std::string token = form_field(dashboard.body, "csrf");
   EXPECT_EQ(send(browser, "POST", "/console/signout", "").status, 403);
   EXPECT_EQ(send(browser, "POST", "/console/signout", "csrf=" + token).status, 303);
   EXPECT_EQ(send(browser, "GET", "/console/dashboard").status, 303);
@@ -190,7 +169,7 @@ TEST_P(ConsoleHttpTest, WrongPasswordsPastTheLimitLockTheAccount) {
   auto late = send(browser, "POST", "/console/signin",
                    "username=bob&password=" + web::url_encode(kPassword) + "&csrf=" + csrf);
   EXPECT_EQ(late.status, 429);
-  EXPECT_EQ(cookie_of(late), "");
+  EXPECT_EQ(cookie_of(late, kCookie), "");
   EXPECT_NE(late.body.find("Too many wrong passwords"), std::string::npos);
   EXPECT_EQ(send(browser, "GET", "/console/dashboard").status, 303);
   EXPECT_TRUE(audited("console", "console.sign_in", "too_many_requests"));
@@ -282,7 +261,7 @@ TEST_P(ConsoleHttpTest, ChangesAreMadeThroughTheDomainsAndAuditedAsTheStaffUser)
   // Approve the identity from the queue.
   auto queue = send(browser, "GET", "/console/kyc");
   ASSERT_NE(queue.body.find("/console/kyc/" + customer + "/approve"), std::string::npos);
-  std::string csrf = field(queue.body, "csrf");
+  std::string csrf = form_field(queue.body, "csrf");
   EXPECT_EQ(send(browser, "POST", "/console/kyc/" + customer + "/approve", "").status, 403);
   EXPECT_EQ(get("/v1/customers/" + customer + "/identity").json()["state"], "pending");
   auto approved = send(browser, "POST", "/console/kyc/" + customer + "/approve", "csrf=" + csrf);

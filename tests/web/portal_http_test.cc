@@ -8,40 +8,20 @@
 #include <string>
 
 #include "api/api_fixture.h"
+#include "support/browser.h"
 
 namespace station::testing {
 namespace {
 
 class PortalHttpTest : public ApiTest {
  protected:
-  struct Browser {
-    std::string session;  // the station_session cookie
-    HttpReply last;
-  };
-
-  static std::string cookie_of(const HttpReply& reply) {
-    std::smatch match;
-    std::string set_cookie = reply.header("set-cookie");
-    if (!std::regex_search(set_cookie, match, std::regex("station_session=([0-9a-f]*)"))) {
-      return "";
-    }
-    return match[1];
-  }
-
-  static std::string field(const std::string& body, const std::string& name) {
-    std::smatch match;
-    std::regex pattern("name=\"" + name + "\" value=\"([^\"]*)\"");
-    return std::regex_search(body, match, pattern) ? std::string(match[1]) : "";
-  }
+  // The portal's session cookie.
+  static constexpr char kCookie[] = "station_session";
 
   HttpReply send(Browser& browser, const std::string& method, const std::string& target,
                  const std::string& form = "") {
-    std::map<std::string, std::string> headers = {
-        {"Cookie", "station_lang=en; station_session=" + browser.session}};
-    if (method == "POST") headers["Content-Type"] = "application/x-www-form-urlencoded";
-    browser.last = http_request(app_->port(), method, target, form, headers);
-    if (std::string cookie = cookie_of(browser.last); !cookie.empty()) browser.session = cookie;
-    return browser.last;
+    return browse(app_->port(), kCookie, browser, method, target, form,
+                  "application/x-www-form-urlencoded");
   }
 
   std::string latest_code() {
@@ -56,12 +36,12 @@ class PortalHttpTest : public ApiTest {
   Browser sign_up(const std::string& phone) {
     Browser browser;
     EXPECT_EQ(send(browser, "GET", "/signin?new=1").status, 200);
-    std::string csrf = field(browser.last.body, "csrf");
+    std::string csrf = form_field(browser.last.body, "csrf");
     EXPECT_EQ(csrf.size(), 64u);
     EXPECT_EQ(
         send(browser, "POST", "/signin", "name=Li+Lei&login=" + phone + "&csrf=" + csrf).status,
         200);
-    std::string challenge = field(browser.last.body, "challenge");
+    std::string challenge = form_field(browser.last.body, "challenge");
     std::string visitor = browser.session;
     EXPECT_EQ(send(browser, "POST", "/signin/code",
                    "challenge=" + challenge + "&code=" + latest_code() + "&csrf=" + csrf)
@@ -102,8 +82,8 @@ TEST_P(PortalHttpTest, SignUpTopUpAndExportWithCsrfChecks) {
   EXPECT_NE(home.body.find("CN¥0.00"), std::string::npos) << home.body;
 
   auto wallet = send(browser, "GET", "/wallet");
-  std::string csrf = field(wallet.body, "csrf");
-  std::string key = field(wallet.body, "idempotency_key");
+  std::string csrf = form_field(wallet.body, "csrf");
+  std::string key = form_field(wallet.body, "idempotency_key");
   // Without the token, or with another: 403 and nothing moves.
   EXPECT_EQ(send(browser, "POST", "/wallet/topup", "amount=50&idempotency_key=" + key).status, 403);
   EXPECT_NE(browser.last.body.find("forbidden"), std::string::npos);
@@ -140,7 +120,7 @@ TEST_P(PortalHttpTest, OrdersOfOthersAndUnknownOrdersAre404) {
     EXPECT_EQ(reply.status, 404) << target;
     EXPECT_NE(reply.body.find("not_found"), std::string::npos);
   }
-  std::string csrf = field(send(browser, "GET", "/wallet").body, "csrf");
+  std::string csrf = form_field(send(browser, "GET", "/wallet").body, "csrf");
   EXPECT_EQ(send(browser, "POST", "/esims/ord_x/cancel", "csrf=" + csrf).status, 404);
 }
 
@@ -152,25 +132,25 @@ TEST_P(PortalHttpTest, SignUpAndSignInByEmailSendTheCodeByEmail) {
   EXPECT_EQ(sent->front().destination, "li.lei@example.cn");
   EXPECT_EQ(sent->front().subject, "Your Station sign-in code");
   EXPECT_NE(send(browser, "GET", "/settings").body.find("li.lei@example.cn"), std::string::npos);
-  std::string csrf = field(send(browser, "GET", "/wallet").body, "csrf");
+  std::string csrf = form_field(send(browser, "GET", "/wallet").body, "csrf");
   EXPECT_EQ(send(browser, "POST", "/signout", "csrf=" + csrf).status, 303);
 
   // Back with the same address typed otherwise: a sign-in, not a second account.
   Browser again;
   send(again, "GET", "/signin");
-  csrf = field(again.last.body, "csrf");
+  csrf = form_field(again.last.body, "csrf");
   auto asked = send(again, "POST", "/signin", "login=LI.LEI%40example.cn&csrf=" + csrf);
   ASSERT_EQ(asked.status, 200);
   EXPECT_NE(asked.body.find("li.lei@example.cn"), std::string::npos);
   EXPECT_EQ(send(again, "POST", "/signin/code",
-                 "challenge=" + field(asked.body, "challenge") + "&code=" + latest_code() +
+                 "challenge=" + form_field(asked.body, "challenge") + "&code=" + latest_code() +
                      "&csrf=" + csrf)
                 .status,
             303);
   EXPECT_NE(send(again, "GET", "/").body.find("Li Lei"), std::string::npos);
 
   // The same limit per address as per number: two codes went to it, three more may.
-  csrf = field(send(again, "GET", "/wallet").body, "csrf");
+  csrf = form_field(send(again, "GET", "/wallet").body, "csrf");
   for (int i = 3; i <= 5; ++i) {
     EXPECT_EQ(send(again, "POST", "/signin", "login=li.lei%40example.cn&csrf=" + csrf).status, 200)
         << i;
@@ -182,9 +162,9 @@ TEST_P(PortalHttpTest, SignUpAndSignInByEmailSendTheCodeByEmail) {
 TEST_P(PortalHttpTest, WrongCodesPastTheLimitOpenNoSession) {
   Browser browser;
   send(browser, "GET", "/signin?new=1");
-  std::string csrf = field(browser.last.body, "csrf");
+  std::string csrf = form_field(browser.last.body, "csrf");
   send(browser, "POST", "/signin", "name=Han&login=%2B8613800138002&csrf=" + csrf);
-  std::string challenge = field(browser.last.body, "challenge");
+  std::string challenge = form_field(browser.last.body, "challenge");
   std::string right = latest_code();
   std::string wrong = right == "000000" ? "111111" : "000000";
   for (int attempt = 1; attempt <= 5; ++attempt) {
