@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/import_refusal.h"
 #include "devices/catalogue.h"
 
 namespace station::cli {
@@ -22,20 +23,7 @@ int run_import(const DevicesFlags& flags) {
   devices::DeviceCatalogue catalogue(**database);
   auto outcome = catalogue.import_csv(*text);
   if (!outcome.is_ok()) return fail(outcome.status());
-  if (!outcome->problems.empty()) {
-    for (const auto& problem : outcome->problems) {
-      if (problem.line == 0) {
-        fmt::print(stderr, "{}: {}\n", flags.file, problem.reason);
-      } else {
-        fmt::print(stderr, "{}: line {}: {}\n", flags.file, problem.line, problem.reason);
-      }
-    }
-    if (outcome->problems_truncated) {
-      fmt::print(stderr, "(only the first {} problems are listed)\n", outcome->problems.size());
-    }
-    fmt::print(stderr, "refused: nothing was imported\n");
-    return 1;
-  }
+  if (!outcome->problems.empty()) return refuse_import(flags.file, *outcome);
   fmt::print(stderr, "imported {} devices from {} ({} new, {} updated)\n", outcome->imported,
              flags.file, outcome->created, outcome->updated);
   fmt::print("{}\n", outcome->imported);
@@ -56,8 +44,7 @@ void add_devices_commands(CLI::App& admin, int* exit_code) {
       "and exits 1");
   add_store_flags(*import, import_flags->store);
   import->add_option("file", import_flags->file, "The CSV file")->required();
-  import->callback([=] { *exit_code = run_import(*import_flags);
-});
-}  // namespace station::cli
+  import->callback([=] { *exit_code = run_import(*import_flags); });
+}
 
 }  // namespace station::cli

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/import_refusal.h"
 #include "common/clock.h"
 #include "common/limits.h"
 #include "inventory/inventory.h"
@@ -31,21 +32,7 @@ int run_import(const ProfilesFlags& flags) {
   auto outcome = inventory.import_csv(*text, fmt::format("import {}", flags.file));
   secrets::wipe(*text);
   if (!outcome.is_ok()) return fail(outcome.status());
-  if (!outcome->problems.empty()) {
-    for (const auto& problem : outcome->problems) {
-      if (problem.line == 0) {
-        fmt::print(stderr, "{}: {}\n", flags.file, problem.reason);
-      } else {
-        fmt::print(stderr, "{}: line {}: {}\n", flags.file, problem.line, problem.reason);
-      }
-    }
-    if (outcome->problems_truncated) {
-      fmt::print(stderr, "(only the first {} problems are listed)\n",
-                 outcome->problems.size());
-    }
-    fmt::print(stderr, "refused: nothing was imported\n");
-    return 1;
-  }
+  if (!outcome->problems.empty()) return refuse_import(flags.file, *outcome);
   fmt::print(stderr, "imported {} profiles from {}\n", outcome->imported, flags.file);
   fmt::print("{}\n", outcome->imported);
   return 0;
