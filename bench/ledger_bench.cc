@@ -98,10 +98,14 @@ struct Fixture {
     requests.reserve(static_cast<std::size_t>(size));
     for (int i = 0; i < size; ++i) requests.push_back(topup());
     answers.expect();
-    ledger->submit_batch(std::move(requests), [this](std::vector<ledger::TransferOutcome> outcomes) {
-      answers.answered(std::all_of(outcomes.begin(), outcomes.end(),
-                                   [](const auto& outcome) { return outcome.status.is_ok(); }));
-    });
+    auto all_succeeded = [](const std::vector<ledger::TransferOutcome>& outcomes) {
+      return std::all_of(outcomes.begin(), outcomes.end(),
+                         [](const auto& outcome) { return outcome.status.is_ok(); });
+    };
+    ledger->submit_batch(std::move(requests),
+                         [this, all_succeeded](std::vector<ledger::TransferOutcome> outcomes) {
+                           answers.answered(all_succeeded(outcomes));
+                         });
   }
 
   // Submits `in_flight` client batches of `size` top-ups each, then waits for every answer.
@@ -123,8 +127,9 @@ struct Fixture {
   void burst(int count) {
     for (int i = 0; i < count; ++i) {
       answers.expect();
-      ledger->submit(topup(),
-                     [this](ledger::TransferOutcome outcome) { answers.answered(outcome.status.is_ok()); });
+      ledger->submit(topup(), [this](ledger::TransferOutcome outcome) {
+        answers.answered(outcome.status.is_ok());
+      });
     }
     answers.wait_below(1);
   }

@@ -741,8 +741,9 @@ Status LedgerImpl::write_at_once(Batch& batch, storage::Connection& connection) 
   for (const auto& [id, staged] : batch.accounts) {
     if (staged.created) append_account_values(staged.account, values);
   }
-  if (Status s = storage::insert_rows(connection, fmt::format("INSERT INTO accounts ({})", kAccountColumns),
-                             kAccountColumnCount, values, "");
+  if (Status s = storage::insert_rows(
+          connection, fmt::format("INSERT INTO accounts ({})", kAccountColumns),
+          kAccountColumnCount, values);
       !s.is_ok()) {
     return storage_failure("ledger batch: new accounts", s);
   }

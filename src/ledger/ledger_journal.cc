@@ -366,7 +366,9 @@ Result<JournalEntry> decode_version_2(Reader& r) {
   Id previous_id = 0;
   for (auto& t : entry.transfers) {
     const std::int64_t step = r.integer();
-    if (step <= 0 || step > std::numeric_limits<Id>::max() - previous_id) return corrupt_entry("bad id");
+    if (step <= 0 || step > std::numeric_limits<Id>::max() - previous_id) {
+      return corrupt_entry("bad id");
+    }
     t.id = previous_id + step;
     previous_id = t.id;
     t.phase = read_letter(r, kPhaseLetters);
@@ -514,8 +516,8 @@ Status write_journal_rows(storage::Connection& connection, const JournalEntry& e
   std::vector<Value> values;
   auto write = [&](std::string_view what, std::string_view table, std::string_view columns,
                    std::size_t column_count, std::string_view tail) -> Status {
-    Status written = storage::insert_rows(connection, fmt::format("INSERT INTO {} ({})", table, columns),
-                                 column_count, values, tail);
+    Status written = storage::insert_rows(
+        connection, fmt::format("INSERT INTO {} ({})", table, columns), column_count, values, tail);
     values.clear();
     if (written.is_ok()) return written;
     return Status(ErrorCode::kStorageError, fmt::format("{}: {}", what, written.to_string()));

@@ -623,7 +623,8 @@ TEST_P(LedgerBasicsTest, AttachedRowsAreWrittenTogetherAndABadRowFailsOnlyItsReq
   {
     WriterGate gate(*ledger_, single(cash_.id, parked.id, 1, "gate"));
     for (std::size_t i = 0; i < requests.size(); ++i) {
-      ledger_->submit(requests[i], [&done, i](TransferOutcome o) { done[i].set_value(std::move(o)); });
+      ledger_->submit(requests[i],
+                      [&done, i](TransferOutcome o) { done[i].set_value(std::move(o)); });
     }
   }
   EXPECT_TRUE(done[0].get_future().get().status.is_ok());
