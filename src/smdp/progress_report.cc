@@ -36,16 +36,18 @@ int download_rank(orders::OrderState state) {
 }
 
 // Moves the order holding the report's ICCID to `to`, unless it is there or beyond already.
-Status apply(orders::Orders& orders, const DownloadProgressReport& report, orders::OrderState to) {
-  STATION_ASSIGN_OR_RETURN(Id order_id, orders.order_holding(report.iccid));
-  STATION_ASSIGN_OR_RETURN(auto order, orders.get(order_id));
+// The order's id is known as soon as it is found, for the audit entry, whatever comes of it.
+Status apply(orders::Orders& orders, const DownloadProgressReport& report, orders::OrderState to,
+             std::optional<Id>& order_id) {
+  STATION_ASSIGN_OR_RETURN(order_id, orders.order_holding(report.iccid));
+  STATION_ASSIGN_OR_RETURN(auto order, orders.get(*order_id));
   const int reached = download_rank(order.state);
   if (reached >= 0 && reached >= download_rank(to)) return Status::ok();
   const std::string cause = fmt::format(
       "ES2+ HandleDownloadProgressInfo from {}: notification point {} {}{}{}", report.requester,
       static_cast<int>(report.point), report.success ? "succeeded" : "failed",
       report.message.empty() ? "" : ": ", report.message);
-  return orders.record_download_progress(order_id, to, cause);
+  return orders.record_download_progress(*order_id, to, cause);
 }
 
 }  // namespace
@@ -124,26 +126,32 @@ std::optional<orders::OrderState> order_step_for(const DownloadProgressReport& r
   return std::nullopt;
 }
 
-void add_progress_report_route(http::Router& router, auth::Authenticator& authenticator,
-                               orders::Orders& orders) {
+void add_progress_report_route(http::Router& router, const ProgressReportContext& context) {
   router.add(
       "POST", "/gsma/rsp2/es2plus/handleDownloadProgressInfo",
-      [&authenticator, &orders](http::Request& request, http::Responder respond) {
+      [context](http::Request& request, http::Responder respond) {
         if (!has_admin_protocol(request)) {
           return respond(http::problem(ErrorCode::kMalformedRequest,
                                        "X-Admin-Protocol: gsma/rsp/v2.x.y is required", request));
         }
-        if (!api::authorise(authenticator, request, respond,
-                            auth::Permission::kDownloadProgressReport)) {
-          return;
-        }
+        auto principal = api::authorise(context.authenticator, request, respond,
+                                        auth::Permission::kDownloadProgressReport);
+        if (!principal) return;
         auto report = parse_download_progress_info(request.header("content-type"), request.body);
         if (!report.is_ok()) return respond(http::problem(report.status(), request));
-        if (auto to = order_step_for(*report)) {
-          if (Status applied = apply(orders, *report, *to); !applied.is_ok()) {
-            return respond(http::problem(applied, request));
-          }
-        }
+        auto to = order_step_for(*report);
+        if (!to) return respond(binding_response(200, success_body()));
+        std::optional<Id> order_id;
+        const Status applied = apply(context.orders, *report, *to, order_id);
+        context.audit.record(auth::AuditEntry{
+            context.ids.next(), context.clock.now_unix_ms(), principal->name(),
+            "order.download_progress",
+            order_id ? format_public_id(orders::kOrderIdPrefix, *order_id) : "",
+            request.request_id,
+            applied.is_ok() ? "succeeded" : std::string(error_name(applied.code())),
+            fmt::format(R"({{"notification_point":{},"success":{}}})",
+                        static_cast<int>(report->point), report->success)});
+        if (!applied.is_ok()) return respond(http::problem(applied, request));
         respond(binding_response(200, success_body()));
       });
 }

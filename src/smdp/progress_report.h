@@ -23,6 +23,9 @@
 #include <string_view>
 
 #include "auth/api_keys.h"
+#include "auth/audit.h"
+#include "common/clock.h"
+#include "common/id.h"
 #include "common/result.h"
 #include "http/router.h"
 #include "orders/orders.h"
@@ -56,8 +59,15 @@ std::optional<orders::OrderState> order_step_for(const DownloadProgressReport& r
 // harmless). Answers 200 with the SGP.22 "Executed-Success" header; 400/415 problem+json for a
 // body that is not the binding's, 401/403 for the credential, 404 when no order holds the ICCID,
 // 409 when the order is in a state the step does not follow (e.g. cancelled), 5xx for storage.
-// `authenticator` and `orders` must outlive the router's use.
-void add_progress_report_route(http::Router& router, auth::Authenticator& authenticator,
-                               orders::Orders& orders);
+// Every report that names a step is audited (order.download_progress, by the key's name), also
+// when it changes nothing or is refused. The context's members must outlive the router's use.
+struct ProgressReportContext {
+  auth::Authenticator& authenticator;
+  orders::Orders& orders;
+  auth::AuditWriter& audit;
+  IdGenerator& ids;
+  const Clock& clock;
+};
+void add_progress_report_route(http::Router& router, const ProgressReportContext& context);
 
 }  // namespace station::smdp

@@ -170,6 +170,12 @@ class RemoteEs2Test(unittest.TestCase):
         self.assertEqual(smdp_code, 0, smdp_err)
         self.assertNotIn(reporter, smdp_out + smdp_err)  # the token is never logged
         self.assertNotIn(station_at_smdp, err)
+        # Every report that names a step is audited, by the reporting key, refused ones too.
+        audit = run("admin", "audit", "list", "--limit", "200", *store)
+        self.assertEqual(audit.returncode, 0, audit.stderr)
+        reports = [line for line in audit.stdout.splitlines() if " order.download_progress " in line]
+        self.assertTrue(any(f" {order['id']} succeeded " in line for line in reports), audit.stdout)
+        self.assertTrue(any(" - not_found " in line for line in reports), audit.stdout)
 
 
 if __name__ == "__main__":
