@@ -171,7 +171,8 @@ Status App::start_orders() {
   console_->add_routes(router_);
   if (options_.es2_listener) {
     smdp::add_progress_report_route(
-        es2_router_, smdp::ProgressReportContext{*authenticator_, *orders_, *audit_, *ids_, *clock_});
+        es2_router_,
+        smdp::ProgressReportContext{*authenticator_, *orders_, *audit_, *ids_, *clock_});
     es2_server_ = std::make_unique<http::Server>(*options_.es2_listener, es2_router_, metrics_,
                                                  options_.access_log);
     STATION_RETURN_IF_ERROR(es2_server_->listen());

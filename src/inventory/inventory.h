@@ -1,9 +1,9 @@
 // inventory: the pool of eSIM profiles that orders draw from, as profile vendors deliver them.
 //
 // A profile is identified by its ICCID and carries its IMSI and the network secrets Ki and OPc
-// (and optionally PIN1, PUK1, PIN2, PUK2 and ADM1), which are sealed at rest (secrets/secrets.h) with the row and field
-// as associated data, never logged and never returned by the API; only read_secrets() opens them,
-// for building the profile package.
+// (and optionally PIN1, PUK1, PIN2, PUK2 and ADM1), which are sealed at rest (secrets/secrets.h)
+// with the row and field as associated data, never logged and never returned by the API; only
+// read_secrets() opens them, for building the profile package.
 //
 // Profile states follow what the SM-DP+ needs (GSMA SGP.22): a profile moves only along the
 // edges of one table (kAllowedTransitions in inventory.cc), every move is recorded in
@@ -113,8 +113,9 @@ class Inventory {
   Inventory(storage::Database& database, const secrets::Keyring& keyring, const Clock& clock);
 
   // Parses and checks a vendor CSV (header `iccid,imsi,ki,opc` and optionally profile_type, pin1,
-  // puk1, pin2, puk2, adm1, in any order) and imports it in one transaction. Row problems come back in the
-  // outcome; a Status error means the file as a whole could not be taken (too large, storage).
+  // puk1, pin2, puk2, adm1, in any order) and imports it in one transaction. Row problems come
+  // back in the outcome; a Status error means the file as a whole could not be taken (too large,
+  // storage).
   Result<ImportOutcome> import_csv(std::string_view csv_text, std::string_view cause = "import");
 
   // Takes one available profile of the given type (any type when nullopt) and moves it to
