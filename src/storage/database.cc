@@ -38,8 +38,8 @@ std::string Row::text_or(std::size_t column, std::string fallback) const {
   return is_null(column) ? std::move(fallback) : text_at(column);
 }
 
-Result<Transaction> Transaction::begin(Connection& connection) {
-  STATION_RETURN_IF_ERROR(connection.begin());
+Result<Transaction> Transaction::begin(Connection& connection, Durability durability) {
+  STATION_RETURN_IF_ERROR(connection.begin(durability));
   return Transaction(connection);
 }
 

@@ -8,7 +8,8 @@
 //
 // Connections come from a pool and are used by one thread at a time. Transactions are explicit.
 // Durability: SQLite runs in WAL mode with synchronous=FULL, PostgreSQL with its defaults
-// (synchronous_commit=on); a commit that returned ok is on disk.
+// (synchronous_commit=on); a commit that returned ok is on disk, unless its transaction was
+// begun with Durability::kDeferred (see there).
 #pragma once
 
 #include <cstdint>
@@ -25,6 +26,21 @@
 namespace station::storage {
 
 enum class Dialect { kSqlite, kPostgres };
+
+// How far a transaction's commit has gone when commit() returns.
+enum class Durability {
+  // On disk: survives a crash of the machine. The default, and the only choice for money and
+  // for anything a client may act on without being able to ask again.
+  kDurable,
+  // Handed to the operating system (SQLite: WAL with synchronous=NORMAL) or to the database
+  // server (PostgreSQL: synchronous_commit=off), without waiting for the disk: it survives the
+  // death of Station's process (kill -9), is visible to every later transaction and ordered
+  // before it, and reaches the disk with the next durable commit (SQLite syncs the whole WAL;
+  // PostgreSQL flushes its WAL in order) or on its own moments later. A power loss before then
+  // may lose it, never half of it. Only for records whose loss a client repairs by retrying,
+  // e.g. the first steps of an SGP.22 download session, which an LPA starts again.
+  kDeferred,
+};
 
 using Value = std::variant<std::nullptr_t, std::int64_t, std::string>;
 
@@ -67,7 +83,7 @@ class Connection {
   virtual std::int64_t changes() const = 0;
 
   // SQLite takes the write lock at begin (BEGIN IMMEDIATE) so writers never deadlock on upgrade.
-  virtual Status begin() = 0;
+  virtual Status begin(Durability durability) = 0;
   virtual Status commit() = 0;
   virtual Status rollback() = 0;
 };
@@ -75,7 +91,8 @@ class Connection {
 // Rolls back on destruction unless commit() succeeded.
 class Transaction {
  public:
-  static Result<Transaction> begin(Connection& connection);
+  static Result<Transaction> begin(Connection& connection,
+                                   Durability durability = Durability::kDurable);
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;
   ~Transaction();

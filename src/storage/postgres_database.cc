@@ -228,7 +228,7 @@ class PostgresConnection final : public PooledConnection {
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override;
   Status execute_script(std::string_view sql) override;
   std::int64_t changes() const override { return changes_; }
-  Status begin() override;
+  Status begin(Durability durability) override;
   Status commit() override;
   Status rollback() override;
   bool reusable() const override {
@@ -354,7 +354,13 @@ Status PostgresConnection::execute_script(std::string_view sql) {
   return run_simple(std::string(sql)).status();
 }
 
-Status PostgresConnection::begin() { return run_simple("BEGIN").status(); }
+Status PostgresConnection::begin(Durability durability) {
+  // SET LOCAL ends with the transaction, so the connection goes back to the pool as it came.
+  return run_simple(durability == Durability::kDeferred
+                        ? "BEGIN; SET LOCAL synchronous_commit = off"
+                        : "BEGIN")
+      .status();
+}
 
 Status PostgresConnection::commit() {
   STATION_ASSIGN_OR_RETURN(ResultHandle result, run_simple("COMMIT"));

@@ -55,10 +55,12 @@ class SqliteConnection final : public PooledConnection {
   Result<Rows> query(std::string_view sql, std::span<const Value> params) override;
   Status execute_script(std::string_view sql) override;
   std::int64_t changes() const override { return changes_; }
-  Status begin() override;
+  Status begin(Durability durability) override;
   Status commit() override;
   Status rollback() override;
-  bool reusable() const override { return !in_transaction_ && sqlite3_get_autocommit(db_) != 0; }
+  bool reusable() const override {
+    return !in_transaction_ && !deferred_ && sqlite3_get_autocommit(db_) != 0;
+  }
 
  private:
   explicit SqliteConnection(sqlite3* db)
@@ -71,12 +73,16 @@ class SqliteConnection final : public PooledConnection {
   Status check_not_aborted(std::string_view sql) const;
   // Marks the open transaction (if any) aborted when `status` is a failure.
   Status note_outcome(Status status);
+  // After a kDeferred transaction: back to synchronous=FULL (SQLite refuses to change it inside
+  // a transaction, hence around it). A connection that cannot is not reused (reusable()).
+  Status end_deferred();
 
   sqlite3* const db_;
   StatementCache<sqlite3_stmt*> statements_;
   std::int64_t changes_ = 0;
   bool in_transaction_ = false;
   bool transaction_aborted_ = false;
+  bool deferred_ = false;  // synchronous=NORMAL for the open transaction
 };
 
 Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(const std::string& path,
@@ -245,11 +251,26 @@ Status SqliteConnection::execute_script(std::string_view sql) {
   return note_outcome(sqlite_error(db_, executed, sql));
 }
 
-Status SqliteConnection::begin() {
+Status SqliteConnection::begin(Durability durability) {
   assert(!in_transaction_ && "begin() inside a transaction");
-  STATION_RETURN_IF_ERROR(run("BEGIN IMMEDIATE", {}, nullptr));
+  if (durability == Durability::kDeferred) {
+    // In WAL mode, NORMAL writes the commit to the WAL without an fsync; the next FULL commit's
+    // fsync of the WAL (or a checkpoint, which syncs the WAL first) carries it to the disk.
+    STATION_RETURN_IF_ERROR(run("PRAGMA synchronous=NORMAL", {}, nullptr));
+    deferred_ = true;
+  }
+  if (Status begun = run("BEGIN IMMEDIATE", {}, nullptr); !begun.is_ok()) {
+    if (deferred_) end_deferred().ignore();
+    return begun;
+  }
   in_transaction_ = true;
   transaction_aborted_ = false;
+  return Status::ok();
+}
+
+Status SqliteConnection::end_deferred() {
+  STATION_RETURN_IF_ERROR(run("PRAGMA synchronous=FULL", {}, nullptr));
+  deferred_ = false;
   return Status::ok();
 }
 
@@ -263,6 +284,9 @@ Status SqliteConnection::commit() {
   // A failed COMMIT (e.g. SQLITE_BUSY) leaves the transaction open for a retry or rollback.
   STATION_RETURN_IF_ERROR(run("COMMIT", {}, nullptr));
   in_transaction_ = false;
+  // The commit stands whether or not the setting comes back; a connection still in NORMAL is
+  // closed by the pool rather than reused.
+  if (deferred_) end_deferred().ignore();
   return Status::ok();
 }
 
@@ -271,8 +295,10 @@ Status SqliteConnection::rollback() {
   transaction_aborted_ = false;
   // Some errors (e.g. SQLITE_FULL) roll the transaction back by themselves; then there is
   // nothing left to undo.
-  if (sqlite3_get_autocommit(db_) != 0) return Status::ok();
-  return run("ROLLBACK", {}, nullptr);
+  Status rolled_back =
+      sqlite3_get_autocommit(db_) != 0 ? Status::ok() : run("ROLLBACK", {}, nullptr);
+  if (deferred_ && sqlite3_get_autocommit(db_) != 0) end_deferred().ignore();
+  return rolled_back;
 }
 
 class FileLock final : public OwnershipLock {

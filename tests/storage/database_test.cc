@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +13,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/limits.h"
 #include "schema/migrations.h"
@@ -268,6 +272,74 @@ TEST_P(DatabaseTest, TransactionRollsBackWhenDestroyedUncommitted) {
   ASSERT_OK(transaction.commit());
 }
 
+// The connection's own durability setting: SQLite's synchronous (2 is FULL), PostgreSQL's
+// synchronous_commit.
+std::string durability_setting(Connection& connection) {
+  if (connection.dialect() == Dialect::kSqlite) {
+    return std::to_string(must(connection.query("PRAGMA synchronous")).at(0).int_at(0));
+  }
+  return must(connection.query("SHOW synchronous_commit")).at(0).text_at(0);
+}
+
+TEST_P(DatabaseTest, DeferredTransactionCommitsAndLeavesTheConnectionDurable) {
+  auto connection = connect();
+  create_items(*connection);
+  const std::string durable = durability_setting(*connection);
+  EXPECT_EQ(durable, engine() == Engine::kSqlite ? "2" : "on");
+  {
+    auto transaction = must(Transaction::begin(*connection, Durability::kDeferred));
+    ASSERT_OK(connection->execute("INSERT INTO items (id, amount) VALUES (1, 10)"));
+    ASSERT_OK(transaction.commit());
+  }
+  EXPECT_EQ(count_items(*connect()), 1);
+  EXPECT_EQ(durability_setting(*connection), durable);
+  {
+    auto transaction = must(Transaction::begin(*connection, Durability::kDeferred));
+    ASSERT_OK(connection->execute("INSERT INTO items (id, amount) VALUES (2, 20)"));
+  }  // rolled back
+  EXPECT_EQ(count_items(*connection), 1);
+  EXPECT_EQ(durability_setting(*connection), durable);
+}
+
+// What kDeferred promises: a commit that returned survives the death of the process that made
+// it, even by SIGKILL straight after.
+TEST_P(DatabaseTest, DeferredCommitSurvivesSigkillOfItsProcess) {
+  create_items(*connect());
+  int committed[2];
+  ASSERT_EQ(pipe(committed), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(committed[0]);
+    auto database = Database::open(scratch_->options());
+    if (!database.is_ok()) _exit(2);
+    auto connection = (*database)->acquire();
+    if (!connection.is_ok()) _exit(3);
+    for (std::int64_t id = 1; id <= 50; ++id) {
+      auto transaction = Transaction::begin(**connection, Durability::kDeferred);
+      if (!transaction.is_ok()) _exit(4);
+      if (!(*connection)->execute("INSERT INTO items (id, amount) VALUES (?, 1)",
+                                  std::vector<Value>{id}).is_ok() ||
+          !transaction->commit().is_ok()) {
+        _exit(5);
+      }
+    }
+    const char done = 'y';
+    if (write(committed[1], &done, 1) != 1) _exit(6);
+    raise(SIGKILL);
+    _exit(7);
+  }
+  close(committed[1]);
+  char done = 'n';
+  ASSERT_EQ(read(committed[0], &done, 1), 1);
+  close(committed[0]);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  auto reopened = open_again();
+  EXPECT_EQ(count_items(*must(reopened->acquire())), 50);
+}
+
 TEST_P(DatabaseTest, AFailedStatementAbortsItsTransaction) {
   auto connection = connect();
   create_items(*connection);
@@ -390,7 +462,7 @@ TEST_P(DatabaseTest, LeaseReturnedInsideATransactionIsNotReused) {
   {
     auto connection = must(database->acquire());
     create_items(*connection);
-    ASSERT_OK(connection->begin());
+    ASSERT_OK(connection->begin(Durability::kDurable));
     ASSERT_OK(connection->execute("INSERT INTO items (id, amount) VALUES (1, 10)"));
   }
   auto connection = must(database->acquire());
