@@ -145,7 +145,11 @@ int main(int argc, char** argv) {
       // as `station lpa` does (unless --fresh-connections).
       const station::http::Client device_client(station::http::ClientOptions{
           .ca_file = pki + "/ci.pem", .idle_connections_max = fresh_connections ? 0U : 1U});
-      for (std::size_t i = next++; i < codes.size(); i = next++) {
+      // The devices share one queue of activation codes, and a fast one must not take more than
+      // its card holds: past kMaxProfiles the card refuses the package (insufficient memory).
+      for (std::size_t taken = 0; taken < station::euicc::kMaxProfiles; ++taken) {
+        const std::size_t i = next++;
+        if (i >= codes.size()) break;
         station::lpa::DownloadRequest request;
         request.activation_code = codes[i];
         auto outcome =
