@@ -188,7 +188,7 @@ Status App::start_smdp() {
   serve.address = options_.orders.smdp_address;
   STATION_ASSIGN_OR_RETURN(
       smdp_, SmdpService::start(serve,
-                                smdp::SmdpDependencies{*database_, *inventory_, *keyring_, *ids_,
+                                smdp::SmdpDependencies{*database_, *inventory_, *ids_,
                                                        *clock_, metrics_},
                                 *ownership_, *authenticator_, metrics_, options_.access_log));
   return Status::ok();

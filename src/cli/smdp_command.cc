@@ -66,7 +66,7 @@ int run_smdp(const config::ServeFlags& flags) {
     STATION_ASSIGN_OR_RETURN(
         auto service,
         SmdpService::start(*serve,
-                           smdp::SmdpDependencies{*database, inventory, *keyring, ids, clock,
+                           smdp::SmdpDependencies{*database, inventory, ids, clock,
                                                   metrics},
                            *ownership, authenticator, metrics, access_log));
     storage::Database* store = database.get();

@@ -313,8 +313,8 @@ CREATE INDEX web_sessions_expiry_idx ON web_sessions (expires_at_ms);
 // The SM-DP+ (src/smdp). smdp_download_orders: one ES2+ download order per row (a profile bound
 // to a Matching ID, optionally to an EID and a confirmation code's SHA-256), whose state follows
 // the profile's; session_id names the one RSP session that holds it (compare-and-set claim).
-// smdp_sessions: one RSP session (ES9+) per transaction id; the one-time private key is sealed
-// with the secrets keyring (smdp_otsk_sealed), never stored in clear.
+// smdp_sessions: one RSP session (ES9+) per transaction id. smdp_otsk_sealed is no longer
+// written (the one-time private key is not kept at all since 2026-11-30) and stays NULL.
 constexpr std::string_view kSmdp = R"sql(
 CREATE TABLE smdp_download_orders (
   id BIGINT PRIMARY KEY,

@@ -703,12 +703,18 @@ struct Smdp::Impl {
         now_ms() + std::int64_t{config.session_ttl_seconds} * 1000,
         now_ms(),
         now_ms()};
+    // Deferred durability: a session lost to a power cut before the disk has it only makes the
+    // LPA's next call fail with an unknown transaction, and the LPA starts again.
+    auto session_insert =
+        storage::Transaction::begin(**connection, storage::Durability::kDeferred);
+    if (!session_insert.is_ok()) return session_insert.status();
     Status inserted = (*connection)
                           ->execute("INSERT INTO smdp_sessions (transaction_id, state, "
                                     "euicc_challenge, server_challenge, ci_pkid, expires_at_ms, "
                                     "version, created_at_ms, updated_at_ms) "
                                     "VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)",
                                     params);
+    if (inserted.is_ok()) inserted = session_insert->commit();
     if (!inserted.is_ok()) return inserted;
     started.add();
     return InitiateAuthenticationResult{transaction_id, std::move(*signed1_der),
@@ -900,8 +906,11 @@ struct Smdp::Impl {
       return Status(ErrorCode::kInternal, "encoding AuthenticateClient's answer");
     }
 
-    // Claim the order for this session, then record what the session learnt.
-    auto transaction = storage::Transaction::begin(db);
+    // Claim the order for this session, then record what the session learnt. Deferred
+    // durability: were both lost to a power cut, the order is unclaimed again and the session
+    // unknown, so getBoundProfilePackage fails and the LPA starts again; nothing was bound to
+    // the eUICC yet. getBoundProfilePackage's commit, which binds the profile, is durable.
+    auto transaction = storage::Transaction::begin(db, storage::Durability::kDeferred);
     if (!transaction.is_ok()) return transaction.status();
     Status claimed = update_order(db, order, {{"session_id", session.transaction_id}});
     if (claimed.code() == ErrorCode::kConflict) {
@@ -1064,8 +1073,7 @@ struct Smdp::Impl {
       moved = update_session(db, session,
                              {{"state", std::string(kBppDelivered)},
                               {"euicc_otpk", rsp_crypto::to_hex(ok.euicc_signed2.euicc_otpk)},
-                              {"smdp_otpk", package->smdp_otpk_hex},
-                              {"smdp_otsk_sealed", package->smdp_otsk_sealed}});
+                              {"smdp_otpk", package->smdp_otpk_hex}});
     }
     if (moved.is_ok()) moved = transaction->commit();
     if (!moved.is_ok()) {
@@ -1082,7 +1090,6 @@ struct Smdp::Impl {
   struct BuiltPackage {
     Bytes bpp;
     std::string smdp_otpk_hex;
-    std::string smdp_otsk_sealed;
   };
 
   Result<BuiltPackage> build_bpp(const SessionRow& session, const DownloadOrderRow& order,
@@ -1091,7 +1098,9 @@ struct Smdp::Impl {
     if (credentials == nullptr) {
       return Status(ErrorCode::kInternal, "the session's CI is no longer configured");
     }
-    // One-time key agreement on the eUICC's curve; the keys are this session's alone.
+    // One-time key agreement on the eUICC's curve; the keys are this session's alone. The
+    // one-time private key lives only in this call, never stored: once the package is built no
+    // one, not even with the database and the keyring, can derive its session keys again.
     STATION_ASSIGN_OR_RETURN(auto their_key,
                              rsp_crypto::public_key_from_point(euicc_key.curve(), euicc_otpk));
     STATION_ASSIGN_OR_RETURN(auto own_key, rsp_crypto::generate_key(euicc_key.curve()));
@@ -1149,9 +1158,6 @@ struct Smdp::Impl {
     BuiltPackage built;
     STATION_ASSIGN_OR_RETURN(built.bpp, rsp::encode(bpp));
     built.smdp_otpk_hex = rsp_crypto::to_hex(own_point);
-    STATION_ASSIGN_OR_RETURN(auto own_pem, rsp_crypto::private_key_to_pem(own_key));
-    built.smdp_otsk_sealed =
-        deps.keyring.seal(own_pem.view(), "smdp_sessions:" + session.transaction_id + ":otsk");
     return built;
   }
 

@@ -63,7 +63,6 @@
 #include "metrics/registry.h"
 #include "orders/orders.h"
 #include "rsp_crypto/pki.h"
-#include "secrets/secrets.h"
 #include "smdp/progress_callbacks.h"
 #include "storage/database.h"
 #include "upp/upp.h"
@@ -188,7 +187,6 @@ using ProgressListener =
 struct SmdpDependencies {
   storage::Database& database;
   inventory::Inventory& inventory;
-  const secrets::Keyring& keyring;  // seals one-time private keys
   IdGenerator& ids;
   const Clock& clock;
   metrics::Registry& metrics;

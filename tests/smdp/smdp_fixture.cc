@@ -92,7 +92,7 @@ void SmdpTest::SetUp() {
   SmdpConfig config = config_for_test();
   ASSERT_TRUE(check_config(config).is_ok()) << check_config(config).to_string();
   smdp_ = std::make_unique<Smdp>(
-      SmdpDependencies{*database_, *inventory_, keyring_, *ids_, *clock_, metrics_},
+      SmdpDependencies{*database_, *inventory_, *ids_, *clock_, metrics_},
       std::move(config));
   smdp_->set_progress_listener([this](Id order_id, DownloadProgress progress, std::string_view) {
     std::lock_guard lock(progress_mutex_);

@@ -147,7 +147,7 @@ TEST_P(SmdpTest, SessionsAreFreshPerCallSurviveARestartAndExpire) {
 
   // Another SM-DP+ instance on the same store (a restart) knows the session: a bad answer is
   // judged on its merits (malformed), not as an unknown session.
-  Smdp restarted(SmdpDependencies{*database_, *inventory_, keyring_, *ids_, *clock_, metrics_},
+  Smdp restarted(SmdpDependencies{*database_, *inventory_, *ids_, *clock_, metrics_},
                  config_for_test());
   auto judged = restarted.authenticate_client(first.value().transaction_id, Bytes{0x30, 0x00});
   ASSERT_NE(judged.failure(), nullptr);
@@ -188,7 +188,7 @@ TEST_P(SmdpTest, RunsWithTheGsmaSgp26CertificatesAndItsSignaturesVerifyAgainstTh
   config.address = address_;
   config.credentials.push_back(std::move(*credentials));
   ASSERT_TRUE(check_config(config).is_ok()) << check_config(config).to_string();
-  Smdp gsma(SmdpDependencies{*database_, *inventory_, keyring_, *ids_, *clock_, metrics_},
+  Smdp gsma(SmdpDependencies{*database_, *inventory_, *ids_, *clock_, metrics_},
             std::move(config));
 
   der::rsp::EuiccInfo1 info;
