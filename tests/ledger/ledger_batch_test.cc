@@ -1,8 +1,5 @@
 // Client batches (Ledger::submit_batch) and the journal they are made durable through.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <string>
@@ -13,6 +10,7 @@
 
 #include "common/limits.h"
 #include "ledger_fixture.h"
+#include "support/sigkill.h"
 
 namespace station::ledger::testing {
 namespace {
@@ -203,36 +201,24 @@ TEST_P(LedgerBatchTest, KilledAfterAcknowledgingTheJournalLosesNothing) {
   ledger_->shutdown();
   ledger_.reset();  // one ledger per database: the child owns it until it dies
 
-  int acknowledged[2];
-  ASSERT_EQ(pipe(acknowledged), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(acknowledged[0]);
+  // The child acknowledges the batch from the journal and dies before the writer is idle long
+  // enough to apply it.
+  ASSERT_TRUE(station::testing::run_until_sigkill([&](const station::testing::Die& die) {
     auto database = storage::Database::open(scratch_->options());
-    if (!database.is_ok()) _exit(2);
+    if (!database.is_ok()) return 2;
     IdGenerator ids(clock_);
     auto ledger = Ledger::open(**database, clock_, ids, {});
-    if (!ledger.is_ok()) _exit(3);
+    if (!ledger.is_ok()) return 3;
     std::vector<TransferRequest> batch;
     for (int i = 0; i < 500; ++i) {
       batch.push_back(single(cash, w.id, 2, "crash-" + std::to_string(i)));
     }
     for (const auto& outcome : (*ledger)->submit_batch_and_wait(std::move(batch))) {
-      if (!outcome.status.is_ok()) _exit(4);
+      if (!outcome.status.is_ok()) return 4;
     }
-    const char done = 'y';
-    if (write(acknowledged[1], &done, 1) != 1) _exit(5);
-    raise(SIGKILL);  // before the writer is idle long enough to apply the journal
-    _exit(6);
-  }
-  close(acknowledged[1]);
-  char done = 'n';
-  ASSERT_EQ(read(acknowledged[0], &done, 1), 1);
-  close(acknowledged[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    die();
+    return 5;
+  }));
 
   EXPECT_EQ(journal_rows(), 1);  // acknowledged, not yet in the tables
   open_ledger();

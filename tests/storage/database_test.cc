@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -14,12 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include "common/limits.h"
 #include "schema/migrations.h"
 #include "storage/scratch_database.h"
+#include "support/sigkill.h"
 #include "support/status_assertions.h"
 
 namespace station::storage {
@@ -305,37 +302,24 @@ TEST_P(DatabaseTest, DeferredTransactionCommitsAndLeavesTheConnectionDurable) {
 // it, even by SIGKILL straight after.
 TEST_P(DatabaseTest, DeferredCommitSurvivesSigkillOfItsProcess) {
   create_items(*connect());
-  int committed[2];
-  ASSERT_EQ(pipe(committed), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(committed[0]);
+  ASSERT_TRUE(station::testing::run_until_sigkill([&](const station::testing::Die& die) {
     auto database = Database::open(scratch_->options());
-    if (!database.is_ok()) _exit(2);
+    if (!database.is_ok()) return 2;
     auto connection = (*database)->acquire();
-    if (!connection.is_ok()) _exit(3);
+    if (!connection.is_ok()) return 3;
     for (std::int64_t id = 1; id <= 50; ++id) {
       auto transaction = Transaction::begin(**connection, Durability::kDeferred);
-      if (!transaction.is_ok()) _exit(4);
-      if (!(*connection)->execute("INSERT INTO items (id, amount) VALUES (?, 1)",
-                                  std::vector<Value>{id}).is_ok() ||
+      if (!transaction.is_ok() ||
+          !(*connection)
+               ->execute("INSERT INTO items (id, amount) VALUES (?, 1)", std::vector<Value>{id})
+               .is_ok() ||
           !transaction->commit().is_ok()) {
-        _exit(5);
+        return 4;
       }
     }
-    const char done = 'y';
-    if (write(committed[1], &done, 1) != 1) _exit(6);
-    raise(SIGKILL);
-    _exit(7);
-  }
-  close(committed[1]);
-  char done = 'n';
-  ASSERT_EQ(read(committed[0], &done, 1), 1);
-  close(committed[0]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+    die();  // the connection still open: nothing of SQLite's runs after the commits
+    return 5;
+  }));
   auto reopened = open_again();
   EXPECT_EQ(count_items(*must(reopened->acquire())), 50);
 }
