@@ -26,7 +26,7 @@
 //   get_bound_profile_package verifies euiccSignature2 and the confirmation code
 //                            (hashCc = SHA-256(SHA-256(code) || transactionId), at most
 //                            cc_attempts_max wrong ones, then the order is locked); one-time
-//                            ECKA key pair (fresh per session; its private key sealed at rest),
+//                            ECKA key pair (fresh per session; its private key never stored),
 //                            session keys by the X9.63 KDF, and the Bound Profile Package:
 //                            InitialiseSecureChannel (signed with DPpb), ConfigureISDP (87) and
 //                            StoreMetadata (88) as SCP03t segments, the UPP as encrypted 86
