@@ -31,6 +31,36 @@ def run(*args, env=None, check=False):
                           timeout=60)
 
 
+def luhn_complete(body):
+    """body + its Luhn check digit (ICCIDs, IMEIs)."""
+    total = 0
+    for i, c in enumerate(reversed(body)):
+        d = int(c)
+        if i % 2 == 0:  # doubled: these are the odd positions once the check digit is appended
+            d = d * 2 - 9 if d * 2 > 9 else d * 2
+        total += d
+    return body + str((10 - total % 10) % 10)
+
+
+def write_profiles(path, series, count, ki, opc):
+    """A vendor profile CSV of `count` profiles of one test series (ICCIDs 89860<series>...,
+    IMSIs 4600<series>...), every one with the Ki and OPc given; returns {iccid: imsi}."""
+    profiles = {luhn_complete(f"89860{series}{n:012d}"): f"4600{series}{n:010d}"
+                for n in range(1, count + 1)}
+    with open(path, "w") as f:
+        f.write("iccid,imsi,ki,opc\n")
+        for iccid, imsi in profiles.items():
+            f.write(f"{iccid},{imsi},{ki},{opc}\n")
+    return profiles
+
+
+def api_key(scope, *store):
+    """A new API key of `scope` in the store that `store` (e.g. --data-dir DIR) names."""
+    created = run("admin", "api-key", "create", "--scope", scope, *store)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip().splitlines()[-1]
+
+
 def http(port, method, path, body=None, key=None, idempotency_key=None):
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None)

@@ -12,20 +12,9 @@ import unittest
 import urllib.error
 
 import cli_test
-from cli_test import Server, http, run
+from cli_test import Server, http, luhn_complete, run
 
 EID = "89049032123451234512345678901235"  # GSMA SGP.29's example
-
-
-def luhn_complete(body):
-    """body + its Luhn check digit."""
-    total = 0
-    for i, c in enumerate(reversed(body)):
-        d = int(c)
-        if i % 2 == 0:  # doubled: these are the odd positions once the check digit is appended
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    return body + str((10 - total % 10) % 10)
 
 
 HEADER = "brand,model,kind,esim_capable,tacs\n"

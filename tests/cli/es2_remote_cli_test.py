@@ -23,17 +23,11 @@ import urllib.error
 import urllib.request
 
 import cli_test
-from cli_test import Server, free_port, http, run
-from rsp_download_cli_test import EID, luhn_complete, order_esim, wait_for_state
+from cli_test import Server, api_key, free_port, http, luhn_complete, run, write_profiles
+from rsp_download_cli_test import EID, order_esim, wait_for_state
 from smdp_cli_test import Smdp
 
 REPORT_PATH = "/gsma/rsp2/es2plus/handleDownloadProgressInfo"
-
-
-def key_for(store, scope):
-    created = run("admin", "api-key", "create", "--scope", scope, *store)
-    assert created.returncode == 0, created.stderr
-    return created.stdout.strip().splitlines()[-1]
 
 
 class RemoteEs2Test(unittest.TestCase):
@@ -79,20 +73,16 @@ class RemoteEs2Test(unittest.TestCase):
         """Orders through a remote SM-DP+ reach installed from its reports; `store` is Station's."""
         self.assertEqual(run("pki", "init", self.pki).returncode, 0)
         csv = os.path.join(self.tmp.name, "profiles.csv")
-        with open(csv, "w") as f:
-            f.write("iccid,imsi,ki,opc\n")
-            for n in range(1, 3):
-                f.write(f"{luhn_complete(f'898603{n:012d}')},46003{n:010d},"
-                        f"{'E' * 32},{'F' * 32}\n")
+        write_profiles(csv, series=3, count=2, ki="E" * 32, opc="F" * 32)
         # The operator's profiles are known to both: Station allocates, the SM-DP+ prepares.
         smdp_store = ["--data-dir", self.smdp_data]
         for each in (store, smdp_store):
             imported = run("admin", "profiles", "import", csv, *each)
             self.assertEqual(imported.returncode, 0, imported.stderr)
-        admin = key_for(store, "admin")
-        reporter = key_for(store, "smdp")  # what the SM-DP+ presents to Station
-        app = key_for(store, "app")
-        station_at_smdp = key_for(smdp_store, "admin")  # what Station presents to it
+        admin = api_key("admin", *store)
+        reporter = api_key("smdp", *store)  # what the SM-DP+ presents to Station
+        app = api_key("app", *store)
+        station_at_smdp = api_key("admin", *smdp_store)  # what Station presents to it
 
         es2_port = free_port()
         ca = os.path.join(self.pki, "ci.pem")

@@ -18,20 +18,10 @@ import unittest
 import urllib.error
 
 import cli_test
-from cli_test import Server, http, run
+from cli_test import Server, api_key, http, run, write_profiles
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "messaging", "smsc_peer.pl")
 PHONE = "+8613900139000"
-
-
-def luhn_complete(body):
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    return body + str((10 - total % 10) % 10)
 
 
 def eid(n):
@@ -68,15 +58,10 @@ class OrderJourneyTest(unittest.TestCase):
 
     def test_sms_and_card_orders_end_to_end(self):
         csv = os.path.join(self.tmp.name, "profiles.csv")
-        with open(csv, "w") as f:
-            f.write("iccid,imsi,ki,opc\n")
-            for n in range(1, 4):
-                f.write(f"{luhn_complete(f'898601{n:012d}')},46001{n:010d},{'A' * 32},{'B' * 32}\n")
+        write_profiles(csv, series=1, count=3, ki="A" * 32, opc="B" * 32)
         imported = run("admin", "profiles", "import", csv, "--data-dir", self.data)
         self.assertEqual(imported.returncode, 0, imported.stderr)
-        created = run("admin", "api-key", "create", "--scope", "admin", "--data-dir", self.data)
-        self.assertEqual(created.returncode, 0, created.stderr)
-        key = created.stdout.strip().splitlines()[-1]
+        key = api_key("admin", "--data-dir", self.data)
 
         port = self.start_peer()
         server = Server(self.data, extra=[

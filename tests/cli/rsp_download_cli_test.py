@@ -15,19 +15,9 @@ import time
 import unittest
 
 import cli_test
-from cli_test import Server, free_port, http, run
+from cli_test import Server, api_key, free_port, http, run, write_profiles
 
 EID = "89049032123451234512345678901235"  # the test PKI's default eUICC
-
-
-def luhn_complete(body):
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d = d * 2 - 9 if d * 2 > 9 else d * 2
-        total += d
-    return body + str((10 - total % 10) % 10)
 
 
 def order_esim(port, key):
@@ -77,18 +67,10 @@ class RspDownloadTest(unittest.TestCase):
     def test_order_download_install_and_enable(self):
         self.assertEqual(run("pki", "init", self.pki).returncode, 0)
         csv = os.path.join(self.tmp.name, "profiles.csv")
-        inventory = {}
-        with open(csv, "w") as f:
-            f.write("iccid,imsi,ki,opc\n")
-            for n in range(1, 3):
-                iccid, imsi = luhn_complete(f"898601{n:012d}"), f"46001{n:010d}"
-                inventory[iccid] = imsi
-                f.write(f"{iccid},{imsi},{'A' * 32},{'B' * 32}\n")
+        inventory = write_profiles(csv, series=1, count=2, ki="A" * 32, opc="B" * 32)
         imported = run("admin", "profiles", "import", csv, "--data-dir", self.data)
         self.assertEqual(imported.returncode, 0, imported.stderr)
-        created = run("admin", "api-key", "create", "--scope", "admin", "--data-dir", self.data)
-        self.assertEqual(created.returncode, 0, created.stderr)
-        key = created.stdout.strip().splitlines()[-1]
+        key = api_key("admin", "--data-dir", self.data)
 
         smdp_port = free_port()
         address = f"localhost:{smdp_port}"

@@ -20,8 +20,7 @@ import urllib.error
 import urllib.request
 
 import cli_test
-from cli_test import free_port, run
-from rsp_download_cli_test import luhn_complete
+from cli_test import api_key, free_port, run, write_profiles
 
 
 class Smdp:
@@ -99,16 +98,10 @@ class SmdpCommandTest(unittest.TestCase):
     def test_es2_order_then_lpa_download(self):
         self.assertEqual(run("pki", "init", self.pki).returncode, 0)
         csv = os.path.join(self.tmp.name, "profiles.csv")
-        with open(csv, "w") as f:
-            f.write("iccid,imsi,ki,opc\n")
-            for n in range(1, 3):
-                f.write(f"{luhn_complete(f'898602{n:012d}')},46002{n:010d},"
-                        f"{'C' * 32},{'D' * 32}\n")
+        write_profiles(csv, series=2, count=2, ki="C" * 32, opc="D" * 32)
         imported = run("admin", "profiles", "import", csv, "--data-dir", self.data)
         self.assertEqual(imported.returncode, 0, imported.stderr)
-        created = run("admin", "api-key", "create", "--scope", "admin", "--data-dir", self.data)
-        self.assertEqual(created.returncode, 0, created.stderr)
-        key = created.stdout.strip().splitlines()[-1]
+        key = api_key("admin", "--data-dir", self.data)
 
         smdp = Smdp(self.data, self.pki).wait_ready()
         try:

@@ -16,8 +16,7 @@ import tempfile
 import unittest
 
 import cli_test
-from cli_test import free_port, run
-from rsp_download_cli_test import luhn_complete
+from cli_test import free_port, luhn_complete, run
 from smdp_cli_test import Smdp, executed
 
 
