@@ -16,6 +16,7 @@
 #include "api/v1.h"
 #include "orders/activation.h"
 #include "schema/migrations.h"
+#include "rsp_crypto/pki.h"
 #include "smdp/progress_report.h"
 #include "spdlog/spdlog.h"
 
@@ -173,6 +174,13 @@ Status App::start_orders() {
     smdp::add_progress_report_route(
         es2_router_,
         smdp::ProgressReportContext{*authenticator_, *orders_, *audit_, *ids_, *clock_});
+    if (!options_.es2_ci_certificate_file.empty()) {
+      STATION_ASSIGN_OR_RETURN(auto ci,
+                               rsp_crypto::load_certificate_file(options_.es2_ci_certificate_file));
+      smdp::add_notification_receiver_route(
+          es2_router_,
+          smdp::NotificationReceiverContext{*orders_, *audit_, *ids_, *clock_, {std::move(ci)}});
+    }
     es2_server_ = std::make_unique<http::Server>(*options_.es2_listener, es2_router_, metrics_,
                                                  options_.access_log);
     STATION_RETURN_IF_ERROR(es2_server_->listen());

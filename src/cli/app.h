@@ -66,8 +66,12 @@ struct AppOptions {
   // must be orders.smdp_address. None: the built-in SM-DP+ when there is one.
   std::optional<smdp::RemoteSmdpConfig> remote_smdp;
   // HTTPS listener (tls set) for a remote SM-DP+'s ES2+ HandleDownloadProgressInfo into the
-  // orders (smdp/progress_report.h). None: not served.
+  // orders, and for the eUICCs' notifications of its profiles (smdp/progress_report.h). None:
+  // not served.
   std::optional<http::ServerOptions> es2_listener;
+  // The CI certificate (DER or PEM) whose eUICCs' notifications es2_listener believes
+  // (smdp::add_notification_receiver_route). Empty: es2_listener receives no notifications.
+  std::string es2_ci_certificate_file;
   // The subscriber portal's settings (web/portal.h); it is served under "/".
   web::PortalOptions portal;
   // The operator console's settings (web/console.h); it is served under "/console".

@@ -65,6 +65,7 @@ Result<SmdpServeOptions> smdp_serve_options(const config::ServeConfig& config) {
   smdp.server.tls = http::TlsFiles{pick(config.smdp_tls_cert, "dp_tls.pem"),
                                    pick(config.smdp_tls_key, "dp_tls.key.pem")};
   smdp.address = config.smdp_address;
+  smdp.notification_address = config.smdp_notification_address;
   smdp.credentials = smdp::CredentialFiles{
       pick(config.smdp_ci_cert, "ci.der"), pick(config.smdp_dpauth_cert, "dp_auth.der"),
       pick(config.smdp_dpauth_key, "dp_auth.key.pem"), pick(config.smdp_dppb_cert, "dp_pb.der"),
@@ -94,7 +95,8 @@ void print_first_admin_key(const std::string& key) {
 
 namespace {
 
-// The remote SM-DP+ of Station's orders and the listener its progress reports come to.
+// The remote SM-DP+ of Station's orders, and the listener its progress reports and the eUICCs'
+// notifications of its profiles come to.
 Status remote_es2_options(const config::ServeConfig& config, AppOptions& options) {
   if (!config.es2_smdp_url.empty()) {
     smdp::RemoteSmdpConfig remote;
@@ -116,6 +118,7 @@ Status remote_es2_options(const config::ServeConfig& config, AppOptions& options
                   "es2_listen needs es2_tls_cert and es2_tls_key (or pki)");
   }
   options.es2_listener = std::move(es2);
+  options.es2_ci_certificate_file = given_or_in_pki(config, config.smdp_ci_cert, "ci.der");
   return Status::ok();
 }
 

@@ -16,6 +16,7 @@ Result<std::unique_ptr<SmdpService>> SmdpService::start(
     metrics::Registry& registry, std::shared_ptr<spdlog::logger> access_log) {
   smdp::SmdpConfig config;
   config.address = options.address;
+  config.notification_address = options.notification_address;
   config.session_ttl_seconds = options.session_ttl_seconds;
   config.cc_attempts_max = options.cc_attempts_max;
   STATION_ASSIGN_OR_RETURN(auto credentials, smdp::load_credentials(options.credentials));

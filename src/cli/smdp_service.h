@@ -22,6 +22,8 @@ namespace station::cli {
 struct SmdpServeOptions {
   http::ServerOptions server;  // with tls set
   std::string address;         // host[:port] as activation codes carry it
+  // Where eUICCs send enable/disable/delete notifications (smdp::SmdpConfig); empty: address.
+  std::string notification_address;
   smdp::CredentialFiles credentials;
   std::uint32_t session_ttl_seconds = 600;
   std::uint32_t cc_attempts_max = 3;

@@ -241,8 +241,15 @@ const std::vector<Option>& options() {
       {"smdp_tls_key", Kind::kText, "SM-DP+ TLS private key, PEM (default: dp_tls.key.pem of pki)",
        0, 0, text_field(&ServeConfig::smdp_tls_key)},
       {"smdp_ci_cert", Kind::kText,
-       "CI certificate the SM-DP+ trusts, DER or PEM (default: ci.der of pki)", 0, 0,
+       "CI certificate the SM-DP+ trusts, and whose eUICCs' notifications es2_listen believes, "
+       "DER or PEM (default: ci.der of pki)",
+       0, 0,
        text_field(&ServeConfig::smdp_ci_cert)},
+      {"smdp_notification_address", Kind::kText,
+       "Where eUICCs send their notifications of enabling, disabling and deleting the SM-DP+'s "
+       "profiles, host[:port]: the operator's receiver (a Station's es2_listen) when its orders "
+       "are not this SM-DP+'s own (default: the SM-DP+ itself)",
+       0, 0, text_field(&ServeConfig::smdp_notification_address)},
       {"smdp_dpauth_cert", Kind::kText,
        "SM-DP+ DPauth certificate (signs serverSigned1; default: dp_auth.der of pki)", 0, 0,
        text_field(&ServeConfig::smdp_dpauth_cert)},
@@ -292,7 +299,9 @@ const std::vector<Option>& options() {
        0, 0, text_field(&ServeConfig::es2_smdp_token)},
       {"es2_listen", Kind::kText,
        "Address to serve ES2+ HandleDownloadProgressInfo on over HTTPS, HOST:PORT, for a remote "
-       "SM-DP+ with an API key of the smdp scope (default: not served)",
+       "SM-DP+ with an API key of the smdp scope, and the eUICCs' notifications of its profiles "
+       "(ES9+ handleNotification; set smdp_notification_address of that SM-DP+ to this address) "
+       "(default: not served)",
        0, 0,
        [](ServeConfig& c, std::string_view t) -> Status {
          if (!t.empty()) STATION_RETURN_IF_ERROR(parse_host_port(t).status());

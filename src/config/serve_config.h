@@ -69,6 +69,8 @@ struct ServeConfig {
   std::string smdp_tls_cert;
   std::string smdp_tls_key;
   std::string smdp_ci_cert;
+  // Where eUICCs send their enable/disable/delete notifications; empty: the SM-DP+ itself.
+  std::string smdp_notification_address;
   std::string smdp_dpauth_cert;
   std::string smdp_dpauth_key;
   std::string smdp_dppb_cert;

@@ -1,12 +1,17 @@
 #include "smdp/progress_report.h"
 
+#include <memory>
+
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "api/json_body.h"
 #include "api/v1.h"
 #include "common/limits.h"
+#include "der/rsp.h"
 #include "inventory/inventory.h"
 #include "smdp/es9_json.h"
+#include "smdp/profile_notice.h"
 #include "smdp/routes.h"
 
 namespace station::smdp {
@@ -35,19 +40,33 @@ int download_rank(orders::OrderState state) {
   }
 }
 
-// Moves the order holding the report's ICCID to `to`, unless it is there or beyond already.
-// The order's id is known as soon as it is found, for the audit entry, whatever comes of it.
-Status apply(orders::Orders& orders, const DownloadProgressReport& report, orders::OrderState to,
-             std::optional<Id>& order_id) {
-  STATION_ASSIGN_OR_RETURN(order_id, orders.order_holding(report.iccid));
+// Moves the order holding `iccid` to `to`, unless it is there or beyond already; `eid`, when
+// given, must be the order's eUICC if the order knows one. The order's id is known as soon as it
+// is found, for the audit entry, whatever comes of it.
+Status advance(orders::Orders& orders, std::string_view iccid, orders::OrderState to,
+               const std::string& cause, const std::string* eid, std::optional<Id>& order_id) {
+  STATION_ASSIGN_OR_RETURN(order_id, orders.order_holding(iccid));
   STATION_ASSIGN_OR_RETURN(auto order, orders.get(*order_id));
+  if (eid != nullptr && order.eid && *order.eid != *eid) {
+    return Status(ErrorCode::kConflict, "the order's profile is bound to another eUICC");
+  }
   const int reached = download_rank(order.state);
   if (reached >= 0 && reached >= download_rank(to)) return Status::ok();
-  const std::string cause = fmt::format(
-      "ES2+ HandleDownloadProgressInfo from {}: notification point {} {}{}{}", report.requester,
-      static_cast<int>(report.point), report.success ? "succeeded" : "failed",
-      report.message.empty() ? "" : ": ", report.message);
   return orders.record_download_progress(*order_id, to, cause);
+}
+
+std::string report_cause(const DownloadProgressReport& report) {
+  return fmt::format("ES2+ HandleDownloadProgressInfo from {}: notification point {} {}{}{}",
+                     report.requester, static_cast<int>(report.point),
+                     report.success ? "succeeded" : "failed", report.message.empty() ? "" : ": ",
+                     report.message);
+}
+
+std::string_view operation_name(std::uint64_t operation) {
+  if (operation & der::rsp::kNotificationEnable) return "enable";
+  if (operation & der::rsp::kNotificationDisable) return "disable";
+  if (operation & der::rsp::kNotificationDelete) return "delete";
+  return "other";
 }
 
 }  // namespace
@@ -142,7 +161,8 @@ void add_progress_report_route(http::Router& router, const ProgressReportContext
         auto to = order_step_for(*report);
         if (!to) return respond(binding_response(200, success_body()));
         std::optional<Id> order_id;
-        const Status applied = apply(context.orders, *report, *to, order_id);
+        const Status applied =
+            advance(context.orders, report->iccid, *to, report_cause(*report), nullptr, order_id);
         context.audit.record(auth::AuditEntry{
             context.ids.next(), context.clock.now_unix_ms(), principal->name(),
             "order.download_progress",
@@ -153,6 +173,57 @@ void add_progress_report_route(http::Router& router, const ProgressReportContext
                         static_cast<int>(report->point), report->success)});
         if (!applied.is_ok()) return respond(http::problem(applied, request));
         respond(binding_response(200, success_body()));
+      });
+}
+
+void add_notification_receiver_route(http::Router& router,
+                                     const NotificationReceiverContext& context) {
+  auto eums = std::make_shared<EumCertificateCache>();
+  router.add(
+      "POST", "/gsma/rsp2/es9plus/handleNotification",
+      [context, eums](http::Request& request, http::Responder respond) {
+        if (!has_admin_protocol(request)) {
+          return respond(http::problem(ErrorCode::kMalformedRequest,
+                                       "X-Admin-Protocol: gsma/rsp/v2.x.y is required", request));
+        }
+        auto parsed = parse_handle_notification(request.header("content-type"), request.body);
+        if (!parsed.is_ok()) return respond(http::problem(parsed.status(), request));
+        // Answered 204 from here on, as an SM-DP+ answers: the LPA can do nothing better with
+        // a notification that is not believed, or that is not for an order.
+        const auto done = [&respond] { respond(binding_response(204, "")); };
+        auto decoded = der::rsp::decode_pending_notification(parsed->pending_notification);
+        if (!decoded.is_ok()) return done();
+        // An installation result is its SM-DP+'s, which reports it over ES2+.
+        auto* notification = std::get_if<der::rsp::OtherSignedNotification>(&*decoded);
+        if (notification == nullptr) return done();
+        CheckedNotice checked = check_profile_notice(*notification, context.trusted_cis,
+                                                     context.clock.now_unix_ms() / 1000, *eums);
+        if (checked.fault != NoticeFault::kNone) {
+          spdlog::info("es2: a notification was not believed: {}", fault_name(checked.fault));
+          return done();
+        }
+        const ProfileNotice& notice = checked.notice;
+        const std::string_view operation = operation_name(notice.operation);
+        std::optional<Id> order_id;
+        Status applied = Status::ok();
+        if (notice.operation & der::rsp::kNotificationEnable) {
+          applied =
+              advance(context.orders, notice.iccid, orders::OrderState::kActive,
+                      fmt::format("enabled on the eUICC {} (its signed notification)", notice.eid),
+                      &notice.eid, order_id);
+        } else {
+          // Disabling and deleting change no order; the order's holder is still recorded.
+          auto holder = context.orders.order_holding(notice.iccid);
+          if (holder.is_ok()) order_id = *holder;
+          applied = holder.status();
+        }
+        context.audit.record(auth::AuditEntry{
+            context.ids.next(), context.clock.now_unix_ms(), "euicc:" + notice.eid,
+            "order.profile_notification",
+            order_id ? format_public_id(orders::kOrderIdPrefix, *order_id) : "", request.request_id,
+            applied.is_ok() ? "succeeded" : std::string(error_name(applied.code())),
+            fmt::format(R"({{"iccid":"{}","operation":"{}"}})", notice.iccid, operation)});
+        done();
       });
 }
 

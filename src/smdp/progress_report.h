@@ -1,6 +1,7 @@
-// smdp/progress_report: the operator's side of ES2+ HandleDownloadProgressInfo (GSMA SGP.22
-// 5.3.5): what a remote SM-DP+ that serves Station's orders reports about their downloads
-// (progress_callbacks.h is the sending side), read strictly and mapped to the order's step.
+// smdp/progress_report: the operator's side of a remote SM-DP+ that serves Station's orders: its
+// ES2+ HandleDownloadProgressInfo (GSMA SGP.22 5.3.5) reports about their downloads
+// (progress_callbacks.h is the sending side), read strictly and mapped to the order's step; and
+// the eUICCs' own notifications of enabling their profiles (below), which make the order active.
 //
 // Body (application/json, at most kEs9BodyBytesMax bytes, no unknown or duplicate members):
 //   {"header": {"functionRequesterIdentifier", "functionCallIdentifier"},
@@ -14,13 +15,14 @@
 //                                                SM-DP+ enforces its own attempt limit)
 //   3 BPP download   success: downloaded; failure: nothing (the download may be tried again)
 //   4 BPP installation   success: installed; failure: failed (the eUICC refused the profile)
-// SGP.22 v2 reports no profile state changes (enable, delete) through this function, so an order
-// served by a remote SM-DP+ stops at installed.
+// SGP.22 v2 reports no profile state changes (enable, delete) through this function: those come
+// from the eUICC itself, to the receiver below.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "auth/api_keys.h"
 #include "auth/audit.h"
@@ -29,6 +31,7 @@
 #include "common/result.h"
 #include "http/router.h"
 #include "orders/orders.h"
+#include "rsp_crypto/pki.h"
 #include "smdp/progress_callbacks.h"
 
 namespace station::smdp {
@@ -69,5 +72,26 @@ struct ProgressReportContext {
   const Clock& clock;
 };
 void add_progress_report_route(http::Router& router, const ProgressReportContext& context);
+
+// POST /gsma/rsp2/es9plus/handleNotification, on the same listener: the eUICCs' notifications of
+// enabling, disabling and deleting profiles that a remote SM-DP+ delivered, which come here when
+// that SM-DP+ names this listener in the profiles' notificationConfigurationInfo (for Station's
+// SM-DP+: `station smdp --smdp-notification-address`). No API key: what is believed is the
+// eUICC's signature over the notification as received, with its certificate chained through its
+// EUM's to one of `trusted_cis` (profile_notice.h). An enable moves the order holding the ICCID
+// from installed to active, provided that an order bound to an EID is bound to the notification's;
+// disabling and deleting change no order. Every believed notification is audited
+// (order.profile_notification, by "euicc:<EID>"). Answers 204 like an SM-DP+ for any notification
+// it could decode (the LPA then removes it from the card), believed or not; 400/415 problem+json
+// for a body that is not the ES9+ binding's.
+struct NotificationReceiverContext {
+  orders::Orders& orders;
+  auth::AuditWriter& audit;
+  IdGenerator& ids;
+  const Clock& clock;
+  std::vector<rsp_crypto::Certificate> trusted_cis;
+};
+void add_notification_receiver_route(http::Router& router,
+                                     const NotificationReceiverContext& context);
 
 }  // namespace station::smdp

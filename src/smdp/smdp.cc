@@ -4,7 +4,6 @@
 #include <array>
 #include <atomic>
 #include <cassert>
-#include <list>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -16,6 +15,7 @@
 #include "der/rsp.h"
 #include "orders/activation.h"
 #include "smdp/es9_json.h"
+#include "smdp/profile_notice.h"
 #include "upp/upp.h"
 
 namespace station::smdp {
@@ -212,42 +212,6 @@ Result<rsp_crypto::EcKey> euicc_key_of(const SessionRow& session) {
   return certificate.public_key();
 }
 
-// Parsed EUM certificates by their DER, most recently used first, at most
-// limits::kSmdpEumCertificatesCachedMax. Decoding a certificate costs OpenSSL about three
-// signature verifications, and a few EUMs certify every eUICC. Only the parsing is kept: each
-// session still verifies its whole chain, CI -> EUM -> eUICC. Thread-safe.
-class EumCertificateCache {
- public:
-  // The certificate of `der`: the one remembered, else parsed now.
-  Result<rsp_crypto::Certificate> parse(const Bytes& der) {
-    {
-      std::lock_guard lock(mutex_);
-      for (auto it = entries_.begin(); it != entries_.end(); ++it) {
-        if (it->first == der) {
-          entries_.splice(entries_.begin(), entries_, it);
-          return it->second;
-        }
-      }
-    }
-    return rsp_crypto::Certificate::from_der(der);
-  }
-
-  // Keeps `certificate`, parsed from `der`, once a chain through it verified: certificates that
-  // anyone may send do not push out the EUMs in use.
-  void remember(const Bytes& der, const rsp_crypto::Certificate& certificate) {
-    std::lock_guard lock(mutex_);
-    for (const auto& entry : entries_) {
-      if (entry.first == der) return;
-    }
-    entries_.emplace_front(der, certificate);
-    if (entries_.size() > limits::kSmdpEumCertificatesCachedMax) entries_.pop_back();
-  }
-
- private:
-  std::mutex mutex_;
-  std::list<std::pair<Bytes, rsp_crypto::Certificate>> entries_;  // GUARDED_BY(mutex_)
-};
-
 bool session_is_live(std::string_view state) {
   return state == kInitiated || state == kAuthenticated || state == kBppDelivered;
 }
@@ -265,6 +229,11 @@ std::vector<der::ByteView> chunks(der::ByteView data, std::size_t size) {
 
 Status check_config(const SmdpConfig& config) {
   if (auto status = orders::check_smdp_address(config.address); !status.is_ok()) return status;
+  if (!config.notification_address.empty()) {
+    if (auto status = orders::check_smdp_address(config.notification_address); !status.is_ok()) {
+      return Status(status.code(), "the notification address: " + status.message());
+    }
+  }
   if (config.host_id.empty() || config.host_id.size() > rsp_crypto::kMaxHostIdBytes) {
     return Status(ErrorCode::kValidationFailed, "the SM-DP+ host id must be 1..16 bytes");
   }
@@ -738,10 +707,11 @@ struct Smdp::Impl {
     metadata.profile_name =
         profile.profile_type.empty() ? config.service_provider_name : profile.profile_type;
     metadata.profile_class = 2;  // operational
-    // Enable, disable and delete are reported here, so that the order follows the device.
+    // Enable, disable and delete are reported here, or to the operator's receiver, so that the
+    // order follows the device.
     metadata.notification_configuration_info = std::vector<rsp::NotificationConfiguration>{
         {rsp::kNotificationEnable | rsp::kNotificationDisable | rsp::kNotificationDelete,
-         config.address}};
+         config.notification_address.empty() ? config.address : config.notification_address}};
     return rsp::encode(metadata);
   }
 
@@ -1279,33 +1249,19 @@ struct Smdp::Impl {
   }
 
   Status handle_other_notification(const rsp::OtherSignedNotification& notification) {
-    auto euicc = rsp_crypto::Certificate::from_der(notification.euicc_certificate);
-    auto eum = eum_certificates.parse(notification.eum_certificate);
-    if (!euicc.is_ok() || !eum.is_ok()) {
-      count_notification("invalid_certificate");
-      return Status::ok();
-    }
     auto trusted = trusted_cis();
-    auto eid = rsp_crypto::verify_euicc_certificates(*euicc, *eum, trusted, now_ms() / 1000);
-    if (eid.is_ok()) eum_certificates.remember(notification.eum_certificate, *eum);
-    auto euicc_key = euicc->public_key();
-    if (!eid.is_ok() || !euicc_key.is_ok() ||
-        !rsp_crypto::verify(*euicc_key, notification.tbs_other_notification_der,
-                            notification.euicc_notification_signature)
-             .is_ok()) {
-      count_notification("invalid_signature");
+    CheckedNotice checked =
+        check_profile_notice(notification, trusted, now_ms() / 1000, eum_certificates);
+    if (checked.fault != NoticeFault::kNone) {
+      count_notification(fault_name(checked.fault));
       return Status::ok();
     }
-    const auto& metadata = notification.tbs_other_notification;
-    if (!metadata.iccid) {
-      count_notification("no_iccid");
-      return Status::ok();
-    }
-    std::string iccid = iccid_digits(*metadata.iccid);
+    const std::string& iccid = checked.notice.iccid;
+    const std::string& eid = checked.notice.eid;
     STATION_ASSIGN_OR_RETURN(auto connection, deps.database.acquire());
     Connection& db = *connection;
     // The installed download of this profile on this eUICC.
-    std::array<Value, 2> params = {iccid, *eid};
+    std::array<Value, 2> params = {iccid, eid};
     STATION_ASSIGN_OR_RETURN(
         auto rows,
         db.query(fmt::format("SELECT {} FROM smdp_download_orders o WHERE o.iccid = ? AND "
@@ -1319,7 +1275,7 @@ struct Smdp::Impl {
       return Status::ok();
     }
     DownloadOrderRow order = download_order_from_row(rows[0]);
-    const auto operation = metadata.profile_management_operation;
+    const auto operation = checked.notice.operation;
     if (operation & rsp::kNotificationEnable) {
       count_notification("enabled");
       report(order, DownloadProgress::kEnabled, "enabled on the eUICC");
@@ -1346,17 +1302,6 @@ struct Smdp::Impl {
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 2);
     }
     return out;
-  }
-
-  // EF_ICCID's BCD (low nibble first, F padding) back to digits.
-  static std::string iccid_digits(const Bytes& bcd) {
-    std::string digits;
-    for (std::uint8_t byte : bcd) {
-      for (int nibble : {byte & 0x0F, byte >> 4}) {
-        if (nibble <= 9) digits.push_back(static_cast<char>('0' + nibble));
-      }
-    }
-    return digits;
   }
 };
 

@@ -108,6 +108,11 @@ struct CiCredentials {
 struct SmdpConfig {
   // host[:port] as activation codes carry it; the serverAddress the eUICC must name.
   std::string address;
+  // host[:port] where eUICCs send their notifications of enabling, disabling and deleting a
+  // profile it delivered (the profile metadata's notificationConfigurationInfo). Empty: this
+  // SM-DP+ (`address`). An operator whose BSS is not this SM-DP+'s names its own receiver here
+  // (a Station's es2_listen, progress_report.h), so that its orders follow the device.
+  std::string notification_address;
   std::vector<CiCredentials> credentials;  // at least one
   // Sent in InitialiseSecureChannel and used in the key derivation (1..16 bytes).
   std::string host_id = "station-smdp";

@@ -4,14 +4,16 @@
 from a TOML file), and that SM-DP+ reporting each download back to Station's ES2+
 HandleDownloadProgressInfo listener (options from flags and its token from the environment),
 with an API key of the smdp scope. An order placed through Station's API is downloaded with
-`station lpa download` from the remote SM-DP+ and reaches `installed` from the reports alone; a
-repeated report changes nothing; a bad body is refused with problem+json; other credentials are
+`station lpa download` from the remote SM-DP+ and reaches `installed` from the reports alone, then
+`active` from the eUICC's enable notification, which the SM-DP+'s profile metadata sends to
+Station's listener; a repeated report changes nothing; a bad body is refused with problem+json; other credentials are
 refused. A second `station serve` on Station's store does not start (the store's ownership lock,
 which is also the lease of the SM-DP+'s report sender). Station's store is SQLite, and PostgreSQL
 too when STATION_TEST_POSTGRES_URL is set (required when STATION_REQUIRE_POSTGRES=1).
 
 Usage: es2_remote_cli_test.py STATION_BINARY
 """
+import base64
 import json
 import os
 import ssl
@@ -28,6 +30,7 @@ from rsp_download_cli_test import EID, order_esim, wait_for_state
 from smdp_cli_test import Smdp
 
 REPORT_PATH = "/gsma/rsp2/es2plus/handleDownloadProgressInfo"
+NOTIFICATION_PATH = "/gsma/rsp2/es9plus/handleNotification"
 
 
 class RemoteEs2Test(unittest.TestCase):
@@ -41,20 +44,32 @@ class RemoteEs2Test(unittest.TestCase):
     def tearDown(self):
         self.tmp.cleanup()
 
-    def report(self, port, body, key, content_type="application/json;charset=UTF-8"):
-        request = urllib.request.Request(f"https://localhost:{port}{REPORT_PATH}", method="POST",
+    def post(self, port, path, body, key=None):
+        """A POST of the binding (JSON, X-Admin-Protocol) to Station's ES2+ listener, verified
+        against the test PKI: the status, the content type and the JSON answer (None if empty)."""
+        request = urllib.request.Request(f"https://localhost:{port}{path}", method="POST",
                                          data=body.encode())
-        request.add_header("Content-Type", content_type)
+        request.add_header("Content-Type", "application/json;charset=UTF-8")
         request.add_header("X-Admin-Protocol", "gsma/rsp/v2.2.0")
         if key:
             request.add_header("Authorization", f"Bearer {key}")
         context = ssl.create_default_context(cafile=os.path.join(self.pki, "ci.pem"))
         try:
             with urllib.request.urlopen(request, timeout=10, context=context) as response:
-                return response.status, response.headers["Content-Type"], json.loads(
-                    response.read())
+                answer = response.read()
+                return (response.status, response.headers["Content-Type"],
+                        json.loads(answer) if answer else None)
         except urllib.error.HTTPError as error:
             return error.code, error.headers["Content-Type"], json.loads(error.read())
+
+    def report(self, port, body, key):
+        """ES2+ HandleDownloadProgressInfo, as the SM-DP+ sends it."""
+        return self.post(port, REPORT_PATH, body, key)
+
+    def notify(self, port, pending_notification_base64):
+        """ES9+ handleNotification, as an LPA sends it (no API key)."""
+        return self.post(port, NOTIFICATION_PATH,
+                         json.dumps({"pendingNotification": pending_notification_base64}))
 
     def test_on_sqlite(self):
         self.journey(["--data-dir", self.station_data])
@@ -70,7 +85,8 @@ class RemoteEs2Test(unittest.TestCase):
         self.journey(["--data-dir", self.station_data, "--database", database])
 
     def journey(self, store):
-        """Orders through a remote SM-DP+ reach installed from its reports; `store` is Station's."""
+        """Orders through a remote SM-DP+ reach installed from its reports and active from the
+        eUICC's notification; `store` is Station's."""
         self.assertEqual(run("pki", "init", self.pki).returncode, 0)
         csv = os.path.join(self.tmp.name, "profiles.csv")
         write_profiles(csv, series=3, count=2, ki="E" * 32, opc="F" * 32)
@@ -88,7 +104,9 @@ class RemoteEs2Test(unittest.TestCase):
         ca = os.path.join(self.pki, "ci.pem")
         smdp = Smdp(self.smdp_data, self.pki, extra_args=[
             "--smdp-callback-url", f"https://localhost:{es2_port}{REPORT_PATH}",
-            "--smdp-callback-ca-file", ca],
+            "--smdp-callback-ca-file", ca,
+            # The profiles' enable/disable/delete notifications go to Station, not the SM-DP+.
+            "--smdp-notification-address", f"localhost:{es2_port}"],
             env={"STATION_SMDP_CALLBACK_TOKEN": reporter}).wait_ready()
         config = os.path.join(self.tmp.name, "station.toml")
         with open(config, "w") as f:
@@ -146,6 +164,34 @@ class RemoteEs2Test(unittest.TestCase):
             status, _, problem = self.report(es2_port, installed.replace(iccid, other), reporter)
             self.assertEqual((status, problem["code"]), (404, "not_found"), problem)
 
+            # Enabled on the device: the eUICC's signed notification goes to Station's ES2+
+            # listener (the profile metadata says so), and the order becomes active.
+            enabled = run("lpa", "enable", iccid, "--euicc", self.card)
+            self.assertEqual(enabled.returncode, 0, enabled.stderr)
+            with open(self.card) as f:
+                pending = json.load(f)["notifications"]
+            self.assertEqual([(n["event"], n["address"]) for n in pending],
+                             [("enable", f"localhost:{es2_port}")])
+            # Not believed, so nothing changes: the notification with its signed sequence number
+            # altered (tbsOtherNotification BF2F, then seqNumber 80 01 NN).
+            tampered = bytearray(base64.b64decode(pending[0]["pending_notification"]))
+            at = tampered.index(b"\xbf\x2f")
+            self.assertEqual(tampered[at + 3], 0x80)
+            tampered[at + 5] ^= 0x01
+            status, _, _ = self.notify(es2_port, base64.b64encode(tampered).decode())
+            self.assertEqual(status, 204)
+            status, kind, problem = self.notify(es2_port, "not base64!")
+            self.assertEqual((status, kind), (400, "application/problem+json"), problem)
+            _, still = http(port, "GET", f"/v1/orders/{order['id']}", None, admin)
+            self.assertEqual(still["state"], "installed")
+            processed = run("lpa", "notifications", "process", "--euicc", self.card,
+                            "--pki", self.pki)
+            self.assertEqual(processed.returncode, 0, processed.stdout + processed.stderr)
+            self.assertIn("1 delivered, 0 failed", processed.stdout)
+            active = wait_for_state(port, admin, order["id"], "active")
+            self.assertTrue(any("signed notification" in event["cause"]
+                                for event in active["history"]), active["history"])
+
             # One process owns the store, and sends: a second serve on it does not start.
             second = subprocess.run(
                 [cli_test.STATION, "serve", "--listen", f"127.0.0.1:{free_port()}",
@@ -166,6 +212,9 @@ class RemoteEs2Test(unittest.TestCase):
         reports = [line for line in audit.stdout.splitlines() if " order.download_progress " in line]
         self.assertTrue(any(f" {order['id']} succeeded " in line for line in reports), audit.stdout)
         self.assertTrue(any(" - not_found " in line for line in reports), audit.stdout)
+        self.assertTrue(any(" order.profile_notification " in line and f" {order['id']} succeeded "
+                            in line and f"euicc:{EID}" in line
+                            for line in audit.stdout.splitlines()), audit.stdout)
 
 
 if __name__ == "__main__":

@@ -174,6 +174,14 @@ TEST_P(SmdpTest, WrongAddressAndUnknownCiAreRefusedAtInitiation) {
   EXPECT_EQ(unknown.failure()->reason_code, "3.1");
 }
 
+TEST_P(SmdpTest, ANotificationAddressIsCheckedLikeTheSmdpsOwn) {
+  SmdpConfig config = config_for_test();
+  config.notification_address = "bss.operator.example:8443";
+  EXPECT_TRUE(check_config(config).is_ok()) << check_config(config).to_string();
+  config.notification_address = "not an address/";
+  EXPECT_EQ(check_config(config).code(), ErrorCode::kValidationFailed);
+}
+
 TEST_P(SmdpTest, RunsWithTheGsmaSgp26CertificatesAndItsSignaturesVerifyAgainstThatChain) {
   const std::string certs = std::string(STATION_RSP_SHARED_DIR) + "/certs/";
   CredentialFiles files{certs + "CertificateIssuer/CERT_CI_ECDSA_NIST.der",
