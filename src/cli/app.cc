@@ -179,7 +179,8 @@ Status App::start_orders() {
                                rsp_crypto::load_certificate_file(options_.es2_ci_certificate_file));
       smdp::add_notification_receiver_route(
           es2_router_,
-          smdp::NotificationReceiverContext{*orders_, *audit_, *ids_, *clock_, {std::move(ci)}});
+          smdp::NotificationReceiverContext{*orders_, *audit_, *ids_, *clock_, metrics_,
+                                            {std::move(ci)}});
     }
     es2_server_ = std::make_unique<http::Server>(*options_.es2_listener, es2_router_, metrics_,
                                                  options_.access_log);

@@ -3,7 +3,6 @@
 #include <memory>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "api/json_body.h"
 #include "api/v1.h"
@@ -190,40 +189,46 @@ void add_notification_receiver_route(http::Router& router,
         if (!parsed.is_ok()) return respond(http::problem(parsed.status(), request));
         // Answered 204 from here on, as an SM-DP+ answers: the LPA can do nothing better with
         // a notification that is not believed, or that is not for an order.
-        const auto done = [&respond] { respond(binding_response(204, "")); };
+        const auto done = [&](std::string_view outcome) {
+          context.metrics
+              .counter("station_es2_notifications_total",
+                       "eUICC notifications received on the ES2+ listener, by outcome",
+                       {{"outcome", std::string(outcome)}})
+              .add();
+          respond(binding_response(204, ""));
+        };
         auto decoded = der::rsp::decode_pending_notification(parsed->pending_notification);
-        if (!decoded.is_ok()) return done();
+        if (!decoded.is_ok()) return done("malformed");
         // An installation result is its SM-DP+'s, which reports it over ES2+.
         auto* notification = std::get_if<der::rsp::OtherSignedNotification>(&*decoded);
-        if (notification == nullptr) return done();
+        if (notification == nullptr) return done("installation_result");
         CheckedNotice checked = check_profile_notice(*notification, context.trusted_cis,
                                                      context.clock.now_unix_ms() / 1000, *eums);
-        if (checked.fault != NoticeFault::kNone) {
-          spdlog::info("es2: a notification was not believed: {}", fault_name(checked.fault));
-          return done();
-        }
+        if (checked.fault != NoticeFault::kNone) return done(fault_name(checked.fault));
         const ProfileNotice& notice = checked.notice;
         const std::string_view operation = operation_name(notice.operation);
         std::optional<Id> order_id;
         Status applied = Status::ok();
         if (notice.operation & der::rsp::kNotificationEnable) {
-          applied =
-              advance(context.orders, notice.iccid, orders::OrderState::kActive,
-                      fmt::format("enabled on the eUICC {} (its signed notification)", notice.eid),
-                      &notice.eid, order_id);
+          applied = advance(context.orders, notice.iccid, orders::OrderState::kActive,
+                            fmt::format("enabled on the eUICC {} (its signed notification)",
+                                        notice.eid),
+                            &notice.eid, order_id);
         } else {
           // Disabling and deleting change no order; the order's holder is still recorded.
           auto holder = context.orders.order_holding(notice.iccid);
           if (holder.is_ok()) order_id = *holder;
           applied = holder.status();
         }
+        const std::string outcome =
+            applied.is_ok() ? "succeeded" : std::string(error_name(applied.code()));
         context.audit.record(auth::AuditEntry{
             context.ids.next(), context.clock.now_unix_ms(), "euicc:" + notice.eid,
             "order.profile_notification",
-            order_id ? format_public_id(orders::kOrderIdPrefix, *order_id) : "", request.request_id,
-            applied.is_ok() ? "succeeded" : std::string(error_name(applied.code())),
+            order_id ? format_public_id(orders::kOrderIdPrefix, *order_id) : "",
+            request.request_id, outcome,
             fmt::format(R"({{"iccid":"{}","operation":"{}"}})", notice.iccid, operation)});
-        done();
+        done(applied.is_ok() ? operation : std::string_view(outcome));
       });
 }
 

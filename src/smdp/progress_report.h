@@ -30,6 +30,7 @@
 #include "common/id.h"
 #include "common/result.h"
 #include "http/router.h"
+#include "metrics/registry.h"
 #include "orders/orders.h"
 #include "rsp_crypto/pki.h"
 #include "smdp/progress_callbacks.h"
@@ -81,7 +82,8 @@ void add_progress_report_route(http::Router& router, const ProgressReportContext
 // EUM's to one of `trusted_cis` (profile_notice.h). An enable moves the order holding the ICCID
 // from installed to active, provided that an order bound to an EID is bound to the notification's;
 // disabling and deleting change no order. Every believed notification is audited
-// (order.profile_notification, by "euicc:<EID>"). Answers 204 like an SM-DP+ for any notification
+// (order.profile_notification, by "euicc:<EID>"), and every one counted in
+// station_es2_notifications_total{outcome}: the operation, or why nothing came of it. Answers 204 like an SM-DP+ for any notification
 // it could decode (the LPA then removes it from the card), believed or not; 400/415 problem+json
 // for a body that is not the ES9+ binding's.
 struct NotificationReceiverContext {
@@ -89,6 +91,7 @@ struct NotificationReceiverContext {
   auth::AuditWriter& audit;
   IdGenerator& ids;
   const Clock& clock;
+  metrics::Registry& metrics;
   std::vector<rsp_crypto::Certificate> trusted_cis;
 };
 void add_notification_receiver_route(http::Router& router,

@@ -191,6 +191,10 @@ class RemoteEs2Test(unittest.TestCase):
             active = wait_for_state(port, admin, order["id"], "active")
             self.assertTrue(any("signed notification" in event["cause"]
                                 for event in active["history"]), active["history"])
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+                metrics = r.read().decode()
+            for outcome in ("enable", "invalid_signature"):
+                self.assertIn(f'station_es2_notifications_total{{outcome="{outcome}"}} 1', metrics)
 
             # One process owns the store, and sends: a second serve on it does not start.
             second = subprocess.run(
