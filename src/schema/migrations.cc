@@ -314,7 +314,8 @@ CREATE INDEX web_sessions_expiry_idx ON web_sessions (expires_at_ms);
 // to a Matching ID, optionally to an EID and a confirmation code's SHA-256), whose state follows
 // the profile's; session_id names the one RSP session that holds it (compare-and-set claim).
 // smdp_sessions: one RSP session (ES9+) per transaction id. smdp_otsk_sealed is no longer
-// written (the one-time private key is not kept at all since 2026-11-30) and stays NULL.
+// written (the one-time private key is not kept at all since 2026-11-30) and stays NULL; nor are
+// euicc_certificate and eum_certificate since migration 19 (the session keeps the verified key).
 constexpr std::string_view kSmdp = R"sql(
 CREATE TABLE smdp_download_orders (
   id BIGINT PRIMARY KEY,

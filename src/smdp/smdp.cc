@@ -156,20 +156,21 @@ struct SessionRow {
   Bytes ci_pkid;
   std::optional<Id> download_order_id;
   std::string eid;
-  Bytes euicc_certificate;
-  Bytes eum_certificate;
   Bytes smdp_signature2;
   std::int64_t expires_at_ms = 0;
   std::int64_t version = 0;
-  // The verified eUICC certificate's public key (empty in sessions begun before migration 19).
+  // The verified eUICC certificate's public key; in a session begun before migration 19, empty,
+  // and the certificate is there instead (no longer written since: the key and the EID are all
+  // the later calls need, and a session keeps no more of the card than that).
   Bytes euicc_public_key;
   std::string euicc_key_curve;
+  Bytes euicc_certificate;
 };
 
 constexpr std::string_view kSessionColumns =
     "transaction_id, state, euicc_challenge, server_challenge, ci_pkid, download_order_id, eid, "
-    "euicc_certificate, eum_certificate, smdp_signature2, expires_at_ms, version, "
-    "euicc_public_key, euicc_key_curve";
+    "smdp_signature2, expires_at_ms, version, euicc_public_key, euicc_key_curve, "
+    "euicc_certificate";
 
 Bytes hex_column(const storage::Row& row, std::size_t column) {
   if (row.is_null(column)) return {};
@@ -187,13 +188,12 @@ SessionRow session_from_row(const storage::Row& row) {
   session.ci_pkid = hex_column(row, 4);
   if (!row.is_null(5)) session.download_order_id = row.int_at(5);
   session.eid = row.text_or(6, "");
-  session.euicc_certificate = hex_column(row, 7);
-  session.eum_certificate = hex_column(row, 8);
-  session.smdp_signature2 = hex_column(row, 9);
-  session.expires_at_ms = row.int_at(10);
-  session.version = row.int_at(11);
-  session.euicc_public_key = hex_column(row, 12);
-  session.euicc_key_curve = row.text_or(13, "");
+  session.smdp_signature2 = hex_column(row, 7);
+  session.expires_at_ms = row.int_at(8);
+  session.version = row.int_at(9);
+  session.euicc_public_key = hex_column(row, 10);
+  session.euicc_key_curve = row.text_or(11, "");
+  if (session.euicc_public_key.empty()) session.euicc_certificate = hex_column(row, 12);
   return session;
 }
 
@@ -898,8 +898,6 @@ struct Smdp::Impl {
                        {{"state", std::string(kAuthenticated)},
                         {"download_order_id", order.id},
                         {"eid", eid},
-                        {"euicc_certificate", rsp_crypto::to_hex(ok.euicc_certificate)},
-                        {"eum_certificate", rsp_crypto::to_hex(ok.eum_certificate)},
                         {"smdp_signature2", rsp_crypto::to_hex(*signature2_tlv)},
                         {"euicc_public_key", rsp_crypto::to_hex(*euicc_point)},
                         {"euicc_key_curve",

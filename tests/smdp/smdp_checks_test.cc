@@ -128,9 +128,9 @@ TEST_P(SmdpTest, ATamperedEuiccSignature2IsRefusedWith8_1And6_1) {
   EXPECT_TRUE(new_device()->download(code, std::nullopt, *client_).is_ok());
 }
 
-// AuthenticateClient keeps the verified eUICC key in the session, and the later calls verify
-// with it; a session begun by a build that kept only the certificate (no key columns) still
-// completes, from the certificate.
+// AuthenticateClient keeps the verified eUICC key in the session, not the card's certificates,
+// and the later calls verify with the key; a session begun by a build that kept only the
+// certificate (no key columns) still completes, from the certificate.
 TEST_P(SmdpTest, TheSessionKeepsTheEuiccKeyAndASessionWithOnlyTheCertificateStillCompletes) {
   std::string code = order_profile();
   auto device = new_device();
@@ -139,13 +139,20 @@ TEST_P(SmdpTest, TheSessionKeepsTheEuiccKeyAndASessionWithOnlyTheCertificateStil
   ASSERT_TRUE(client.is_ok()) << client.status().to_string();
   auto connection = database_->acquire().value();
   auto kept = connection->query(
-      "SELECT euicc_public_key, euicc_key_curve FROM smdp_sessions WHERE state = 'authenticated'");
+      "SELECT euicc_public_key, euicc_key_curve, euicc_certificate, eum_certificate "
+      "FROM smdp_sessions WHERE state = 'authenticated'");
   ASSERT_TRUE(kept.is_ok() && kept->size() == 1);
   EXPECT_EQ(kept->at(0).text_at(0).size(), 2u * 65u);  // the uncompressed point, hex
   EXPECT_EQ(kept->at(0).text_at(1), "prime256v1");
+  EXPECT_TRUE(kept->at(0).is_null(2));
+  EXPECT_TRUE(kept->at(0).is_null(3));
+  // What an older build left: the certificate, no key.
+  const std::vector<storage::Value> old_row = {
+      rsp_crypto::to_hex(pki_.euicc.certificate.der().value())};
   ASSERT_TRUE(connection
                   ->execute("UPDATE smdp_sessions SET euicc_public_key = NULL, "
-                            "euicc_key_curve = NULL")
+                            "euicc_key_curve = NULL, euicc_certificate = ?",
+                            old_row)
                   .is_ok());
 
   auto package = session.get_bound_profile_package(session.prepare_on_card(*client));
