@@ -359,7 +359,10 @@ struct Orders::Impl {
     }
     auto checked = check(request);
     if (!checked.is_ok()) return OrderOutcome{checked.status(), {}, false, {}};
-    auto& [customer, plan] = *checked;
+    // Named references, not a structured binding: the lambda below uses them, which clang
+    // (the fuzzing build's compiler) allows of bindings only from version 16.
+    const billing::Customer& customer = checked->first;
+    const catalogue::Plan& plan = checked->second;
 
     std::optional<std::string> confirmation_code;
     std::optional<std::string> confirmation_hash;
