@@ -15,8 +15,8 @@
 #include "api/profiles.h"
 #include "api/v1.h"
 #include "orders/activation.h"
-#include "schema/migrations.h"
 #include "rsp_crypto/pki.h"
+#include "schema/migrations.h"
 #include "smdp/progress_report.h"
 #include "spdlog/spdlog.h"
 
