@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "common/digits.h"
 #include "common/limits.h"
 #include "inventory/csv.h"
 
@@ -65,11 +66,6 @@ constexpr std::size_t kRequiredColumns = 4;  // the first four above
 constexpr std::array<ProfileCode, kProfileCodeCount> kAllCodes = {
     ProfileCode::kPin1, ProfileCode::kPuk1, ProfileCode::kPin2, ProfileCode::kPuk2,
     ProfileCode::kAdm1};
-
-bool all_digits(std::string_view text) {
-  return !text.empty() &&
-         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 bool all_hex(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) {
@@ -335,20 +331,7 @@ bool transition_allowed(ProfileState from, ProfileState to) {
 }
 
 bool is_valid_iccid(std::string_view iccid) {
-  if (iccid.size() < 18 || iccid.size() > 20 || !all_digits(iccid)) return false;
-  // Luhn: from the rightmost digit (the check digit), double every second digit.
-  int sum = 0;
-  bool doubled = false;
-  for (auto it = iccid.rbegin(); it != iccid.rend(); ++it) {
-    int digit = *it - '0';
-    if (doubled) {
-      digit *= 2;
-      if (digit > 9) digit -= 9;
-    }
-    sum += digit;
-    doubled = !doubled;
-  }
-  return sum % 10 == 0;
+  return iccid.size() >= 18 && iccid.size() <= 20 && all_digits(iccid) && luhn_valid(iccid);
 }
 
 Inventory::Inventory(storage::Database& database, const secrets::Keyring& keyring,

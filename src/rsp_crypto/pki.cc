@@ -21,6 +21,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "common/digits.h"
 #include "rsp_crypto/internal.h"
 
 namespace station::rsp_crypto {
@@ -222,12 +223,8 @@ Status check_eid(std::string_view eid) {
   if (eid.size() != 2 * kEidBytes) {
     return Status(ErrorCode::kInvalidEid, "EID must be 32 digits");
   }
-  unsigned remainder = 0;
-  for (char c : eid) {
-    if (c < '0' || c > '9') return Status(ErrorCode::kInvalidEid, "EID must be decimal digits");
-    remainder = (remainder * 10 + static_cast<unsigned>(c - '0')) % 97;
-  }
-  if (remainder != 1) {
+  if (!all_digits(eid)) return Status(ErrorCode::kInvalidEid, "EID must be decimal digits");
+  if (!mod97_10_valid(eid)) {
     return Status(ErrorCode::kInvalidEid, "EID check digits are wrong (ISO/IEC 7064 MOD 97-10)");
   }
   return Status::ok();

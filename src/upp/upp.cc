@@ -10,6 +10,8 @@
 #include <optional>
 #include <utility>
 
+#include "common/digits.h"
+
 namespace station::upp {
 namespace {
 
@@ -75,13 +77,6 @@ std::optional<ProfileCode> puk_code_of(std::int64_t key_reference) {
 
 constexpr Tag ctx(std::uint32_t n) { return Tag::context(n, false); }
 constexpr Tag ctx_c(std::uint32_t n) { return Tag::context(n, true); }
-
-bool all_digits(std::string_view text) {
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-  }
-  return true;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
