@@ -233,21 +233,26 @@ Result<Bytes> Euicc::handle_es10(ByteView request) {
 
 std::int64_t Euicc::now_seconds() const { return clock_.now_unix_ms() / 1000; }
 
-Result<std::vector<Certificate>> Euicc::trusted_cis() const {
-  std::vector<Certificate> cis;
-  for (const auto& der : state_.state().ci_certificates) {
-    STATION_ASSIGN_OR_RETURN(auto ci, Certificate::from_der(der));
-    cis.push_back(std::move(ci));
+Result<std::span<const Certificate>> Euicc::trusted_cis() {
+  if (!trusted_cis_) {
+    std::vector<Certificate> cis;
+    for (const auto& der : state_.state().ci_certificates) {
+      STATION_ASSIGN_OR_RETURN(auto ci, Certificate::from_der(der));
+      cis.push_back(std::move(ci));
+    }
+    trusted_cis_ = std::move(cis);
   }
-  return cis;
+  return std::span<const Certificate>(*trusted_cis_);
 }
 
-Result<der::Bytes> Euicc::sign(der::ByteView data) const {
-  STATION_ASSIGN_OR_RETURN(auto key, state_.private_key());
-  return rsp_crypto::sign(key, data);
+Result<der::Bytes> Euicc::sign(der::ByteView data) {
+  if (!signing_key_) {
+    STATION_ASSIGN_OR_RETURN(signing_key_, state_.private_key());
+  }
+  return rsp_crypto::sign(*signing_key_, data);
 }
 
-Result<std::vector<der::Bytes>> Euicc::ci_pkids() const {
+Result<std::vector<der::Bytes>> Euicc::ci_pkids() {
   STATION_ASSIGN_OR_RETURN(auto cis, trusted_cis());
   std::vector<der::Bytes> ids;
   for (const auto& ci : cis) ids.push_back(ci.subject_key_identifier());

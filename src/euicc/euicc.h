@@ -48,6 +48,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/clock.h"
@@ -82,9 +83,12 @@ class Euicc final : public Es10Handler {
   };
 
   std::int64_t now_seconds() const;
-  Result<std::vector<rsp_crypto::Certificate>> trusted_cis() const;
-  Result<std::vector<std::vector<std::uint8_t>>> ci_pkids() const;
-  Result<Bytes> sign(ByteView data) const;
+  // The card's trusted CIs and its own signing key are opened from the state on first use and
+  // kept, as a card holds them ready: opening them (unsealing the key, OpenSSL 3's decoders)
+  // costs more than the verifications and signatures they serve.
+  Result<std::span<const rsp_crypto::Certificate>> trusted_cis();
+  Result<std::vector<std::vector<std::uint8_t>>> ci_pkids();
+  Result<Bytes> sign(ByteView data);
 
   Result<Bytes> get_euicc_challenge();
   Result<Bytes> euicc_info1();
@@ -120,6 +124,8 @@ class Euicc final : public Es10Handler {
   StateFile& state_;
   const Clock& clock_;
   std::unique_ptr<Session> session_;
+  std::optional<std::vector<rsp_crypto::Certificate>> trusted_cis_;
+  std::optional<rsp_crypto::EcKey> signing_key_;
 };
 
 }  // namespace station::euicc
