@@ -12,9 +12,11 @@ if(STATION_SANITIZE)
 endif()
 # A fuzzing build (clang) instruments the libraries for coverage as well as the fuzz targets, so
 # that libFuzzer is guided by the branches of the parsers it feeds, not only by the harness's.
+# Undefined behaviour aborts, as in the sanitizer build: otherwise UBSan only prints, the run
+# goes on, and libFuzzer neither stops nor keeps the input.
 if(STATION_FUZZ)
   list(APPEND STATION_SANITIZER_FLAGS -fsanitize=fuzzer-no-link,address,undefined
-       -fno-omit-frame-pointer)
+       -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
 endif()
 # clang 14's UBSan check of indirect calls ("function") cannot lay out its data beside the split
 # parts of a coroutine ("cannot represent a difference across sections"); the other checks stay.
