@@ -195,8 +195,9 @@ struct Server::Impl {
   std::uint16_t bound_port = 0;
 
   // One io_context per io thread, each run by its thread alone; a connection lives on one of
-  // them from accept to close. With one context shared by several threads, every completion
-  // woke another thread (futex, epoll), which cost a third of the CPU of a small request.
+  // them from accept to close. With one context shared by several threads, completions woke
+  // the other thread (futex, epoll): a fifth to a quarter of a small request's CPU
+  // (docs/benchmarks.md).
   // Declared after everything a session uses: destroying an io_context destroys the sessions
   // still held by its queued handlers.
   std::vector<std::unique_ptr<net::io_context>> contexts = make_contexts(options.threads);
