@@ -461,6 +461,18 @@ ALTER TABLE smdp_sessions ADD COLUMN euicc_public_key TEXT;
 ALTER TABLE smdp_sessions ADD COLUMN euicc_key_curve TEXT;
 )sql";
 
+// Lookups that read whole tables, found with EXPLAIN QUERY PLAN over the statements the tests run.
+// - A profile's enable, disable or delete notification finds the eUICC's session by its download
+//   order; without an index on download_order_id that read every session ever kept. The old
+//   (state, expires_at_ms) index served no query, yet every session's state change rewrote it.
+// - A device check by brand and model compares brand_key || ' ' || model_key, which
+//   devices_model_idx cannot answer, so every such check read the whole catalogue.
+constexpr std::string_view kIndexedLookups = R"sql(
+DROP INDEX smdp_sessions_expiry_idx;
+CREATE INDEX smdp_sessions_download_order_idx ON smdp_sessions (download_order_id);
+CREATE INDEX devices_brand_model_idx ON devices ((brand_key || ' ' || model_key));
+)sql";
+
 constexpr std::array kMigrations = {
     storage::Migration{1, "ledger, customers, api keys, audit log", kLedgerAndCustomers},
     storage::Migration{2, "top-up channels", kTopups},
@@ -480,6 +492,8 @@ constexpr std::array kMigrations = {
     storage::Migration{16, "orders by iccid, for a remote sm-dp+'s progress", kOrdersByIccid},
     storage::Migration{17, "profile inventory: pin2, puk2 and adm1", kProfileMoreCodes},
     storage::Migration{19, "sm-dp+ sessions keep the eUICC's public key", kSmdpSessionEuiccKey},
+    storage::Migration{20, "indexes for sessions by download order, devices by brand and model",
+                       kIndexedLookups},
 };
 
 }  // namespace
