@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cassert>
-#include <chrono>
-
 #include "common/limits.h"
 
 namespace station::web {
@@ -21,33 +18,14 @@ Result<SweepCounts> Sweeper::sweep_once() {
 }
 
 void Sweeper::start(std::uint32_t interval_ms) {
-  assert(!thread_.joinable());
-  stopping_ = false;
-  thread_ = std::thread([this, interval_ms] {
-    std::unique_lock lock(mutex_);
-    bool backlog = false;
-    while (!stopping_) {
-      if (!backlog) {
-        wake_.wait_for(lock, std::chrono::milliseconds(interval_ms), [this] { return stopping_; });
-        if (stopping_) break;
-      }
-      lock.unlock();
-      auto swept = sweep_once();
-      if (!swept.is_ok()) spdlog::warn("web sweeper: {}", swept.status().to_string());
-      backlog = swept.is_ok() && (swept->sessions == limits::kWebSweepBatch ||
-                                  swept->codes == limits::kWebSweepBatch);
-      lock.lock();
-    }
+  periodic_.start(interval_ms, [this] {
+    auto swept = sweep_once();
+    if (!swept.is_ok()) spdlog::warn("web sweeper: {}", swept.status().to_string());
+    return swept.is_ok() && (swept->sessions == limits::kWebSweepBatch ||
+                             swept->codes == limits::kWebSweepBatch);
   });
 }
 
-void Sweeper::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+void Sweeper::stop() { periodic_.stop(); }
 
 }  // namespace station::web
