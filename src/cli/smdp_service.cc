@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "smdp/routes.h"
@@ -53,6 +54,12 @@ Result<std::unique_ptr<SmdpService>> SmdpService::start(
   service->server_ = std::make_unique<http::Server>(options.server, service->router_, registry,
                                                     std::move(access_log));
   STATION_RETURN_IF_ERROR(service->server_->listen());
+  smdp::Smdp& smdp = *service->smdp_;
+  service->session_sweeper_.start(limits::kSmdpSweepIntervalMs, [&smdp] {
+    auto deleted = smdp.delete_abandoned_sessions(limits::kSmdpSweepBatch);
+    if (!deleted.is_ok()) spdlog::warn("sm-dp+ session sweeper: {}", deleted.status().to_string());
+    return deleted.is_ok() && *deleted == limits::kSmdpSweepBatch;
+  });
   return service;
 }
 

@@ -12,6 +12,7 @@
 
 #include "auth/api_keys.h"
 #include "common/limits.h"
+#include "common/periodic.h"
 #include "common/worker_pool.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -63,6 +64,8 @@ class SmdpService {
   SmdpService() = default;
 
   std::unique_ptr<smdp::Smdp> smdp_;
+  // Deletes abandoned sessions; declared after the SM-DP+, so it stops before the SM-DP+ goes.
+  Periodic session_sweeper_;
   // After the SM-DP+: stopped and destroyed before it, which reports to it. Null: no reports.
   std::unique_ptr<smdp::ProgressCallbacks> callbacks_;
   http::Router router_;

@@ -166,6 +166,10 @@ inline constexpr std::size_t kSmdpWorkHeldMax = 512;
 // Parsed EUM certificates the SM-DP+ keeps (most recently used); there are few EUMs, each
 // certifying many eUICCs. Only the parsing is kept: every session verifies its chain again.
 inline constexpr std::size_t kSmdpEumCertificatesCachedMax = 64;
+// Sessions that expired without a download order (smdp::Smdp::delete_abandoned_sessions) deleted
+// per run, and the time between runs (real time).
+inline constexpr std::size_t kSmdpSweepBatch = 500;
+inline constexpr std::uint32_t kSmdpSweepIntervalMs = 60'000;
 
 // Configuration (src/config)
 inline constexpr std::size_t kConfigTextValueBytesMax = 4'096;

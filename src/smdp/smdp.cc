@@ -1384,4 +1384,14 @@ Outcome<Empty> Smdp::cancel_session(std::string_view transaction_id,
   return impl_->cancel_session(transaction_id, cancel_session_response);
 }
 
+Result<std::size_t> Smdp::delete_abandoned_sessions(std::size_t limit) {
+  STATION_ASSIGN_OR_RETURN(auto connection, impl_->deps.database.acquire());
+  const Value params[] = {impl_->now_ms(), static_cast<std::int64_t>(limit)};
+  STATION_RETURN_IF_ERROR(connection->execute(
+      "DELETE FROM smdp_sessions WHERE transaction_id IN (SELECT transaction_id FROM "
+      "smdp_sessions WHERE download_order_id IS NULL AND expires_at_ms <= ? LIMIT ?)",
+      params));
+  return static_cast<std::size_t>(connection->changes());
+}
+
 }  // namespace station::smdp

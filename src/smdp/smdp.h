@@ -234,6 +234,13 @@ class Smdp {
   Outcome<Empty> cancel_session(std::string_view transaction_id,
                                 const Bytes& cancel_session_response);
 
+  // Deletes at most `limit` sessions that expired without holding a download order: abandoned
+  // after initiateAuthentication, or refused before an order was found. Anyone may start a
+  // session, so without this every unfinished initiateAuthentication would stay in the store.
+  // Sessions that held an order stay: a profile's later notifications find its eUICC through
+  // them. Returns how many were deleted.
+  Result<std::size_t> delete_abandoned_sessions(std::size_t limit);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

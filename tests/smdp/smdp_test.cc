@@ -162,6 +162,39 @@ TEST_P(SmdpTest, SessionsAreFreshPerCallSurviveARestartAndExpire) {
   EXPECT_EQ(expired.failure()->reason_code, "3.9");
 }
 
+TEST_P(SmdpTest, AbandonedSessionsAreDeletedOnceExpiredAndDownloadsKeepTheirs) {
+  auto session_count = [this] {
+    auto connection = database_->acquire().value();
+    return connection->query("SELECT COUNT(*) FROM smdp_sessions").value()[0].int_at(0);
+  };
+  std::string code = order_profile();
+  auto device = new_device();
+  ASSERT_TRUE(device->download(code, std::nullopt, *client_).is_ok());
+  expect_refused(new_device()->download(fmt::format("LPA:1${}$NO-SUCH-ID", address_), std::nullopt,
+                                        *client_),
+                 "8.2.6", "3.8");
+  Bytes challenge(16, 0x33);
+  for (int abandoned = 0; abandoned < 2; ++abandoned) {
+    ASSERT_TRUE(smdp_->initiate_authentication(challenge, euicc_info1_of(pki_), address_).ok());
+  }
+  ASSERT_EQ(session_count(), 4);
+
+  // Nothing has expired yet.
+  EXPECT_EQ(smdp_->delete_abandoned_sessions(10).value(), 0u);
+  // Once expired, the three sessions without an order go, in batches of the size asked.
+  clock_->advance_ms(std::int64_t{smdp_->config().session_ttl_seconds} * 1000);
+  EXPECT_EQ(smdp_->delete_abandoned_sessions(2).value(), 2u);
+  EXPECT_EQ(smdp_->delete_abandoned_sessions(2).value(), 1u);
+  EXPECT_EQ(smdp_->delete_abandoned_sessions(2).value(), 0u);
+  EXPECT_EQ(session_count(), 1);
+
+  // The download's session stays, and the profile's enable notification still finds it.
+  ASSERT_TRUE(lpa::enable_profile(device->transport, last_iccid_).is_ok());
+  ASSERT_TRUE(
+      lpa::process_notifications(device->transport, *client_, [](std::string_view) {}).is_ok());
+  EXPECT_EQ(metric("station_smdp_notifications_total{outcome=\"enabled\"}"), 1);
+}
+
 TEST_P(SmdpTest, WrongAddressAndUnknownCiAreRefusedAtInitiation) {
   Bytes challenge(16, 0x22);
   auto wrong = smdp_->initiate_authentication(challenge, euicc_info1_of(pki_), "elsewhere:1");
