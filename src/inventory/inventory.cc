@@ -524,11 +524,14 @@ Status Inventory::transition(storage::Connection& connection, std::string_view i
 
 Result<Profile> Inventory::get(std::string_view iccid) {
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  return get(*connection, iccid);
+}
+
+Result<Profile> Inventory::get(storage::Connection& connection, std::string_view iccid) {
   const Value key[] = {std::string(iccid)};
-  STATION_ASSIGN_OR_RETURN(
-      Rows rows,
-      connection->query(fmt::format("SELECT {} FROM profiles WHERE iccid = ?", kProfileColumns),
-                        key));
+  static const std::string sql =
+      fmt::format("SELECT {} FROM profiles WHERE iccid = ?", kProfileColumns);
+  STATION_ASSIGN_OR_RETURN(Rows rows, connection.query(sql, key));
   if (rows.empty()) return Status(ErrorCode::kNotFound, "no such profile");
   return profile_from_row(rows[0]);
 }
@@ -570,10 +573,15 @@ Result<StateCounts> Inventory::stats() {
 
 Result<ProfileSecrets> Inventory::read_secrets(std::string_view iccid) {
   STATION_ASSIGN_OR_RETURN(auto connection, database_.acquire());
+  return read_secrets(*connection, iccid);
+}
+
+Result<ProfileSecrets> Inventory::read_secrets(storage::Connection& connection,
+                                               std::string_view iccid) {
   const Value key[] = {std::string(iccid)};
   static const std::string sql = fmt::format(
       "SELECT ki_sealed, opc_sealed, {} FROM profiles WHERE iccid = ?", sealed_code_columns());
-  STATION_ASSIGN_OR_RETURN(Rows rows, connection->query(sql, key));
+  STATION_ASSIGN_OR_RETURN(Rows rows, connection.query(sql, key));
   if (rows.empty()) return Status(ErrorCode::kNotFound, "no such profile");
   const Row& row = rows[0];
   ProfileSecrets out;

@@ -137,12 +137,17 @@ class Inventory {
                     ProfileState expected, ProfileState to, std::string_view cause);
 
   Result<Profile> get(std::string_view iccid);
+  // As above, on the caller's `connection` (one it holds already, in a transaction or not).
+  // REQUIRES: `connection` is of this inventory's database.
+  Result<Profile> get(storage::Connection& connection, std::string_view iccid);
   // Oldest first.
   Result<std::vector<ProfileEvent>> events(std::string_view iccid);
   // Every state, zero included.
   Result<StateCounts> stats();
   // Opens the sealed secrets; for the profile package only. Never log the result.
   Result<ProfileSecrets> read_secrets(std::string_view iccid);
+  // As above, on the caller's `connection`, as get() does.
+  Result<ProfileSecrets> read_secrets(storage::Connection& connection, std::string_view iccid);
 
  private:
   storage::Database& database_;

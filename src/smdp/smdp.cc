@@ -698,8 +698,7 @@ struct Smdp::Impl {
            });
   }
 
-  Result<Bytes> profile_metadata(const DownloadOrderRow& order) {
-    STATION_ASSIGN_OR_RETURN(auto profile, deps.inventory.get(order.iccid));
+  Result<Bytes> profile_metadata(const inventory::Profile& profile) {
     STATION_ASSIGN_OR_RETURN(auto iccid, upp::encode_iccid(profile.iccid));
     rsp::StoreMetadataRequest metadata;
     metadata.iccid = std::move(iccid);
@@ -870,7 +869,8 @@ struct Smdp::Impl {
         rsp_crypto::sign(credentials->dp_pb.key, concat(*signed2_der, *euicc_signature1_tlv));
     if (!signature2.is_ok()) return signature2.status();
     auto signature2_tlv = tlv(kSignatureTag, *signature2);
-    auto metadata = profile_metadata(order);
+    auto profile = deps.inventory.get(db, order.iccid);
+    auto metadata = profile.is_ok() ? profile_metadata(*profile) : profile.status();
     auto certificate = credentials->dp_pb.certificate.der();
     if (!signature2_tlv.is_ok() || !metadata.is_ok() || !certificate.is_ok()) {
       return Status(ErrorCode::kInternal, "encoding AuthenticateClient's answer");
@@ -1008,7 +1008,7 @@ struct Smdp::Impl {
       }
     }
 
-    auto package = build_bpp(session, order, *euicc_key, ok.euicc_signed2.euicc_otpk);
+    auto package = build_bpp(db, session, order, *euicc_key, ok.euicc_signed2.euicc_otpk);
     if (!package.is_ok()) {
       if (package.status().code() == ErrorCode::kValidationFailed) {
         return fail_session<R>(db, session,
@@ -1060,7 +1060,9 @@ struct Smdp::Impl {
     std::string smdp_otpk_hex;
   };
 
-  Result<BuiltPackage> build_bpp(const SessionRow& session, const DownloadOrderRow& order,
+  // Reads the profile on `db`, the connection the call holds already.
+  Result<BuiltPackage> build_bpp(Connection& db, const SessionRow& session,
+                                 const DownloadOrderRow& order,
                                  const rsp_crypto::EcKey& euicc_key, const Bytes& euicc_otpk) {
     const CiCredentials* credentials = credentials_for(session.ci_pkid);
     if (credentials == nullptr) {
@@ -1102,7 +1104,8 @@ struct Smdp::Impl {
     STATION_ASSIGN_OR_RETURN(auto configure_segment,
                              rsp_crypto::protect_segment(scp, kConfigureIsdpSegmentTag, configure));
     bpp.first_sequence_of87.push_back(std::move(configure_segment));
-    STATION_ASSIGN_OR_RETURN(auto metadata, profile_metadata(order));
+    STATION_ASSIGN_OR_RETURN(auto profile, deps.inventory.get(db, order.iccid));
+    STATION_ASSIGN_OR_RETURN(auto metadata, profile_metadata(profile));
     for (der::ByteView part : chunks(metadata, rsp_crypto::kMaxMacOnlySegmentData)) {
       STATION_ASSIGN_OR_RETURN(auto segment,
                                rsp_crypto::mac_segment(scp, kStoreMetadataSegmentTag, part));
@@ -1110,8 +1113,7 @@ struct Smdp::Impl {
     }
     {
       // The profile itself: Ki and OPc in clear only inside this scope.
-      STATION_ASSIGN_OR_RETURN(auto profile, deps.inventory.get(order.iccid));
-      STATION_ASSIGN_OR_RETURN(auto secrets, deps.inventory.read_secrets(order.iccid));
+      STATION_ASSIGN_OR_RETURN(auto secrets, deps.inventory.read_secrets(db, order.iccid));
       STATION_ASSIGN_OR_RETURN(
           auto package,
           config.profile_template.build(
