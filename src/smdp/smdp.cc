@@ -298,12 +298,16 @@ struct Smdp::Impl {
                                      "RSP sessions begun by ES9+ InitiateAuthentication")),
         completed(deps.metrics.counter(
             "station_smdp_sessions_completed_total",
-            "RSP sessions that delivered their Bound Profile Package")) {}
+            "RSP sessions that delivered their Bound Profile Package")),
+        abandoned_deleted(deps.metrics.counter(
+            "station_smdp_sessions_abandoned_deleted_total",
+            "RSP sessions deleted after expiring without a download order")) {}
 
   SmdpDependencies deps;
   SmdpConfig config;
   metrics::Counter& started;
   metrics::Counter& completed;
+  metrics::Counter& abandoned_deleted;
   std::mutex listener_mutex;
   ProgressListener listener;  // GUARDED_BY(listener_mutex)
   EumCertificateCache eum_certificates;
@@ -1393,7 +1397,9 @@ Result<std::size_t> Smdp::delete_abandoned_sessions(std::size_t limit) {
       "DELETE FROM smdp_sessions WHERE transaction_id IN (SELECT transaction_id FROM "
       "smdp_sessions WHERE download_order_id IS NULL AND expires_at_ms <= ? LIMIT ?)",
       params));
-  return static_cast<std::size_t>(connection->changes());
+  const auto deleted = static_cast<std::size_t>(connection->changes());
+  impl_->abandoned_deleted.add(deleted);
+  return deleted;
 }
 
 }  // namespace station::smdp

@@ -187,6 +187,7 @@ TEST_P(SmdpTest, AbandonedSessionsAreDeletedOnceExpiredAndDownloadsKeepTheirs) {
   EXPECT_EQ(smdp_->delete_abandoned_sessions(2).value(), 1u);
   EXPECT_EQ(smdp_->delete_abandoned_sessions(2).value(), 0u);
   EXPECT_EQ(session_count(), 1);
+  EXPECT_EQ(metric("station_smdp_sessions_abandoned_deleted_total"), 3);
 
   // The download's session stays, and the profile's enable notification still finds it.
   ASSERT_TRUE(lpa::enable_profile(device->transport, last_iccid_).is_ok());
