@@ -467,10 +467,13 @@ ALTER TABLE smdp_sessions ADD COLUMN euicc_key_curve TEXT;
 //   (state, expires_at_ms) index served no query, yet every session's state change rewrote it.
 // - A device check by brand and model compares brand_key || ' ' || model_key, which
 //   devices_model_idx cannot answer, so every such check read the whole catalogue.
+// - The identity checks listed without a state (GET /v1/kyc) read and sorted every identity to
+//   return the oldest few; identities_state_idx serves only a listing by state.
 constexpr std::string_view kIndexedLookups = R"sql(
 DROP INDEX smdp_sessions_expiry_idx;
 CREATE INDEX smdp_sessions_download_order_idx ON smdp_sessions (download_order_id);
 CREATE INDEX devices_brand_model_idx ON devices ((brand_key || ' ' || model_key));
+CREATE INDEX identities_submitted_idx ON identities (submitted_at_ms, customer_id);
 )sql";
 
 constexpr std::array kMigrations = {
@@ -492,7 +495,8 @@ constexpr std::array kMigrations = {
     storage::Migration{16, "orders by iccid, for a remote sm-dp+'s progress", kOrdersByIccid},
     storage::Migration{17, "profile inventory: pin2, puk2 and adm1", kProfileMoreCodes},
     storage::Migration{19, "sm-dp+ sessions keep the eUICC's public key", kSmdpSessionEuiccKey},
-    storage::Migration{20, "indexes for sessions by download order, devices by brand and model",
+    storage::Migration{20, "indexes for sessions by download order, devices by brand and model, "
+                           "identities by age",
                        kIndexedLookups},
 };
 
