@@ -146,7 +146,9 @@ struct DatabaseOptions {
   std::string url;
   std::uint32_t pool_size = 8;
   std::uint32_t acquire_timeout_ms = 5'000;
-  std::uint32_t busy_timeout_ms = 5'000;  // SQLite's wait for a lock held by another process
+  // SQLite: the wait for the write lock, held by another write transaction of this process (its
+  // pool's writer gate) or of another process (SQLite's busy handler).
+  std::uint32_t busy_timeout_ms = 5'000;
 };
 
 class Database {

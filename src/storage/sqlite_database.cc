@@ -8,8 +8,11 @@
 
 #include <cassert>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <memory>
+#include <semaphore>
 #include <string>
 #include <utility>
 
@@ -44,10 +47,19 @@ Status sqlite_error(sqlite3* db, int result_code, std::string_view sql) {
                 fmt::format("sqlite: {} (in \"{}\")", sqlite3_errmsg(db), sql_excerpt(sql)));
 }
 
+// SQLite lets one connection write at a time; the others' BEGIN IMMEDIATE fails with
+// SQLITE_BUSY, and its busy handler retries after sleeps of 1, 2, 5, 10 ms and more, so a writer
+// that arrives while another waits for its fsync idles for milliseconds after the lock is free.
+// The connections of one pool take this gate first instead: the next writer starts as soon as
+// the last one ends, and SQLite's busy handler is left for writers of other processes. A
+// semaphore, not a mutex: a lease (and its open transaction) may end on another thread.
+using WriterGate = std::binary_semaphore;
+
 class SqliteConnection final : public PooledConnection {
  public:
   static Result<std::unique_ptr<PooledConnection>> open(const std::string& path,
-                                                        std::uint32_t busy_timeout_ms);
+                                                        std::uint32_t busy_timeout_ms,
+                                                        std::shared_ptr<WriterGate> writers);
   ~SqliteConnection() override;
 
   Dialect dialect() const override { return Dialect::kSqlite; }
@@ -63,8 +75,11 @@ class SqliteConnection final : public PooledConnection {
   }
 
  private:
-  explicit SqliteConnection(sqlite3* db)
-      : db_(db), statements_(limits::kSqlStatementCacheEntriesMax) {}
+  SqliteConnection(sqlite3* db, std::uint32_t busy_timeout_ms, std::shared_ptr<WriterGate> writers)
+      : db_(db),
+        busy_timeout_ms_(busy_timeout_ms),
+        writers_(std::move(writers)),
+        statements_(limits::kSqlStatementCacheEntriesMax) {}
 
   Result<sqlite3_stmt*> prepare(std::string_view sql);
   // Runs a statement to completion; appends its rows to `rows` unless that is null.
@@ -76,8 +91,13 @@ class SqliteConnection final : public PooledConnection {
   // After a kDeferred transaction: back to synchronous=FULL (SQLite refuses to change it inside
   // a transaction, hence around it). A connection that cannot is not reused (reusable()).
   Status end_deferred();
+  // Passes the writer gate on when this connection holds it and its transaction has ended.
+  void leave_gate_if_done();
 
   sqlite3* const db_;
+  const std::uint32_t busy_timeout_ms_;
+  const std::shared_ptr<WriterGate> writers_;
+  bool holds_gate_ = false;
   StatementCache<sqlite3_stmt*> statements_;
   std::int64_t changes_ = 0;
   bool in_transaction_ = false;
@@ -85,8 +105,8 @@ class SqliteConnection final : public PooledConnection {
   bool deferred_ = false;  // synchronous=NORMAL for the open transaction
 };
 
-Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(const std::string& path,
-                                                                 std::uint32_t busy_timeout_ms) {
+Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(
+    const std::string& path, std::uint32_t busy_timeout_ms, std::shared_ptr<WriterGate> writers) {
   sqlite3* db = nullptr;
   // NOMUTEX: a pooled connection is used by one thread at a time.
   const int opened = sqlite3_open_v2(
@@ -98,7 +118,8 @@ Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(const std::stri
     sqlite3_close_v2(db);
     return status;
   }
-  std::unique_ptr<SqliteConnection> connection(new SqliteConnection(db));
+  std::unique_ptr<SqliteConnection> connection(
+      new SqliteConnection(db, busy_timeout_ms, std::move(writers)));
   sqlite3_extended_result_codes(db, 1);
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout_ms));
 
@@ -120,6 +141,14 @@ Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(const std::stri
 SqliteConnection::~SqliteConnection() {
   statements_.clear([](sqlite3_stmt* statement) { sqlite3_finalize(statement); });
   sqlite3_close_v2(db_);  // rolls back an open transaction
+  if (holds_gate_) writers_->release();
+}
+
+void SqliteConnection::leave_gate_if_done() {
+  if (holds_gate_ && sqlite3_get_autocommit(db_) != 0) {
+    holds_gate_ = false;
+    writers_->release();
+  }
 }
 
 Result<sqlite3_stmt*> SqliteConnection::prepare(std::string_view sql) {
@@ -252,14 +281,25 @@ Status SqliteConnection::execute_script(std::string_view sql) {
 }
 
 Status SqliteConnection::begin(Durability durability) {
-  assert(!in_transaction_ && "begin() inside a transaction");
+  assert(!in_transaction_ && !holds_gate_ && "begin() inside a transaction");
+  if (!writers_->try_acquire_for(std::chrono::milliseconds(busy_timeout_ms_))) {
+    return Status(ErrorCode::kUnavailable,
+                  fmt::format("sqlite: no other write transaction of this process ended within "
+                              "{} ms",
+                              busy_timeout_ms_));
+  }
+  holds_gate_ = true;
   if (durability == Durability::kDeferred) {
     // In WAL mode, NORMAL writes the commit to the WAL without an fsync; the next FULL commit's
     // fsync of the WAL (or a checkpoint, which syncs the WAL first) carries it to the disk.
-    STATION_RETURN_IF_ERROR(run("PRAGMA synchronous=NORMAL", {}, nullptr));
+    if (Status normal = run("PRAGMA synchronous=NORMAL", {}, nullptr); !normal.is_ok()) {
+      leave_gate_if_done();
+      return normal;
+    }
     deferred_ = true;
   }
   if (Status begun = run("BEGIN IMMEDIATE", {}, nullptr); !begun.is_ok()) {
+    leave_gate_if_done();
     if (deferred_) end_deferred().ignore();
     return begun;
   }
@@ -284,6 +324,7 @@ Status SqliteConnection::commit() {
   // A failed COMMIT (e.g. SQLITE_BUSY) leaves the transaction open for a retry or rollback.
   STATION_RETURN_IF_ERROR(run("COMMIT", {}, nullptr));
   in_transaction_ = false;
+  leave_gate_if_done();
   // The commit stands whether or not the setting comes back; a connection still in NORMAL is
   // closed by the pool rather than reused.
   if (deferred_) end_deferred().ignore();
@@ -297,6 +338,7 @@ Status SqliteConnection::rollback() {
   // nothing left to undo.
   Status rolled_back =
       sqlite3_get_autocommit(db_) != 0 ? Status::ok() : run("ROLLBACK", {}, nullptr);
+  leave_gate_if_done();
   if (deferred_ && sqlite3_get_autocommit(db_) != 0) end_deferred().ignore();
   return rolled_back;
 }
@@ -370,11 +412,13 @@ Result<std::unique_ptr<Database>> open_sqlite_database(std::string_view path,
     }
   }
   const std::uint32_t busy_timeout_ms = options.busy_timeout_ms;
+  auto writers = std::make_shared<WriterGate>(1);
   STATION_ASSIGN_OR_RETURN(
       std::unique_ptr<ConnectionPool> pool,
-      ConnectionPool::create(
-          options.pool_size, options.acquire_timeout_ms,
-          [file, busy_timeout_ms] { return SqliteConnection::open(file, busy_timeout_ms); }));
+      ConnectionPool::create(options.pool_size, options.acquire_timeout_ms,
+                             [file, busy_timeout_ms, writers] {
+                               return SqliteConnection::open(file, busy_timeout_ms, writers);
+                             }));
   return std::unique_ptr<Database>(new SqliteDatabase(std::move(file), std::move(pool)));
 }
 
