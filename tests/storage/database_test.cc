@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -91,6 +92,43 @@ TEST(DatabaseOpenTest, DefaultUrlIsSqliteInTheDataDirectory) {
   EXPECT_EQ(default_database_url("/var/lib/station"), "sqlite:/var/lib/station/station.db");
   EXPECT_EQ(default_database_url("/var/lib/station/"), "sqlite:/var/lib/station/station.db");
   EXPECT_EQ(default_database_url("data"), "sqlite:data/station.db");
+}
+
+// One writer at a time in a SQLite pool: the next waits at the pool's gate, starts as soon as
+// the last one ends, and gives up with kUnavailable after busy_timeout_ms.
+TEST(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusyTimeout) {
+  auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
+  auto database = must(
+      Database::open(DatabaseOptions{.url = scratch->url(), .pool_size = 2, .busy_timeout_ms = 50}));
+  auto first = must(database->acquire());
+  auto second = must(database->acquire());
+  ASSERT_OK(first->execute_script("CREATE TABLE t (n BIGINT)"));
+
+  ASSERT_OK(first->begin(Durability::kDurable));
+  EXPECT_EQ(second->begin(Durability::kDurable).code(), ErrorCode::kUnavailable);
+  ASSERT_OK(first->commit());
+  ASSERT_OK(second->begin(Durability::kDeferred));
+  ASSERT_OK(second->rollback());
+
+  // A writer waiting while another holds the lock goes on once that one commits.
+  auto patient =
+      must(Database::open(DatabaseOptions{.url = scratch->url(), .busy_timeout_ms = 60'000}));
+  auto holder = must(patient->acquire());
+  auto waiter = must(patient->acquire());
+  ASSERT_OK(holder->begin(Durability::kDurable));
+  ASSERT_OK(holder->execute("INSERT INTO t (n) VALUES (1)"));
+  Status waited;
+  std::thread writer([&] {
+    waited = waiter->begin(Durability::kDurable);
+    if (waited.is_ok()) waited = waiter->execute("INSERT INTO t (n) VALUES (2)");
+    if (waited.is_ok()) waited = waiter->commit();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_OK(holder->commit());
+  writer.join();
+  EXPECT_OK(waited);
+  auto rows = must(holder->query("SELECT COUNT(*) FROM t"));
+  EXPECT_EQ(rows[0].int_at(0), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
