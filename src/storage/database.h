@@ -146,8 +146,9 @@ struct DatabaseOptions {
   std::string url;
   std::uint32_t pool_size = 8;
   std::uint32_t acquire_timeout_ms = 5'000;
-  // SQLite: the wait for the write lock, held by another write transaction of this process (its
-  // pool's writer gate) or of another process (SQLite's busy handler).
+  // SQLite: the wait for the write lock. A transaction (begin()) waits at its pool's writer gate
+  // for the other transactions of this process; any other wait (another process, a writing
+  // statement outside a transaction) is SQLite's busy handler.
   std::uint32_t busy_timeout_ms = 5'000;
 };
 

@@ -50,8 +50,9 @@ Status sqlite_error(sqlite3* db, int result_code, std::string_view sql) {
 // SQLite lets one connection write at a time; the others' BEGIN IMMEDIATE fails with
 // SQLITE_BUSY, and its busy handler retries after sleeps of 1, 2, 5, 10 ms and more, so a writer
 // that arrives while another waits for its fsync idles for milliseconds after the lock is free.
-// The connections of one pool take this gate first instead: the next writer starts as soon as
-// the last one ends, and SQLite's busy handler is left for writers of other processes. A
+// The connections of one pool take this gate in begin() first instead: the next writer starts
+// as soon as the last one ends. SQLite's busy handler still serves writers of other processes
+// and single writing statements outside begin() (autocommit), which do not take the gate. A
 // semaphore, not a mutex: a lease (and its open transaction) may end on another thread.
 using WriterGate = std::binary_semaphore;
 
