@@ -146,9 +146,9 @@ struct DatabaseOptions {
   std::string url;
   std::uint32_t pool_size = 8;
   std::uint32_t acquire_timeout_ms = 5'000;
-  // SQLite: the wait for the write lock. A transaction (begin()) waits at its pool's writer gate
-  // for the other transactions of this process; any other wait (another process, a writing
-  // statement outside a transaction) is SQLite's busy handler.
+  // SQLite: the wait for the write lock. A transaction (begin()), or a writing execute() or
+  // query() outside one, waits at its pool's writer gate for the other writers of this process;
+  // scripts (execute_script()) and writers in other processes wait in SQLite's busy handler.
   std::uint32_t busy_timeout_ms = 5'000;
 };
 

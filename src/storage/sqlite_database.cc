@@ -50,10 +50,11 @@ Status sqlite_error(sqlite3* db, int result_code, std::string_view sql) {
 // SQLite lets one connection write at a time; the others' BEGIN IMMEDIATE fails with
 // SQLITE_BUSY, and its busy handler retries after sleeps of 1, 2, 5, 10 ms and more, so a writer
 // that arrives while another waits for its fsync idles for milliseconds after the lock is free.
-// The connections of one pool take this gate in begin() first instead: the next writer starts
-// as soon as the last one ends. SQLite's busy handler still serves writers of other processes
-// and single writing statements outside begin() (autocommit), which do not take the gate. A
-// semaphore, not a mutex: a lease (and its open transaction) may end on another thread.
+// The connections of one pool take this gate first instead, in begin() and for a writing
+// statement outside a transaction (autocommit, such as a sweeper's DELETE): the next writer
+// starts as soon as the last one ends. SQLite's busy handler still serves scripts (migrations)
+// and writers of other processes. A semaphore, not a mutex: a lease (and its open transaction) may end on another
+// thread.
 using WriterGate = std::binary_semaphore;
 
 class SqliteConnection final : public PooledConnection {
@@ -92,8 +93,23 @@ class SqliteConnection final : public PooledConnection {
   // After a kDeferred transaction: back to synchronous=FULL (SQLite refuses to change it inside
   // a transaction, hence around it). A connection that cannot is not reused (reusable()).
   Status end_deferred();
+  // Waits for the writer gate, at most busy_timeout_ms; kUnavailable then.
+  Status enter_gate();
   // Passes the writer gate on when this connection holds it and its transaction has ended.
   void leave_gate_if_done();
+  // Calls leave_gate_if_done() of a connection (if any) when leaving scope.
+  class LeaveGateOnExit {
+   public:
+    explicit LeaveGateOnExit(SqliteConnection* connection) : connection_(connection) {}
+    ~LeaveGateOnExit() {
+      if (connection_ != nullptr) connection_->leave_gate_if_done();
+    }
+    LeaveGateOnExit(const LeaveGateOnExit&) = delete;
+    LeaveGateOnExit& operator=(const LeaveGateOnExit&) = delete;
+
+   private:
+    SqliteConnection* const connection_;
+  };
 
   sqlite3* const db_;
   const std::uint32_t busy_timeout_ms_;
@@ -143,6 +159,18 @@ SqliteConnection::~SqliteConnection() {
   statements_.clear([](sqlite3_stmt* statement) { sqlite3_finalize(statement); });
   sqlite3_close_v2(db_);  // rolls back an open transaction
   if (holds_gate_) writers_->release();
+}
+
+Status SqliteConnection::enter_gate() {
+  assert(!holds_gate_);
+  if (!writers_->try_acquire_for(std::chrono::milliseconds(busy_timeout_ms_))) {
+    return Status(ErrorCode::kUnavailable,
+                  fmt::format("sqlite: no other write transaction of this process ended within "
+                              "{} ms",
+                              busy_timeout_ms_));
+  }
+  holds_gate_ = true;
+  return Status::ok();
 }
 
 void SqliteConnection::leave_gate_if_done() {
@@ -228,6 +256,12 @@ class ResetOnExit {
 
 Status SqliteConnection::run(std::string_view sql, std::span<const Value> params, Rows* rows) {
   STATION_ASSIGN_OR_RETURN(sqlite3_stmt * statement, prepare(sql));
+  // A writing statement outside a transaction is a write transaction of its own. Its gate is
+  // left after the reset (declared first, destroyed last), when its commit or rollback is done.
+  const bool autocommit_write =
+      !holds_gate_ && sqlite3_get_autocommit(db_) != 0 && sqlite3_stmt_readonly(statement) == 0;
+  if (autocommit_write) STATION_RETURN_IF_ERROR(enter_gate());
+  const LeaveGateOnExit leave_gate(autocommit_write ? this : nullptr);
   const ResetOnExit reset(statement);
   STATION_RETURN_IF_ERROR(bind(db_, statement, params, sql));
   const int columns = sqlite3_column_count(statement);
@@ -283,13 +317,7 @@ Status SqliteConnection::execute_script(std::string_view sql) {
 
 Status SqliteConnection::begin(Durability durability) {
   assert(!in_transaction_ && !holds_gate_ && "begin() inside a transaction");
-  if (!writers_->try_acquire_for(std::chrono::milliseconds(busy_timeout_ms_))) {
-    return Status(ErrorCode::kUnavailable,
-                  fmt::format("sqlite: no other write transaction of this process ended within "
-                              "{} ms",
-                              busy_timeout_ms_));
-  }
-  holds_gate_ = true;
+  STATION_RETURN_IF_ERROR(enter_gate());
   if (durability == Durability::kDeferred) {
     // In WAL mode, NORMAL writes the commit to the WAL without an fsync; the next FULL commit's
     // fsync of the WAL (or a checkpoint, which syncs the WAL first) carries it to the disk.

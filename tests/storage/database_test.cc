@@ -131,6 +131,34 @@ TEST(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusy
   EXPECT_EQ(rows[0].int_at(0), 2);
 }
 
+TEST(SqliteWritersTest, AWritingStatementOutsideATransactionWaitsAtTheGateAndAReadDoesNot) {
+  auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
+  auto database = must(
+      Database::open(DatabaseOptions{.url = scratch->url(), .pool_size = 2, .busy_timeout_ms = 50}));
+  auto holder = must(database->acquire());
+  auto other = must(database->acquire());
+  ASSERT_OK(holder->execute_script("CREATE TABLE t (n BIGINT NOT NULL)"));
+  ASSERT_OK(holder->execute("INSERT INTO t (n) VALUES (1)"));
+
+  ASSERT_OK(holder->begin(Durability::kDurable));
+  Status refused = other->execute("DELETE FROM t");
+  EXPECT_EQ(refused.code(), ErrorCode::kUnavailable);
+  // The gate's refusal, not SQLite's busy handler's ("database is locked").
+  EXPECT_NE(refused.message().find("no other write transaction of this process"),
+            std::string::npos);
+  EXPECT_EQ(must(other->query("SELECT COUNT(*) FROM t"))[0].int_at(0), 1);
+  ASSERT_OK(holder->commit());
+
+  // The autocommit write gave the gate back: a transaction and another write go on at once.
+  ASSERT_OK(other->execute("DELETE FROM t"));
+  ASSERT_OK(holder->begin(Durability::kDurable));
+  ASSERT_OK(holder->rollback());
+  // So does one that fails while it runs.
+  EXPECT_EQ(other->execute("INSERT INTO t (n) VALUES (NULL)").code(), ErrorCode::kConflict);
+  ASSERT_OK(holder->begin(Durability::kDurable));
+  ASSERT_OK(holder->commit());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Both engines
 
