@@ -124,7 +124,7 @@ exchange_ms=$(python3 -c "import os, sys; print((int(sys.argv[2]) - int(sys.argv
   os.sysconf('SC_CLK_TCK') / int(sys.argv[3]))" "$ticks_before" "$(cpu_ticks)" "$exchanges")
 # A certificate decode, a durable commit and a bare TLS exchange (bench/smdp_floor_bench.cc), CPU.
 floor=$("$floor_bench" --benchmark_format=csv 2>/dev/null | awk -F, '
-  /BM_EuiccCertificateDecode/ {decode = $4} /BM_DurableCommit/ {commit = $4}
+  /BM_EuiccCertificateDecode\/threads:1/ {decode = $4} /BM_DurableCommit/ {commit = $4}
   /BM_BareTlsExchange/ {bare = $4}
   END {printf "%.6f %.6f %.6f", decode / 1e6, commit / 1e6, bare / 1e6}')
 read -r decode_ms commit_ms bare_ms <<<"$floor"
