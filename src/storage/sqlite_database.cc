@@ -141,9 +141,19 @@ Result<std::unique_ptr<PooledConnection>> SqliteConnection::open(
   sqlite3_busy_timeout(db, static_cast<int>(busy_timeout_ms));
 
   // journal_mode answers with the mode in force: a file system without shared memory support
-  // may refuse WAL, and we must not silently run without it.
-  STATION_ASSIGN_OR_RETURN(Rows mode, connection->query("PRAGMA journal_mode=WAL", {}));
-  if (mode.size() != 1 || mode[0].text_or(0, "") != "wal") {
+  // may refuse WAL, and we must not silently run without it. Through sqlite3_exec, not query():
+  // SQLite counts this pragma as a write, so query() would take the writer gate, and a
+  // connection may be opened while another of its pool writes, even on the writer's thread.
+  constexpr std::string_view kWal = "PRAGMA journal_mode=WAL";
+  std::string mode;
+  const auto first_column = [](void* out, int columns, char** values, char**) {
+    if (columns > 0 && values[0] != nullptr) *static_cast<std::string*>(out) = values[0];
+    return 0;
+  };
+  if (int set = sqlite3_exec(db, kWal.data(), first_column, &mode, nullptr); set != SQLITE_OK) {
+    return sqlite_error(db, set, kWal);
+  }
+  if (mode != "wal") {
     return Status(ErrorCode::kStorageError,
                   fmt::format("sqlite: {} cannot use write-ahead logging", path));
   }

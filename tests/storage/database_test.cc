@@ -159,6 +159,22 @@ TEST(SqliteWritersTest, AWritingStatementOutsideATransactionWaitsAtTheGateAndARe
   ASSERT_OK(holder->commit());
 }
 
+TEST(SqliteWritersTest, AConnectionOpensWhileAnotherOfItsPoolWrites) {
+  auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
+  auto database = must(
+      Database::open(DatabaseOptions{.url = scratch->url(), .pool_size = 2, .busy_timeout_ms = 50}));
+  auto writer = must(database->acquire());
+  ASSERT_OK(writer->execute_script("CREATE TABLE t (n BIGINT)"));
+  ASSERT_OK(writer->begin(Durability::kDurable));
+  ASSERT_OK(writer->execute("INSERT INTO t (n) VALUES (1)"));
+  // The pool opens its second connection now, on the writer's own thread: opening sets the
+  // journal mode, which must not wait for the writer's gate.
+  auto reader = database->acquire();
+  ASSERT_OK(reader.status());
+  EXPECT_EQ(must((*reader)->query("SELECT COUNT(*) FROM t"))[0].int_at(0), 0);
+  ASSERT_OK(writer->commit());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Both engines
 
