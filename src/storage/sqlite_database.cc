@@ -53,8 +53,8 @@ Status sqlite_error(sqlite3* db, int result_code, std::string_view sql) {
 // The connections of one pool take this gate first instead, in begin() and for a writing
 // statement outside a transaction (autocommit, such as a sweeper's DELETE): the next writer
 // starts as soon as the last one ends. SQLite's busy handler still serves scripts (migrations)
-// and writers of other processes. A semaphore, not a mutex: a lease (and its open transaction) may end on another
-// thread.
+// and writers of other processes. A semaphore, not a mutex: a lease (and its open transaction)
+// may end on another thread.
 using WriterGate = std::binary_semaphore;
 
 class SqliteConnection final : public PooledConnection {
