@@ -94,12 +94,17 @@ TEST(DatabaseOpenTest, DefaultUrlIsSqliteInTheDataDirectory) {
   EXPECT_EQ(default_database_url("data"), "sqlite:data/station.db");
 }
 
+// A pool of two connections whose writers give up after 50 ms.
+std::unique_ptr<Database> open_impatient_pool(const ScratchDatabase& scratch) {
+  return must(
+      Database::open(DatabaseOptions{.url = scratch.url(), .pool_size = 2, .busy_timeout_ms = 50}));
+}
+
 // One writer at a time in a SQLite pool: the next waits at the pool's gate, starts as soon as
 // the last one ends, and gives up with kUnavailable after busy_timeout_ms.
 TEST(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusyTimeout) {
   auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
-  auto database = must(
-      Database::open(DatabaseOptions{.url = scratch->url(), .pool_size = 2, .busy_timeout_ms = 50}));
+  auto database = open_impatient_pool(*scratch);
   auto first = must(database->acquire());
   auto second = must(database->acquire());
   ASSERT_OK(first->execute_script("CREATE TABLE t (n BIGINT)"));
@@ -133,8 +138,7 @@ TEST(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusy
 
 TEST(SqliteWritersTest, AWritingStatementOutsideATransactionWaitsAtTheGateAndAReadDoesNot) {
   auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
-  auto database = must(
-      Database::open(DatabaseOptions{.url = scratch->url(), .pool_size = 2, .busy_timeout_ms = 50}));
+  auto database = open_impatient_pool(*scratch);
   auto holder = must(database->acquire());
   auto other = must(database->acquire());
   ASSERT_OK(holder->execute_script("CREATE TABLE t (n BIGINT NOT NULL)"));
@@ -161,8 +165,7 @@ TEST(SqliteWritersTest, AWritingStatementOutsideATransactionWaitsAtTheGateAndARe
 
 TEST(SqliteWritersTest, AConnectionOpensWhileAnotherOfItsPoolWrites) {
   auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
-  auto database = must(
-      Database::open(DatabaseOptions{.url = scratch->url(), .pool_size = 2, .busy_timeout_ms = 50}));
+  auto database = open_impatient_pool(*scratch);
   auto writer = must(database->acquire());
   ASSERT_OK(writer->execute_script("CREATE TABLE t (n BIGINT)"));
   ASSERT_OK(writer->begin(Durability::kDurable));
