@@ -94,19 +94,25 @@ TEST(DatabaseOpenTest, DefaultUrlIsSqliteInTheDataDirectory) {
   EXPECT_EQ(default_database_url("data"), "sqlite:data/station.db");
 }
 
-// A pool of two connections whose writers give up after 50 ms.
-std::unique_ptr<Database> open_impatient_pool(const ScratchDatabase& scratch) {
-  return must(
-      Database::open(DatabaseOptions{.url = scratch.url(), .pool_size = 2, .busy_timeout_ms = 50}));
-}
+// Each test opens a SQLite pool of two connections whose writers give up after 50 ms.
+class SqliteWritersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    scratch_ = must(ScratchDatabase::create(Engine::kSqlite));
+    database_ = must(Database::open(
+        DatabaseOptions{.url = scratch_->url(), .pool_size = 2, .busy_timeout_ms = 50}));
+  }
+
+  // Declared first so that it is destroyed last, after every Database on it.
+  std::unique_ptr<ScratchDatabase> scratch_;
+  std::unique_ptr<Database> database_;
+};
 
 // One writer at a time in a SQLite pool: the next waits at the pool's gate, starts as soon as
 // the last one ends, and gives up with kUnavailable after busy_timeout_ms.
-TEST(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusyTimeout) {
-  auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
-  auto database = open_impatient_pool(*scratch);
-  auto first = must(database->acquire());
-  auto second = must(database->acquire());
+TEST_F(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusyTimeout) {
+  auto first = must(database_->acquire());
+  auto second = must(database_->acquire());
   ASSERT_OK(first->execute_script("CREATE TABLE t (n BIGINT)"));
 
   ASSERT_OK(first->begin(Durability::kDurable));
@@ -117,7 +123,7 @@ TEST(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusy
 
   // A writer waiting while another holds the lock goes on once that one commits.
   auto patient =
-      must(Database::open(DatabaseOptions{.url = scratch->url(), .busy_timeout_ms = 60'000}));
+      must(Database::open(DatabaseOptions{.url = scratch_->url(), .busy_timeout_ms = 60'000}));
   auto holder = must(patient->acquire());
   auto waiter = must(patient->acquire());
   ASSERT_OK(holder->begin(Durability::kDurable));
@@ -136,11 +142,9 @@ TEST(SqliteWritersTest, TheNextWriterStartsWhenTheLastEndsAndGivesUpAfterTheBusy
   EXPECT_EQ(rows[0].int_at(0), 2);
 }
 
-TEST(SqliteWritersTest, AWritingStatementOutsideATransactionWaitsAtTheGateAndAReadDoesNot) {
-  auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
-  auto database = open_impatient_pool(*scratch);
-  auto holder = must(database->acquire());
-  auto other = must(database->acquire());
+TEST_F(SqliteWritersTest, AWritingStatementOutsideATransactionWaitsAtTheGateAndAReadDoesNot) {
+  auto holder = must(database_->acquire());
+  auto other = must(database_->acquire());
   ASSERT_OK(holder->execute_script("CREATE TABLE t (n BIGINT NOT NULL)"));
   ASSERT_OK(holder->execute("INSERT INTO t (n) VALUES (1)"));
 
@@ -163,16 +167,14 @@ TEST(SqliteWritersTest, AWritingStatementOutsideATransactionWaitsAtTheGateAndARe
   ASSERT_OK(holder->commit());
 }
 
-TEST(SqliteWritersTest, AConnectionOpensWhileAnotherOfItsPoolWrites) {
-  auto scratch = must(ScratchDatabase::create(Engine::kSqlite));
-  auto database = open_impatient_pool(*scratch);
-  auto writer = must(database->acquire());
+TEST_F(SqliteWritersTest, AConnectionOpensWhileAnotherOfItsPoolWrites) {
+  auto writer = must(database_->acquire());
   ASSERT_OK(writer->execute_script("CREATE TABLE t (n BIGINT)"));
   ASSERT_OK(writer->begin(Durability::kDurable));
   ASSERT_OK(writer->execute("INSERT INTO t (n) VALUES (1)"));
   // The pool opens its second connection now, on the writer's own thread: opening sets the
   // journal mode, which must not wait for the writer's gate.
-  auto reader = database->acquire();
+  auto reader = database_->acquire();
   ASSERT_OK(reader.status());
   EXPECT_EQ(must((*reader)->query("SELECT COUNT(*) FROM t"))[0].int_at(0), 0);
   ASSERT_OK(writer->commit());
