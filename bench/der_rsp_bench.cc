@@ -5,6 +5,7 @@
 //   BM_DecodeProfileInstallationResult    the installation result (handleNotification, 134 B)
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -39,8 +40,9 @@ void run_decoder(benchmark::State& state, const char* sample, Decode decode) {
 }
 
 void BM_DecodeAuthenticateServerResponse(benchmark::State& state) {
-  run_decoder(state, "authenticate_server_response_ok.der",
-              [](station::der::ByteView in) { return rsp::decode_authenticate_server_response(in); });
+  run_decoder(state, "authenticate_server_response_ok.der", [](station::der::ByteView in) {
+    return rsp::decode_authenticate_server_response(in);
+  });
 }
 BENCHMARK(BM_DecodeAuthenticateServerResponse);
 
