@@ -16,16 +16,13 @@ namespace {
 
 namespace rsp = station::der::rsp;
 
-station::der::Bytes read_sample(const std::string& name) {
-  std::ifstream file(std::string(STATION_DER_SAMPLES) + "/" + name, std::ios::binary);
-  return station::der::Bytes(std::istreambuf_iterator<char>(file), {});
-}
-
 template <typename Decode>
 void run_decoder(benchmark::State& state, const char* sample, Decode decode) {
-  const auto bytes = read_sample(sample);
+  const std::string path = std::string(STATION_DER_SAMPLES) + "/" + sample;
+  std::ifstream file(path, std::ios::binary);
+  const station::der::Bytes bytes(std::istreambuf_iterator<char>(file), {});
   if (bytes.empty()) {
-    state.SkipWithError("sample missing");
+    state.SkipWithError(("no sample at " + path).c_str());
     return;
   }
   for (auto _ : state) {
